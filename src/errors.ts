@@ -1,0 +1,78 @@
+/**
+ * chatkit's one error base and its one table of codes. Match on `code`, never on the message:
+ * the English text may change, the codes are stable and listed in `spec/README.md`.
+ *
+ * @module
+ */
+
+/**
+ * Every stable error code chatkit uses, with the sentence that explains it.
+ * `spec/README.md` lists the same table; a test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  // Codec: decoding and encoding (spec/PROTOCOL.md §2–§5).
+  NICK_NON_ASCII: 'A byte of 0x80 or above in the NICK dialect, which is 7-bit ASCII.',
+  INVALID_UTF8: 'Bytes that are not well-formed UTF-8 in the tilde dialect.',
+  TRUNCATED_UTF8: 'The stream ended inside a UTF-8 character.',
+  PROMPT_INVALID: 'A prompt token that is empty, too long or not printable ASCII.',
+  UNEXPECTED_MESSAGE:
+    'A chunk that is no message allowed in the current state (e.g. anything but the prompt first).',
+  NICKNAME_EMPTY: 'An empty nickname or username.',
+  NICKNAME_TOO_LONG: 'A nickname or username longer than 32 bytes.',
+  NICKNAME_FORBIDDEN_CHAR:
+    'A nickname or username holding a separator, a space (NICK) or a control character.',
+  NICKNAME_RESERVED: 'The username `SERVER`, which would let a member forge server notices.',
+  TEXT_FORBIDDEN_CHAR:
+    'Message text holding a byte its field does not allow (e.g. a control byte in NICK chat text).',
+  CONTENT_EMPTY: 'An empty message; an empty write sends nothing at all.',
+  MESSAGE_TOO_LONG:
+    "A message longer than the dialect's limit (NICK 1024 bytes, tilde 2048, tilde content 2015).",
+  TILDE_MISSING_SEPARATOR: 'A tilde server-to-client chunk without the `~` separator.',
+  INVALID_MESSAGE:
+    'A message object that does not fit its schema (a field of the wrong type, an unknown field).',
+  UNKNOWN_MESSAGE_TYPE: 'An encoder was asked for a message type the dialect does not define.',
+  LINE_TOO_LONG: 'Line profile: a line longer than the message limit; it is skipped up to the next LF.',
+  TRUNCATED_LINE: 'Line profile: the stream ended in the middle of a line.',
+} as const;
+
+/** One of chatkit's stable error codes. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The base of every error chatkit throws or reports. */
+export class ChatkitError extends Error {
+  /** Stable code; see {@link ERROR_CODES}. */
+  readonly code: ErrorCode;
+
+  /** Creates an error; `code` is the stable part, `message` is for people and may change. */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ChatkitError';
+    this.code = code;
+  }
+}
+
+/**
+ * A decoding or encoding issue. Decoders return these as data (they never throw on input bytes);
+ * encoders throw them.
+ */
+export class CodecError extends ChatkitError {
+  /** Byte offset in the decoded stream where the offending frame starts (0 for encoder errors). */
+  readonly offset: number;
+  /** The offending bytes (the whole frame), kept so nothing a peer sent is lost from view. */
+  readonly bytes: Uint8Array;
+  /** The spec requirement the input breaks, e.g. `NICK-NICK-2`. */
+  readonly requirement: string;
+
+  /** Creates a codec error with where in the stream, which bytes, and the requirement they break. */
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: { offset?: number; bytes?: Uint8Array; requirement: string; cause?: unknown },
+  ) {
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'CodecError';
+    this.offset = details.offset ?? 0;
+    this.bytes = details.bytes ?? new Uint8Array(0);
+    this.requirement = details.requirement;
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * chatkit's public API: the codecs generated from `spec/`, the error table and the limits.
+ *
+ * @packageDocumentation
+ */
+export * from './codec/index.js';
+export { ChatkitError, CodecError, ERROR_CODES, type ErrorCode } from './errors.js';
+export * from './limits.js';

@@ -1,0 +1,23 @@
+/**
+ * Every bound chatkit enforces, in one place, as named constants. Wire limits come from the
+ * generated dialect tables (so the spec is their one source); each can be overridden through the
+ * options of the code that enforces it, and each has an error code in `src/errors.ts`.
+ *
+ * @module
+ */
+import { NICK_DIALECT, TILDE_DIALECT } from './codec/generated/index.js';
+
+/** Legacy NICK peers read with `recv(1024)` (TRANSPORT-3). */
+export const NICK_RECV_BYTES = NICK_DIALECT.limits.recvBytes;
+/** Legacy tilde peers read with `recv(2048)` (TRANSPORT-3). */
+export const TILDE_RECV_BYTES = TILDE_DIALECT.limits.recvBytes;
+/** Longest NICK message on the wire, so a legacy `recv(1024)` gets it whole. */
+export const NICK_MESSAGE_MAX_BYTES = NICK_DIALECT.limits.messageMaxBytes;
+/** Longest tilde server-to-client message, so a legacy `recv(2048)` gets it whole. */
+export const TILDE_MESSAGE_MAX_BYTES = TILDE_DIALECT.limits.messageMaxBytes;
+/** Longest tilde content: 2048 - (32 + 1), so `<user>~<content>` still fits one `recv(2048)`. */
+export const TILDE_CONTENT_MAX_BYTES = TILDE_DIALECT.limits.contentMaxBytes;
+/** Longest nickname (NICK) or username (tilde), in bytes of the dialect's encoding. */
+export const NICKNAME_MAX_BYTES = NICK_DIALECT.limits.nicknameMaxBytes;
+/** Most bytes of an unfinished UTF-8 character a tilde receiver holds back (FRAME-4). */
+export const UTF8_HOLD_MAX_BYTES = 3;

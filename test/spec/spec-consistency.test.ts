@@ -1,0 +1,40 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../src/errors.js';
+import { messageTable } from '../../src/index.js';
+import { loadVectors } from '../support/vectors.js';
+import { readRequirements } from '../../conformance/harness/requirements.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const specReadme = readFileSync(join(ROOT, 'spec/README.md'), 'utf8');
+
+describe('spec/README.md', () => {
+  it('lists exactly the error codes of src/errors.ts, with the same sentences', () => {
+    const rows = [...specReadme.matchAll(/^\| `([A-Z0-9_]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]]);
+    expect(Object.fromEntries(rows)).toEqual(ERROR_CODES);
+  });
+});
+
+describe('spec/PROTOCOL.md', () => {
+  const requirements = readRequirements(join(ROOT, 'spec/PROTOCOL.md'));
+
+  it('defines every requirement once, with a level and a text', () => {
+    expect(requirements.length).toBeGreaterThan(40);
+    const ids = requirements.map((r) => r.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    for (const r of requirements) expect(r.text.length).toBeGreaterThan(20);
+  });
+
+  it('defines every requirement the dialect files, the vectors and the source cite', () => {
+    const known = new Set(requirements.map((r) => r.id));
+    const cited = new Set<string>();
+    for (const dialect of ['nick', 'tilde'] as const) for (const m of messageTable(dialect)) cited.add(m.requirement);
+    for (const name of readdirSync(join(ROOT, 'spec/dialects'))) {
+      const yaml = readFileSync(join(ROOT, 'spec/dialects', name), 'utf8');
+      for (const m of yaml.matchAll(/requirement: ([A-Z0-9-]+)/g)) cited.add(m[1]!);
+    }
+    for (const { vector } of loadVectors()) cited.add(vector.requirement);
+    expect([...cited].filter((id) => !known.has(id)).sort()).toEqual([]);
+  });
+});
