@@ -33,6 +33,33 @@ export const ERROR_CODES = {
   UNKNOWN_MESSAGE_TYPE: 'An encoder was asked for a message type the dialect does not define.',
   LINE_TOO_LONG: 'Line profile: a line longer than the message limit; it is skipped up to the next LF.',
   TRUNCATED_LINE: 'Line profile: the stream ended in the middle of a line.',
+  // Reference server (spec/PROTOCOL.md §6).
+  SERVER_FULL:
+    'The server already has as many connections as its client limit allows; the new one is closed.',
+  SERVER_LISTEN_FAILED: 'The server could not listen on the address (in use, or not permitted).',
+  HANDSHAKE_TIMEOUT: 'A connection did not finish its handshake within the handshake timeout.',
+  IDLE_TIMEOUT: 'A member sent nothing within the idle timeout.',
+  NICKNAME_IN_USE: 'The nickname or username is already used by a member.',
+  SLOW_CONSUMER:
+    "A member's queued output passed the per-member limit: it stopped reading, so it was closed.",
+  PREFIX_MISMATCH:
+    "With strict prefix on, a chunk that does not start with the sender's own `<nick>: ` was not relayed.",
+  // Reference client (spec/PROTOCOL.md §7).
+  CONNECT_FAILED: 'The client could not open the TCP connection (refused, unreachable).',
+  CONNECT_TIMEOUT: 'The client could not open the TCP connection within its connect timeout.',
+  CLIENT_REFUSED:
+    'The server refused the nickname or username (`Refused: <reason>`); the error carries the reason.',
+  CLIENT_CLOSED_DURING_HANDSHAKE:
+    "The connection ended (EOF or reset) before the client's handshake completed.",
+  CLIENT_HANDSHAKE_TIMEOUT: "The client's handshake did not complete within its handshake timeout.",
+  CLIENT_DIALECT_UNDETECTED:
+    "Dialect `auto`: the server's first bytes were no prompt token, so the dialect is unknown.",
+  CLIENT_NOT_CONNECTED: "The client's connection has ended: nothing can be sent or awaited on it.",
+  CLIENT_SEND_BACKLOG:
+    'The client has too many unsent bytes queued: the server is not reading, so the message was not sent.',
+  CLIENT_WAIT_TIMEOUT: 'A client wait for an event passed its deadline.',
+  CLIENT_EVENT_OVERFLOW:
+    "Events nobody read in time were dropped (oldest first) to keep the client's memory bounded; the issue counts them.",
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -6,3 +6,4 @@
 export * from './codec/index.js';
 export { ChatkitError, CodecError, ERROR_CODES, type ErrorCode } from './errors.js';
 export * from './limits.js';
+export * from './reference-server/index.js';

@@ -21,3 +21,16 @@ export const TILDE_CONTENT_MAX_BYTES = TILDE_DIALECT.limits.contentMaxBytes;
 export const NICKNAME_MAX_BYTES = NICK_DIALECT.limits.nicknameMaxBytes;
 /** Most bytes of an unfinished UTF-8 character a tilde receiver holds back (FRAME-4). */
 export const UTF8_HOLD_MAX_BYTES = 3;
+
+/** Reference server: most connections at once (members and handshakes); one more is closed at once. */
+export const SERVER_MAX_CLIENTS = 1_000;
+/** Reference server: time a connection has to finish its handshake (ROBUST-HANDSHAKE-2). */
+export const SERVER_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Reference server: a member silent this long is closed; 0 turns it off (the default: chats idle). */
+export const SERVER_IDLE_TIMEOUT_MS = 0;
+/** Reference server: output queued for one member past which it is closed as a slow reader (ROBUST-SLOW-1). */
+export const SERVER_MAX_QUEUE_BYTES = 1024 * 1024;
+/** Reference server: on shutdown, time members get to take their queued output before sockets are destroyed. */
+export const SERVER_SHUTDOWN_GRACE_MS = 2_000;
+/** Reference server: longest pause between two sweeps for timeouts (one shared timer, no timer per member). */
+export const SERVER_SWEEP_MAX_INTERVAL_MS = 1_000;

@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readRequirements } from '../../conformance/harness/requirements.js';
 import { ERROR_CODES } from '../../src/errors.js';
 import { messageTable } from '../../src/index.js';
 import { loadVectors } from '../support/vectors.js';
-import { readRequirements } from '../../conformance/harness/requirements.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const specReadme = readFileSync(join(ROOT, 'spec/README.md'), 'utf8');
@@ -29,7 +29,8 @@ describe('spec/PROTOCOL.md', () => {
   it('defines every requirement the dialect files, the vectors and the source cite', () => {
     const known = new Set(requirements.map((r) => r.id));
     const cited = new Set<string>();
-    for (const dialect of ['nick', 'tilde'] as const) for (const m of messageTable(dialect)) cited.add(m.requirement);
+    for (const dialect of ['nick', 'tilde'] as const)
+      for (const m of messageTable(dialect)) cited.add(m.requirement);
     for (const name of readdirSync(join(ROOT, 'spec/dialects'))) {
       const yaml = readFileSync(join(ROOT, 'spec/dialects', name), 'utf8');
       for (const m of yaml.matchAll(/requirement: ([A-Z0-9-]+)/g)) cited.add(m[1]!);

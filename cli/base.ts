@@ -1,0 +1,36 @@
+/**
+ * The base of chatkit's commands: usage mistakes end in ONE line on stderr and exit code 2,
+ * instead of oclif's default of the error followed by the whole help text.
+ *
+ * @module
+ */
+import { Command } from '@oclif/core';
+import { EXIT_USAGE } from './flags.js';
+
+/** A chatkit command. */
+export abstract class ChatkitCommand extends Command {
+  protected override async catch(
+    error: Error & { exitCode?: number; parse?: unknown; oclif?: { exit?: number } },
+  ) {
+    if ((error as { code?: string }).code === 'EEXIT') return super.catch(error); // our own this.exit()
+    const usage =
+      error.parse !== undefined || error.oclif?.exit === EXIT_USAGE || /^Parsing --/.test(error.message);
+    if (usage) {
+      // oclif's messages span lines ("Parsing --port\n\tExpected ..."): fold them into one.
+      const line = error.message
+        .split('\n')
+        .map((part) => part.trim())
+        .filter((part) => part !== '' && !part.startsWith('See more help'))
+        .join(': ');
+      process.stderr.write(`chatkit ${this.id ?? ''}: ${line} (see --help)\n`);
+      return this.exit(EXIT_USAGE);
+    }
+    return super.catch(error);
+  }
+
+  /** Ends the command with one line on stderr, `chatkit <command>: error <CODE>: <message>`. */
+  protected fail(code: string, message: string, exit: number): never {
+    process.stderr.write(`chatkit ${this.id ?? ''}: error ${code}: ${message}\n`);
+    return this.exit(exit);
+  }
+}

@@ -1,0 +1,104 @@
+import { Flags } from '@oclif/core';
+import { lineLogger } from '../../src/reference-server/log.js';
+import { ServerOptionError } from '../../src/reference-server/options.js';
+import { ServerListenError, startServer } from '../../src/reference-server/server.js';
+import { ChatkitCommand } from '../base.js';
+import { dialectFlag, EXIT_USAGE, framingFlag, intFlag, promptFlag } from '../flags.js';
+
+/** `chatkit serve`: run the reference server. */
+export default class Serve extends ChatkitCommand {
+  static override summary = 'Run the reference chat server (NICK or tilde dialect).';
+
+  static override description =
+    `Speaks the dialect exactly as spec/PROTOCOL.md says, so the seeds' Python clients, nc and
+chatkit connect all work with it, while fixing every defect of the seeds' servers (Annex A).
+Logs one line per connect, join, leave, rejection and error. SIGINT/SIGTERM: members are told,
+queued output is flushed, exit 0.`;
+
+  static override examples = [
+    { description: "NICK dialect on the seeds' port 55555", command: '<%= config.bin %> serve' },
+    {
+      description: 'tilde dialect on a free port, JSON logs',
+      command: '<%= config.bin %> serve --dialect tilde --port 0 --log-format json',
+    },
+    {
+      description: "seed 003's variant (prompt Hii, port 11826)",
+      command: '<%= config.bin %> serve --prompt Hii',
+    },
+    {
+      description: 'refuse chunks that do not start with the sender\'s own "<nick>: "',
+      command: '<%= config.bin %> serve --strict-prefix',
+    },
+  ];
+
+  static override flags = {
+    dialect: dialectFlag({ default: 'nick' }),
+    host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
+    port: Flags.integer({
+      description:
+        'port to listen on; 0 picks a free one [default: 55555 nick, 11826 with --prompt Hii, 9999 tilde]',
+      min: 0,
+      max: 65_535,
+    }),
+    prompt: promptFlag,
+    framing: framingFlag,
+    'strict-prefix': Flags.boolean({
+      description:
+        'nick: do not relay chunks without the sender\'s own "<nick>: " prefix (they are dropped and logged)',
+    }),
+    'max-clients': intFlag('most connections at once [default: 1000]', 1),
+    'max-message-bytes': intFlag('longest chunk relayed as one message [default: 1024 nick, 2015 tilde]', 1),
+    'handshake-timeout-ms': intFlag('time to finish the handshake [default: 10000]', 1),
+    'idle-timeout-ms': intFlag('close members silent this long; 0 never [default: 0]'),
+    'max-queue-bytes': intFlag(
+      'output queued for one member before it is closed as a slow reader [default: 1048576]',
+      1,
+    ),
+    'log-format': Flags.option({
+      options: ['text', 'json'] as const,
+      default: 'text' as const,
+      description: 'log lines for people or JSON lines for machines',
+    })(),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Serve);
+    const logFormat = flags['log-format'];
+    const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer({
+        dialect: flags.dialect,
+        host: flags.host,
+        framing: flags.framing,
+        strictPrefix: flags['strict-prefix'],
+        logger: lineLogger(logFormat, (line) => process.stdout.write(`${line}\n`)),
+        ...optional('port', flags.port),
+        ...optional('prompt', flags.prompt),
+        ...optional('maxClients', flags['max-clients']),
+        ...optional('maxMessageBytes', flags['max-message-bytes']),
+        ...optional('handshakeTimeoutMs', flags['handshake-timeout-ms']),
+        ...optional('idleTimeoutMs', flags['idle-timeout-ms']),
+        ...optional('maxQueueBytes', flags['max-queue-bytes']),
+      });
+    } catch (error) {
+      if (error instanceof ServerOptionError) this.fail(error.code, error.message, EXIT_USAGE);
+      if (error instanceof ServerListenError) this.fail(error.code, error.message, 1);
+      throw error;
+    }
+    if (logFormat === 'text') {
+      process.stdout.write(
+        `chatkit serve: ${flags.dialect} dialect listening on ${server.host}:${server.port} (Ctrl-C to stop)\n`,
+      );
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        server.close().then(resolve, resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The reference server's options, their defaults, and their validation.
+ *
+ * @module
+ */
+import { DIALECTS } from '../codec/generated/index.js';
+import type { DialectName, Framing } from '../codec/index.js';
+import { frameLimit } from '../codec/index.js';
+import {
+  SERVER_HANDSHAKE_TIMEOUT_MS,
+  SERVER_IDLE_TIMEOUT_MS,
+  SERVER_MAX_CLIENTS,
+  SERVER_MAX_QUEUE_BYTES,
+  SERVER_SHUTDOWN_GRACE_MS,
+} from '../limits.js';
+import type { Logger } from './log.js';
+
+/** Options of {@link startServer}. Everything but `dialect` has a default. */
+export interface ServerOptions {
+  /** The wire dialect. */
+  readonly dialect: DialectName;
+  /** Address to listen on; default `127.0.0.1` (TRANSPORT-1). */
+  readonly host?: string;
+  /** Port; default the dialect's (55555, 11826 with prompt `Hii`, 9999); 0 picks a free one. */
+  readonly port?: number;
+  /** NICK: the prompt token; default `NICK` (`Hii` for seed 003's variant). */
+  readonly prompt?: string;
+  /** `chunk` (default, the legacy wire) or `line` (the optional line profile, LINE-*). */
+  readonly framing?: Framing;
+  /** NICK: do not relay chunks that do not start with the sender's own `<nick>: ` (NICK-RELAY-3). */
+  readonly strictPrefix?: boolean;
+  /** Most connections at once, members and handshakes together. */
+  readonly maxClients?: number;
+  /** Longest chunk relayed as one message; longer ones are relayed in pieces (NICK-RELAY-4, TILDE-RELAY-3). */
+  readonly maxMessageBytes?: number;
+  /** Time a connection has to finish its handshake (ROBUST-HANDSHAKE-2). */
+  readonly handshakeTimeoutMs?: number;
+  /** A member silent this long is closed; 0 (default) never. */
+  readonly idleTimeoutMs?: number;
+  /** Output queued for one member past which it is closed as a slow reader (ROBUST-SLOW-1). */
+  readonly maxQueueBytes?: number;
+  /** Time members get on shutdown to take their queued output. */
+  readonly shutdownGraceMs?: number;
+  /** Where log entries go; default nowhere. */
+  readonly logger?: Logger;
+}
+
+/** Options with every default filled in. */
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'logger'>> & {
+  readonly logger: Logger | undefined;
+};
+
+/** Thrown for an option out of range, before anything listens. */
+export class ServerOptionError extends Error {
+  /** Stable code. */
+  readonly code = 'SERVER_BAD_OPTION';
+  /** Creates the error for the named option. */
+  constructor(
+    readonly option: string,
+    detail: string,
+  ) {
+    super(`${option}: ${detail}`);
+    this.name = 'ServerOptionError';
+  }
+}
+
+function positiveInt(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min)
+    throw new ServerOptionError(name, `must be an integer >= ${min}`);
+  return value;
+}
+
+/** Fills in defaults and checks ranges. */
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  const { dialect } = options;
+  if (!(dialect in DIALECTS)) throw new ServerOptionError('dialect', 'must be nick or tilde');
+  const defaults = DIALECTS[dialect].defaults;
+  const prompt = options.prompt ?? ('prompt' in defaults ? defaults.prompt : 'NICK');
+  if (dialect === 'nick' && !/^[\x21-\x7e]{1,32}$/.test(prompt)) {
+    throw new ServerOptionError('prompt', 'must be 1 to 32 printable ASCII characters without spaces');
+  }
+  const variantPort = DIALECTS.nick.variants.find((v) => v.prompt === prompt)?.port;
+  const port =
+    options.port ?? (dialect === 'nick' && variantPort !== undefined ? variantPort : defaults.port);
+  const limit = frameLimit(dialect, 'toServer');
+  const maxMessageBytes = positiveInt('maxMessageBytes', options.maxMessageBytes ?? limit, 1);
+  if (maxMessageBytes > limit)
+    throw new ServerOptionError('maxMessageBytes', `must be at most ${limit} for ${dialect}`);
+  if (options.strictPrefix && dialect !== 'nick')
+    throw new ServerOptionError('strictPrefix', 'exists only for nick');
+  return {
+    dialect,
+    host: options.host ?? defaults.host,
+    port: positiveInt('port', port, 0),
+    prompt,
+    framing: options.framing ?? 'chunk',
+    strictPrefix: options.strictPrefix ?? false,
+    maxClients: positiveInt('maxClients', options.maxClients ?? SERVER_MAX_CLIENTS, 1),
+    maxMessageBytes,
+    handshakeTimeoutMs: positiveInt(
+      'handshakeTimeoutMs',
+      options.handshakeTimeoutMs ?? SERVER_HANDSHAKE_TIMEOUT_MS,
+      1,
+    ),
+    idleTimeoutMs: positiveInt('idleTimeoutMs', options.idleTimeoutMs ?? SERVER_IDLE_TIMEOUT_MS, 0),
+    maxQueueBytes: positiveInt('maxQueueBytes', options.maxQueueBytes ?? SERVER_MAX_QUEUE_BYTES, 1),
+    shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs ?? SERVER_SHUTDOWN_GRACE_MS, 0),
+    logger: options.logger,
+  };
+}

@@ -1,0 +1,363 @@
+/**
+ * The reference server on `node:net`: the socket layer around the room, the decoder and the
+ * dialect adapter. Everything that can go wrong with one connection (bad bytes, a stalled reader,
+ * an unfinished handshake, a reset) ends that connection with a logged, coded reason and nothing
+ * else: the room and every other member go on.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { type AnyMessage, createDecoder, type DecodeEvent, type Decoder } from '../codec/index.js';
+import { ChatkitError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { SERVER_SWEEP_MAX_INTERVAL_MS } from '../limits.js';
+import { type DialectAdapter, dialectAdapter } from './adapters.js';
+import type { LogEntry, LogEvent } from './log.js';
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js';
+import { Outbox } from './outbox.js';
+import { Room, type RoomMember } from './room.js';
+
+/** Why a member left or a connection ended. */
+export type LeaveReason = 'eof' | 'reset' | 'error' | 'shutdown' | ErrorCode;
+
+/** Events of a running server, for embedding and tests. */
+export interface ServerEvents {
+  /** A connection was accepted. */
+  connect: [{ id: number; peer: string }];
+  /** A connection became a member. */
+  join: [{ id: number; peer: string; nick: string }];
+  /** A member left (announced to the others). */
+  leave: [{ id: number; peer: string; nick: string; reason: LeaveReason }];
+  /** A connection was closed before it became a member. */
+  reject: [{ id: number; peer: string; code: ErrorCode | 'eof' | 'reset' | 'error' | 'shutdown' }];
+  /** A member's frame was relayed to this many members. */
+  relay: [{ id: number; nick: string; bytes: number; recipients: number }];
+  /** A member's frame was not relayed. */
+  drop: [{ id: number; nick: string; code: ErrorCode }];
+}
+
+/** A running reference server. */
+export interface ChatServer {
+  /** The port it listens on (the real one when started with port 0). */
+  readonly port: number;
+  /** The address it listens on. */
+  readonly host: string;
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedServerOptions;
+  /** Subscribe to {@link ServerEvents}. */
+  on<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents[K]) => void): this;
+  /** Subscribe once. */
+  once<K extends keyof ServerEvents>(event: K, listener: (...args: ServerEvents[K]) => void): this;
+  /** Nicknames of the members, in join order. */
+  members(): string[];
+  /** Connections open now (members and handshakes). */
+  connectionCount(): number;
+  /**
+   * Graceful shutdown: stop accepting, tell every member, let queued output go out (bounded by
+   * `shutdownGraceMs`), close every socket. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** Thrown by {@link startServer} when it cannot listen. */
+export class ServerListenError extends ChatkitError {
+  /** Creates the error with the system error as its cause. */
+  constructor(host: string, port: number, cause: unknown) {
+    const why = (cause as NodeJS.ErrnoException | undefined)?.code ?? String(cause);
+    super('SERVER_LISTEN_FAILED', `cannot listen on ${host}:${port} (${why})`, { cause });
+    this.name = 'ServerListenError';
+  }
+}
+
+type Phase = 'handshake' | 'member' | 'closed';
+
+class Connection implements RoomMember {
+  phase: Phase = 'handshake';
+  nick = '';
+  lastInputAt: number;
+  readonly deadline: number;
+  readonly outbox: Outbox;
+  readonly decoder: Decoder<AnyMessage>;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    readonly peer: string,
+    options: ResolvedServerOptions,
+    onOverflow: () => void,
+  ) {
+    const now = Date.now();
+    this.lastInputAt = now;
+    this.deadline = now + options.handshakeTimeoutMs;
+    this.outbox = new Outbox(socket, options.maxQueueBytes, onOverflow);
+    this.decoder = createDecoder({
+      dialect: options.dialect,
+      direction: 'toServer',
+      framing: options.framing,
+      maxFrameBytes: options.maxMessageBytes,
+    });
+  }
+
+  deliver(bytes: Uint8Array): void {
+    this.outbox.send(bytes);
+  }
+
+  /** A method, not a field read, so checks after calls that may close the connection are not narrowed away. */
+  isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+}
+
+class ReferenceServer extends EventEmitter implements ChatServer {
+  readonly options: ResolvedServerOptions;
+  readonly #adapter: DialectAdapter;
+  readonly #server: Server;
+  readonly #room = new Room<Connection>();
+  readonly #connections = new Map<number, Connection>();
+  /** Every accepted socket until it closes, ended or not: shutdown must not wait on a half-open one. */
+  readonly #sockets = new Set<Socket>();
+  #nextId = 1;
+  #sweep: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ResolvedServerOptions) {
+    super();
+    this.options = options;
+    this.#adapter = dialectAdapter(options.dialect, options);
+    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#server.on('error', (error) => this.#log('error', 'error', { detail: String(error) }));
+  }
+
+  get port(): number {
+    const address = this.#server.address();
+    return typeof address === 'object' && address !== null ? address.port : this.options.port;
+  }
+
+  get host(): string {
+    return this.options.host;
+  }
+
+  async listen(): Promise<void> {
+    const { host, port } = this.options;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(new ServerListenError(host, port, error));
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+    const timeouts = [this.options.handshakeTimeoutMs, this.options.idleTimeoutMs].filter((t) => t > 0);
+    const interval = Math.max(10, Math.min(SERVER_SWEEP_MAX_INTERVAL_MS, ...timeouts.map((t) => t / 4)));
+    // One shared sweep for every timeout: no timer per connection.
+    this.#sweep = setInterval(() => this.#sweepTimeouts(), interval);
+    this.#sweep.unref();
+    this.#log('info', 'listening', { detail: `${host}:${this.port} dialect=${this.options.dialect}` });
+  }
+
+  members(): string[] {
+    return [...this.#room.members()].map((m) => m.nick);
+  }
+
+  connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  #accept(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.options.maxClients) {
+      this.#log('warn', 'reject', { peer, code: 'SERVER_FULL' });
+      socket.destroy();
+      return;
+    }
+    const id = this.#nextId++;
+    const conn = new Connection(id, socket, peer, this.options, () => {
+      // Closing from inside a broadcast would announce the leave in the middle of it.
+      setImmediate(() => this.#end(conn, 'SLOW_CONSUMER', true));
+    });
+    this.#connections.set(id, conn);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk));
+    socket.on('end', () => this.#end(conn, 'eof', false));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      this.#end(conn, error.code === 'ECONNRESET' ? 'reset' : 'error', false),
+    );
+    socket.on('close', () => this.#end(conn, 'error', false));
+    this.emit('connect', { id, peer });
+    this.#log('info', 'connect', { peer });
+    if (this.#adapter.greeting !== undefined) conn.outbox.send(this.#adapter.greeting);
+  }
+
+  #onData(conn: Connection, chunk: Buffer): void {
+    if (conn.phase === 'closed') return;
+    conn.lastInputAt = Date.now();
+    for (const event of conn.decoder.push(chunk)) {
+      if (conn.isClosed()) return;
+      if (conn.phase === 'handshake') this.#onHandshake(conn, event);
+      else this.#onMemberEvent(conn, event);
+    }
+  }
+
+  #onHandshake(conn: Connection, event: DecodeEvent<AnyMessage>): void {
+    if (event.kind === 'issue') {
+      this.#refuse(conn, event.error.code);
+      return;
+    }
+    const nick = this.#adapter.nickOf(event.message);
+    if (nick === undefined) {
+      this.#refuse(conn, 'UNEXPECTED_MESSAGE');
+      return;
+    }
+    conn.nick = nick;
+    if (!this.#room.add(conn)) {
+      this.#refuse(conn, 'NICKNAME_IN_USE');
+      return;
+    }
+    conn.phase = 'member';
+    this.#room.broadcast(this.#adapter.joined(nick));
+    const welcome = this.#adapter.welcome(nick);
+    if (welcome !== undefined) conn.deliver(welcome);
+    this.emit('join', { id: conn.id, peer: conn.peer, nick });
+    this.#log('info', 'join', { peer: conn.peer, nick });
+  }
+
+  #onMemberEvent(conn: Connection, event: DecodeEvent<AnyMessage>): void {
+    if (event.kind === 'issue') {
+      const code = event.error.code;
+      if (code === 'NICK_NON_ASCII' || code === 'INVALID_UTF8') {
+        // NICK-RELAY-2 / TILDE-RELAY-2: never relayed; the sender is closed, announced as a leave.
+        this.#end(conn, code, true);
+      } else {
+        this.#drop(conn, code, ERROR_CODES[code]);
+      }
+      return;
+    }
+    const decision = this.#adapter.relay(conn.nick, event.message, event.bytes);
+    if ('drop' in decision) {
+      this.#drop(conn, decision.drop, decision.reason);
+      return;
+    }
+    const recipients = this.#room.broadcast(decision.bytes);
+    this.emit('relay', { id: conn.id, nick: conn.nick, bytes: decision.bytes.length, recipients });
+  }
+
+  #drop(conn: Connection, code: ErrorCode, reason: string): void {
+    this.emit('drop', { id: conn.id, nick: conn.nick, code });
+    this.#log('warn', 'drop', { peer: conn.peer, nick: conn.nick, code, reason });
+  }
+
+  #refuse(conn: Connection, code: ErrorCode): void {
+    const reason = `${ERROR_CODES[code].replace(/\.$/, '')} (${code})`;
+    conn.outbox.end(this.#adapter.refusal(reason));
+    this.#end(conn, code, false);
+  }
+
+  /**
+   * Ends a connection once: a member is removed and announced (NICK-LEAVE-1, TILDE-LEAVE-2); a
+   * connection still in its handshake is never announced (NICK-LEAVE-2). `destroy` drops the
+   * socket at once (bad input, a stalled reader); otherwise it is half-closed after its output.
+   */
+  #end(conn: Connection, reason: LeaveReason, destroy: boolean): void {
+    if (conn.phase === 'closed') return;
+    const wasMember = conn.phase === 'member';
+    conn.phase = 'closed';
+    this.#connections.delete(conn.id);
+    if (destroy) {
+      conn.outbox.discard();
+      conn.socket.destroy();
+    } else if (!conn.socket.destroyed) {
+      conn.outbox.end();
+    }
+    const code = reason in ERROR_CODES ? (reason as ErrorCode) : undefined;
+    if (wasMember && this.#room.remove(conn.id) !== undefined) {
+      if (reason !== 'shutdown') this.#room.broadcast(this.#adapter.left(conn.nick));
+      this.emit('leave', { id: conn.id, peer: conn.peer, nick: conn.nick, reason });
+      this.#log(code ? 'warn' : 'info', 'leave', {
+        peer: conn.peer,
+        nick: conn.nick,
+        reason,
+        ...(code ? { code } : {}),
+      });
+    } else {
+      this.emit('reject', { id: conn.id, peer: conn.peer, code: reason });
+      this.#log(code ? 'warn' : 'info', 'reject', {
+        peer: conn.peer,
+        reason: code ? ERROR_CODES[code] : `${reason} before the handshake`,
+        ...(code ? { code } : {}),
+      });
+    }
+  }
+
+  #sweepTimeouts(): void {
+    const now = Date.now();
+    const idle = this.options.idleTimeoutMs;
+    for (const conn of this.#connections.values()) {
+      if (conn.phase === 'handshake' && now >= conn.deadline) this.#refuse(conn, 'HANDSHAKE_TIMEOUT');
+      else if (conn.phase === 'member' && idle > 0 && now - conn.lastInputAt >= idle) {
+        conn.outbox.end();
+        this.#end(conn, 'IDLE_TIMEOUT', false);
+      }
+    }
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#log('info', 'shutdown', { detail: `members=${this.#room.size}` });
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const flushed = [...this.#connections.values()].map((conn) => {
+      // Our output is in the kernel once the socket finished; the peer need not close its side.
+      const done = new Promise<void>((resolve) => {
+        if (conn.socket.writableFinished || conn.socket.destroyed) resolve();
+        else {
+          conn.socket.once('finish', () => resolve());
+          conn.socket.once('close', () => resolve());
+        }
+      });
+      if (conn.phase === 'member') conn.outbox.end(this.#adapter.shutdown);
+      this.#end(conn, 'shutdown', false);
+      return done;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.shutdownGraceMs);
+    });
+    await Promise.race([Promise.all(flushed), grace]);
+    clearTimeout(timer);
+    // What is still open (half-closed peers, readers that never took their output) is cut off now.
+    for (const socket of this.#sockets) socket.destroy();
+    await stopped;
+    this.#log('info', 'closed', {});
+  }
+
+  #log(level: LogEntry['level'], event: LogEvent, fields: Omit<LogEntry, 'time' | 'level' | 'event'>): void {
+    this.options.logger?.({ time: new Date().toISOString(), level, event, ...fields });
+  }
+}
+
+/**
+ * Starts a reference server and resolves once it listens.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer({ dialect: 'nick', port: 0 });
+ * console.log(`listening on ${server.port}`);
+ * await server.close();
+ * ```
+ * @throws {@link ServerOptionError} for an option out of range; {@link ServerListenError} when it cannot listen.
+ */
+export async function startServer(options: ServerOptions): Promise<ChatServer> {
+  const server = new ReferenceServer(resolveServerOptions(options));
+  await server.listen();
+  return server;
+}
