@@ -6,4 +6,6 @@
 export * from './codec/index.js';
 export { ChatkitError, CodecError, ERROR_CODES, type ErrorCode } from './errors.js';
 export * from './limits.js';
+export * from './reference-client/client.js';
+export * from './reference-client/tui.js';
 export * from './reference-server/index.js';
