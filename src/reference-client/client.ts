@@ -856,6 +856,11 @@ function withoutTerminator(bytes: Uint8Array): Uint8Array {
   return bytes.subarray(0, end);
 }
 
+/** The text without one trailing LF or CRLF. */
+function withoutLineEnd(text: string): string {
+  return text.replace(/\r?\n$/, '');
+}
+
 function formatNick(message: NickMessage, color: boolean): string | undefined {
   const safe = escapeForTerminal;
   switch (message.type) {
@@ -872,7 +877,8 @@ function formatNick(message: NickMessage, color: boolean): string | undefined {
     case 'refused':
       return paint(`Refused: ${safe(message.reason)}`, 'yellow', color);
     case 'raw':
-      return safe(message.body);
+      // An nc or telnet user's line ends in LF or CRLF: that is their Enter, not content to show.
+      return safe(withoutLineEnd(message.body));
     case 'nickname':
       return safe(message.nick);
   }
@@ -884,7 +890,7 @@ function formatTilde(message: TildeMessage, color: boolean): string | undefined 
   switch (message.type) {
     case 'relay':
       // TILDE-DISPLAY-1: split at the first `~` only; the content keeps any further `~`.
-      return `[${paint(safe(message.user), 'bold', color)}] ${safe(message.text)}`;
+      return `[${paint(safe(message.user), 'bold', color)}] ${safe(withoutLineEnd(message.text))}`;
     case 'added':
       return server(`${message.user} added to the chat`);
     case 'left':

@@ -38,7 +38,9 @@ describe('NICK display (as the legacy client prints it)', () => {
     ['bob left!', 'bob left!'],
     ['Connected to server!', 'Connected to server!'],
     ['bob: a:b ~ c\\tok', 'bob: a:b ~ c\tok'],
-    ['hi\\n', 'hi\\n'],
+    ['carol: hi\\n', 'carol: hi'], // an nc user's Enter is not shown
+    ['hi\\r\\n', 'hi'],
+    ['a\\nb', 'a\\nb'], // an LF inside a line is shown escaped, never obeyed
   ])('shows %s as %s', (wire, shown) => {
     expect(plain('nick', wire)).toEqual([shown]);
   });
