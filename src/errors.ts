@@ -45,8 +45,8 @@ export const ERROR_CODES = {
   PREFIX_MISMATCH:
     "With strict prefix on, a chunk that does not start with the sender's own `<nick>: ` was not relayed.",
   // Reference client (spec/PROTOCOL.md §7).
-  CONNECT_FAILED: 'The client could not open the TCP connection (refused, unreachable).',
-  CONNECT_TIMEOUT: 'The client could not open the TCP connection within its connect timeout.',
+  CONNECT_FAILED: 'A TCP connection could not be opened (refused, unreachable).',
+  CONNECT_TIMEOUT: 'A TCP connection could not be opened within the connect timeout.',
   CLIENT_REFUSED:
     'The server refused the nickname or username (`Refused: <reason>`); the error carries the reason.',
   CLIENT_CLOSED_DURING_HANDSHAKE:
@@ -60,6 +60,15 @@ export const ERROR_CODES = {
   CLIENT_WAIT_TIMEOUT: 'A client wait for an event passed its deadline.',
   CLIENT_EVENT_OVERFLOW:
     "Events nobody read in time were dropped (oldest first) to keep the client's memory bounded; the issue counts them.",
+  // Conformance harness: connections and spawned targets.
+  TARGET_SPAWN_FAILED: 'A target process could not be started at all (e.g. the command was not found).',
+  TARGET_NEVER_LISTENED: 'A spawned target did not listen on its port before the deadline.',
+  TARGET_EXITED: 'A spawned target exited while chatkit waited for it to listen.',
+  TARGET_WAIT_TIMEOUT: "A bounded wait on a target's output or process state passed its deadline.",
+  WAIT_TIMEOUT: 'A bounded wait for bytes on a connection passed its deadline.',
+  CLOSED_BEFORE_MATCH: 'A connection closed before the awaited bytes arrived.',
+  ACCEPT_TIMEOUT: 'No connection arrived at a listener before the deadline.',
+  BAD_ARGUMENT: 'An argument out of range (e.g. a quiet window longer than the harness allows).',
 } as const;
 
 /** One of chatkit's stable error codes. */

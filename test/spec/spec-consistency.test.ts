@@ -39,3 +39,32 @@ describe('spec/PROTOCOL.md', () => {
     expect([...cited].filter((id) => !known.has(id)).sort()).toEqual([]);
   });
 });
+
+describe('spec/PROTOCOL.md Annex A', () => {
+  const protocol = readFileSync(join(ROOT, 'spec/PROTOCOL.md'), 'utf8');
+  const annex = protocol.slice(protocol.indexOf('## Annex A'), protocol.indexOf('## Annex B'));
+  const defects = [...annex.matchAll(/^\| (D-[A-Z]{2}-\d+) \| ([^|]+) \|/gm)].map((m) => ({
+    id: m[1]!,
+    breaks: m[2]!.split(',').map((s) => s.trim()),
+  }));
+  const testTitles = (dir: string) =>
+    readdirSync(join(ROOT, dir))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(join(ROOT, dir, f), 'utf8'))
+      .join('\n');
+
+  it('lists each defect once, citing requirements the spec defines', () => {
+    const known = new Set(readRequirements(join(ROOT, 'spec/PROTOCOL.md')).map((r) => r.id));
+    expect(defects.length).toBeGreaterThan(20);
+    expect(new Set(defects.map((d) => d.id)).size).toBe(defects.length);
+    for (const d of defects) for (const id of d.breaks) expect(known, `${d.id} cites ${id}`).toContain(id);
+  });
+
+  it('has a test on the real script, named with its ID, for every defect (test/legacy)', () => {
+    const titles = testTitles('test/legacy');
+    const missing = defects
+      .filter((d) => !new RegExp(`it\\(\\s*['"\`]${d.id}:`).test(titles))
+      .map((d) => d.id);
+    expect(missing).toEqual([]);
+  });
+});

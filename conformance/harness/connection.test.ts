@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Connection, ConnectionErrorCode, type Listener, listen, openConnection } from './connection.js';
+import { freePort } from './spawn.js';
+
+/** Short deadlines: these tests only wait for loopback traffic that is already on its way. */
+const WAIT_MS = 2_000;
+/** A deadline that is meant to pass. */
+const SHORT_TIMEOUT_MS = 50;
+
+let listener: Listener | undefined;
+const open: Connection[] = [];
+
+afterEach(async () => {
+  for (const connection of open.splice(0)) connection.close();
+  await listener?.close();
+  listener = undefined;
+});
+
+/** A client connection and the server side of it, both recorded. */
+async function pair(): Promise<{ client: Connection; server: Connection }> {
+  listener = await listen({ label: 'server' });
+  const client = await openConnection({ port: listener.port, label: 'client' });
+  const server = await listener.nextConnection({ timeoutMs: WAIT_MS });
+  open.push(client, server);
+  return { client, server };
+}
+
+describe('connection recorder', () => {
+  it('keeps each received chunk separately and reassembles the stream', async () => {
+    const { client, server } = await pair();
+    server.send('ab');
+    await client.waitForText('ab', { timeoutMs: WAIT_MS });
+    server.send('cd');
+    await client.waitForText('cd', { timeoutMs: WAIT_MS });
+    expect(Buffer.from(client.stream()).toString()).toBe('abcd');
+    // Paced writes: each arrived before the next was made, so they are two chunks.
+    expect(client.chunks().map((c) => Buffer.from(c).toString())).toEqual(['ab', 'cd']);
+    expect(Buffer.from(server.stream()).toString()).toBe('');
+  });
+
+  it('resolves waitForText with the offset after the match, searching from `after`', async () => {
+    const { client, server } = await pair();
+    server.send('x-y-x-');
+    expect(await client.waitForText('x-', { timeoutMs: WAIT_MS })).toBe(2);
+    expect(await client.waitForText('x-', { after: 1, timeoutMs: WAIT_MS })).toBe(6);
+  });
+
+  it('rejects a wait at its deadline with WAIT_TIMEOUT and the escaped stream so far', async () => {
+    const { client, server } = await pair();
+    server.send('hi\n\x01');
+    await client.waitForText('hi', { timeoutMs: WAIT_MS });
+    const error = await client
+      .waitForText('never', { timeoutMs: SHORT_TIMEOUT_MS, what: 'the word never' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: ConnectionErrorCode.WAIT_TIMEOUT,
+      what: expect.stringContaining('the word never'),
+      stream: 'hi\\n\\x01',
+    });
+  });
+
+  it('fails a wait at once with CLOSED_BEFORE_MATCH when the peer closes first', async () => {
+    const { client, server } = await pair();
+    const waiting = client.waitForText('never', { timeoutMs: WAIT_MS }).catch((e: unknown) => e);
+    server.close();
+    expect(await waiting).toMatchObject({ code: ConnectionErrorCode.CLOSED_BEFORE_MATCH });
+  });
+
+  it('tells EOF from reset', async () => {
+    const first = await pair();
+    first.server.end();
+    expect(await first.client.waitForClose({ timeoutMs: WAIT_MS })).toBe('eof');
+    await listener?.close();
+    const second = await pair();
+    second.server.reset();
+    expect(await second.client.waitForClose({ timeoutMs: WAIT_MS })).toBe('reset');
+    expect(second.client.closed).toBe(true);
+  });
+
+  it('returns what arrived during a quiet window', async () => {
+    const { client, server } = await pair();
+    server.send('before');
+    await client.waitForText('before', { timeoutMs: WAIT_MS });
+    const window = client.quiet(200);
+    server.send('during');
+    expect(Buffer.from(await window).toString()).toBe('during');
+    expect(Buffer.from(await client.quiet(20)).toString()).toBe('');
+  });
+
+  it('renders a transcript with directions, times and escaped bytes', async () => {
+    const { client, server } = await pair();
+    client.send('nick\r\n');
+    await server.waitForText('nick', { timeoutMs: WAIT_MS });
+    server.send('alice joined!');
+    await client.waitForText('joined!', { timeoutMs: WAIT_MS });
+    const lines = client.transcript().split('\n');
+    expect(lines[0]).toBe('# client');
+    expect(lines).toContainEqual(expect.stringMatching(/^\+\d+\.\dms out "nick\\r\\n"$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^\+\d+\.\dms in {2}"alice joined!"$/));
+  });
+
+  it('rejects a connection to a closed port with CONNECT_FAILED', async () => {
+    const port = await freePort();
+    const error = await openConnection({ port, label: 'nobody' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ConnectionErrorCode.CONNECT_FAILED, label: 'nobody' });
+  });
+
+  it('bounds the wait for an incoming connection with ACCEPT_TIMEOUT', async () => {
+    listener = await listen();
+    const error = await listener.nextConnection({ timeoutMs: SHORT_TIMEOUT_MS }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ConnectionErrorCode.ACCEPT_TIMEOUT });
+  });
+
+  it('refuses an unbounded quiet window', async () => {
+    const { client } = await pair();
+    await expect(client.quiet(Number.POSITIVE_INFINITY)).rejects.toMatchObject({
+      code: ConnectionErrorCode.BAD_ARGUMENT,
+    });
+  });
+});

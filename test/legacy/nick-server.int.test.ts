@@ -1,0 +1,395 @@
+/**
+ * The seeds' NICK servers (nick_server.py, and hii_server.py: same code, prompt `Hii`) on loopback: the
+ * ordinary session they get right, then one test per annex defect D-NS-n that makes the defect happen.
+ *
+ * Every check reads reassembled streams (TCP may merge `alice joined!` and `Connected to server!`), every
+ * send that depends on a previous effect waits for it, and every "nothing happens" is a bounded quiet
+ * window. Timing-free evidence is preferred: /proc state (CPU time, threads blocked in send) and the
+ * server's own tracebacks.
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Connection, openConnection } from '../../conformance/harness/connection.js';
+import {
+  PYTHON_TARGETS_DIR,
+  pollUntil,
+  processCpuTimeMs,
+  spawnPythonServer,
+  type TargetHandle,
+  threadsAllWaitingForInput,
+  threadsBlockedInSend,
+} from '../../conformance/harness/spawn.js';
+import { escapeBytes } from '../../src/codec/escape.js';
+
+/** "Nothing arrives" windows: long enough for loopback delivery on a loaded machine (it takes < 1 ms idle). */
+const QUIET_WINDOW_MS = 500;
+/** CPU a busy-looping thread burns quickly even when it gets a third of a core; an idle server burns ~0. */
+const BUSY_CPU_MS = 200;
+/** Deadline to observe {@link BUSY_CPU_MS} of CPU time. */
+const BUSY_DEADLINE_MS = 10_000;
+/** Window and ceiling for "the server is idle". Blocked threads use no CPU; one clock tick is 10 ms. */
+const IDLE_WINDOW_MS = 300;
+const IDLE_CPU_MS = 50;
+/** Deadline for a slow member's kernel buffers to fill (a few MB on loopback) and to drain again. */
+const FLOOD_DEADLINE_MS = 20_000;
+/** One flood write, and how many writes are queued per round while waiting for the server to block. */
+const FLOOD_WRITE_BYTES = 1_000;
+const FLOOD_WRITES_PER_ROUND = 64;
+/** Pause between flood rounds, so that /proc is checked while the server works through the queue. */
+const FLOOD_ROUND_PAUSE_MS = 5;
+/** The NICK server's recv size: a longer nickname write is cut here. */
+const NICK_RECV_BYTES = 1024;
+
+/** The accept loop's traceback when its `Connected to server!` write meets a closed peer (D-NS-4). */
+const ACCEPT_LOOP_DIED_AT_CONNECTED =
+  /in receive\n\s+client\.send\('Connected to server!'[\s\S]*(BrokenPipeError|ConnectionResetError)/;
+
+const TARGETS = [
+  { script: 'nick_server.py', prompt: 'NICK' },
+  { script: 'hii_server.py', prompt: 'Hii' },
+] as const;
+
+const text = (connection: Connection) => escapeBytes(connection.stream());
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once the process has burnt {@link BUSY_CPU_MS} of CPU time: a busy loop (bounded). */
+async function expectBusyLoop(pid: number, what: string): Promise<void> {
+  const start = processCpuTimeMs(pid) ?? 0;
+  await pollUntil(() => (processCpuTimeMs(pid) ?? start) - start >= BUSY_CPU_MS, {
+    timeoutMs: BUSY_DEADLINE_MS,
+    what: `${BUSY_CPU_MS} ms of CPU time (${what})`,
+  });
+}
+
+/** CPU time the process uses during a window. */
+async function cpuDuring(pid: number, ms: number): Promise<number> {
+  const start = processCpuTimeMs(pid) ?? 0;
+  await sleep(ms);
+  return (processCpuTimeMs(pid) ?? start) - start;
+}
+
+/** The byte a stalled member floods with (D-NS-8, D-NS-11). */
+const FLOOD_BYTE = 'a';
+
+describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, prompt }) => {
+  let server: TargetHandle;
+  let peers: Connection[] = [];
+
+  beforeEach(async ({ onTestFailed }) => {
+    peers = [];
+    server = await spawnPythonServer(join(PYTHON_TARGETS_DIR, script));
+    onTestFailed(() => {
+      console.error(
+        [
+          ...peers.map((p) => p.transcript()),
+          `# ${script} stdout\n${server.stdout()}`,
+          `# stderr\n${server.stderr()}`,
+        ]
+          .join('\n')
+          .slice(-20_000),
+      );
+    });
+  });
+  afterEach(async () => {
+    for (const peer of peers) peer.close();
+    await server.stop();
+  });
+
+  async function connect(label: string): Promise<Connection> {
+    const peer = await openConnection({ port: server.port!, label });
+    peers.push(peer);
+    return peer;
+  }
+
+  /** Connects and waits for the prompt, as a client must before it answers (NICK-NICK-1). */
+  async function prompted(label: string): Promise<Connection> {
+    const peer = await connect(label);
+    await peer.waitForText(prompt, { what: `the prompt "${prompt}"` });
+    return peer;
+  }
+
+  /** Joins as `nick` and waits until every member in `others` saw `<nick> joined!`. */
+  async function join_(nick: string, others: Connection[] = [], label = nick): Promise<Connection> {
+    const before = others.map((o) => o.stream().length);
+    const peer = await prompted(label);
+    peer.send(nick);
+    await peer.waitForText(`${nick} joined!Connected to server!`, { after: prompt.length });
+    await Promise.all(others.map((o, i) => o.waitForText(`${nick} joined!`, { after: before[i]! })));
+    return peer;
+  }
+
+  /**
+   * Makes `slow` stop reading and floods from it until its handle() thread is blocked in send(): its own
+   * relays fill its receive window and the server's send buffer. Observed in /proc, not guessed from timing.
+   */
+  async function stallOn(slow: Connection): Promise<void> {
+    slow.pauseReading();
+    const chunk = new Uint8Array(FLOOD_WRITE_BYTES).fill(FLOOD_BYTE.charCodeAt(0));
+    const deadline = performance.now() + FLOOD_DEADLINE_MS;
+    while (threadsBlockedInSend(server.pid) === 0) {
+      if (performance.now() > deadline) throw new Error('the server never blocked in send()');
+      for (let i = 0; i < FLOOD_WRITES_PER_ROUND; i++) slow.send(chunk);
+      await sleep(FLOOD_ROUND_PAUSE_MS);
+    }
+  }
+
+  describe('an ordinary session', () => {
+    it('sends the prompt, then nothing more, to a new connection', async () => {
+      const peer = await prompted('alice');
+      expect(escapeBytes(await peer.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(text(peer)).toBe(prompt);
+    });
+
+    it('joins, relays to every member including the sender, and announces a reset as a leave', async () => {
+      const alice = await join_('alice');
+      expect(text(alice)).toBe(`${prompt}alice joined!Connected to server!`);
+      const bob = await join_('bob', [alice]);
+      expect(text(bob)).toBe(`${prompt}bob joined!Connected to server!`);
+
+      alice.send('alice: hi');
+      await Promise.all([alice.waitForText('alice: hi'), bob.waitForText('alice: hi')]);
+      bob.send('bob: hello');
+      await Promise.all([alice.waitForText('bob: hello'), bob.waitForText('bob: hello')]);
+      bob.reset();
+      await alice.waitForText('bob left!');
+
+      expect(text(alice)).toBe(
+        `${prompt}alice joined!Connected to server!bob joined!alice: hibob: hellobob left!`,
+      );
+      expect(text(bob)).toBe(`${prompt}bob joined!Connected to server!alice: hibob: hello`);
+      expect(server.stdout()).toContain('Nickname is alice\n');
+    });
+
+    it('keeps serving after a member resets, without burning CPU', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      bob.reset();
+      await alice.waitForText('bob left!');
+      const carol = await join_('carol', [alice]);
+      carol.send('carol: hi');
+      await alice.waitForText('carol: hi');
+      expect(await cpuDuring(server.pid, IDLE_WINDOW_MS)).toBeLessThan(IDLE_CPU_MS);
+    });
+  });
+
+  describe('defects', () => {
+    it('D-NS-1: a member that half-closes (FIN) is never removed nor announced, and its thread busy-loops', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      expect(await cpuDuring(server.pid, IDLE_WINDOW_MS)).toBeLessThan(IDLE_CPU_MS);
+
+      bob.end();
+      // recv() returns b'' forever; handle() broadcasts b'' (no bytes on the wire) in a tight loop.
+      await expectBusyLoop(server.pid, "handle() relaying bob's b''");
+      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      // bob is still a member: he still gets relays (he keeps reading after his FIN).
+      alice.send('alice: still there?');
+      await bob.waitForText('alice: still there?');
+      expect(text(alice)).not.toContain('left!');
+    });
+
+    it('D-NS-1: a member that closes fully is not announced either until a relay hits its dead socket', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      bob.close();
+      await expectBusyLoop(server.pid, "handle() relaying bob's b''");
+      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(text(alice)).not.toContain('left!');
+      // What happens next is a race between threads (see D-NS-2): the first relay to bob draws an RST and
+      // the next operation on his socket fails. In 30 of 30 trial runs bob's own busy thread got there
+      // first and `bob left!` followed that relay; by the code, the sender's thread could get there first.
+    });
+
+    it('D-NS-2: a dead member in the list makes every later sender fail: the innocent sender is removed and announced as left', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      // A ghost that closes after the prompt becomes a member with no thread of its own (D-NS-4): its dead
+      // socket stays in `clients` forever.
+      const ghost = await prompted('ghost');
+      ghost.close();
+      await server.waitForOutput('stderr', (err) => ACCEPT_LOOP_DIED_AT_CONNECTED.test(err), {
+        what: 'the accept loop to die (D-NS-4)',
+      });
+
+      alice.send('alice: hi');
+      // broadcast() reaches alice and bob, then raises at the ghost inside alice's handle(): alice is
+      // removed and closed, and `alice left!` is broadcast (to bob, then it raises again at the ghost).
+      expect(await alice.waitForClose()).toBe('eof');
+      await bob.waitForText('alice: hialice left!');
+      expect(text(alice)).toBe(`${prompt}alice joined!Connected to server!bob joined! joined!alice: hi`);
+
+      bob.send('bob: anyone?');
+      expect(await bob.waitForClose()).toBe('eof');
+      expect(text(bob)).toBe(
+        `${prompt}bob joined!Connected to server! joined!alice: hialice left!bob: anyone?`,
+      );
+      await server.waitForOutput(
+        'stderr',
+        (err) => /in handle\n[\s\S]*(BrokenPipeError|ConnectionResetError)/.test(err),
+        {
+          what: "the sender's handle() to fail at the ghost",
+        },
+      );
+    });
+
+    it('D-NS-3: a connection that never answers the prompt blocks every later connection', async () => {
+      const alice = await join_('alice');
+      const silent = await prompted('silent');
+      const late = await connect('late');
+      // The kernel completes late's TCP handshake, but the accept loop is stuck in recv() on `silent`.
+      expect(escapeBytes(await late.quiet(QUIET_WINDOW_MS))).toBe('');
+      // Members already in are served by their own threads.
+      alice.send('alice: hi');
+      await alice.waitForText('alice: hi');
+
+      silent.send('silent');
+      await late.waitForText(prompt);
+    });
+
+    it('D-NS-4: a connection that half-closes after the prompt is admitted with an empty nickname and busy-loops', async () => {
+      const alice = await join_('alice');
+      const ghost = await prompted('ghost');
+      ghost.end();
+      await alice.waitForText(' joined!', { after: alice.stream().length });
+      await ghost.waitForText(' joined!Connected to server!');
+      expect(text(alice)).toBe(`${prompt}alice joined!Connected to server! joined!`);
+      expect(server.stdout()).toContain('Nickname is \n');
+      await expectBusyLoop(server.pid, "the ghost's handle() relaying b''");
+    });
+
+    it('D-NS-4: a connection that closes after the prompt is announced as ` joined!`, then the accept loop dies', async () => {
+      const alice = await join_('alice');
+      const ghost = await prompted('ghost');
+      ghost.close();
+      await alice.waitForText(' joined!', { after: alice.stream().length });
+      expect(text(alice)).toBe(`${prompt}alice joined!Connected to server! joined!`);
+      // The second write to the closed peer ('Connected to server!') fails in the accept loop.
+      await server.waitForOutput('stderr', (err) => ACCEPT_LOOP_DIED_AT_CONNECTED.test(err), {
+        what: "the accept loop's traceback",
+      });
+      const late = await connect('late');
+      expect(escapeBytes(await late.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(server.exitStatus()).toBeUndefined();
+    });
+
+    it('D-NS-5: a non-ASCII nickname kills the accept loop: nobody can join any more', async () => {
+      const alice = await join_('alice');
+      const mallory = await prompted('mallory');
+      mallory.send(new Uint8Array([0x63, 0x61, 0x66, 0xc3, 0xa9]));
+      await server.waitForOutput('stderr', 'UnicodeDecodeError');
+      const late = await connect('late');
+      expect(escapeBytes(await late.quiet(QUIET_WINDOW_MS))).toBe('');
+      // mallory is neither admitted nor closed; alice's thread still relays.
+      expect(mallory.closed).toBe(false);
+      alice.send('alice: hi');
+      await alice.waitForText('alice: hi');
+      expect(text(alice)).toBe(`${prompt}alice joined!Connected to server!alice: hi`);
+    });
+
+    it('D-NS-6: non-ASCII chat bytes are relayed unchanged', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      const before = bob.stream().length;
+      alice.send(new Uint8Array([...Buffer.from('alice: h'), 0xc3, 0xa9, 0xff]));
+      await bob.waitFor((s) => s.length >= before + 11, { what: 'the 11-byte relay' });
+      expect(escapeBytes(bob.stream().subarray(before))).toBe('alice: h\\xc3\\xa9\\xff');
+    });
+
+    it('D-NS-7: invalid and duplicate nicknames are admitted and announced', async () => {
+      const alice = await join_('alice');
+      const bad = ['a:b', 'two words', 'x'.repeat(100), 'tab\there', 'ctl\x01', 'lf\n', 'crlf\r\n', 'alice'];
+      for (const nick of bad) {
+        await join_(nick, [alice], JSON.stringify(nick));
+      }
+      for (const nick of bad) expect(text(alice)).toContain(escapeBytes(Buffer.from(`${nick} joined!`)));
+    });
+
+    it('D-NS-7: a nickname longer than 1024 bytes is cut: the rest is relayed to everyone as chat', async () => {
+      const alice = await join_('alice');
+      const long = `${'n'.repeat(NICK_RECV_BYTES)}TAIL`;
+      const bob = await prompted('long');
+      bob.send(long);
+      const cut = 'n'.repeat(NICK_RECV_BYTES);
+      await alice.waitForText(`${cut} joined!`);
+      // The remaining bytes wait in the socket for bob's handle() thread, which relays them as a message.
+      await alice.waitForText('TAIL');
+      await bob.waitForText(`${cut} joined!Connected to server!TAIL`);
+    });
+
+    it('D-NS-8: a member that stops reading blocks the server: its thread and then the accept loop hang in send()', async () => {
+      const alice = await join_('alice');
+      await stallOn(alice);
+
+      const bob = await prompted('bob');
+      bob.send('bob');
+      // The accept loop's broadcast('bob joined!') reaches alice first and blocks there too.
+      await pollUntil(() => threadsBlockedInSend(server.pid) >= 2, {
+        timeoutMs: FLOOD_DEADLINE_MS,
+        what: 'the accept loop to block in send()',
+      });
+      expect(escapeBytes(await bob.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(text(bob)).toBe(prompt);
+      const carol = await connect('carol');
+      expect(escapeBytes(await carol.quiet(QUIET_WINDOW_MS))).toBe('');
+
+      // Once alice reads again, everything moves on.
+      alice.resumeReading();
+      await bob.waitForText('Connected to server!', { timeoutMs: FLOOD_DEADLINE_MS });
+      await carol.waitForText(prompt, { timeoutMs: FLOOD_DEADLINE_MS });
+    });
+
+    it('D-NS-11: a broadcast in progress reaches a newcomer: bob gets a message the server read before he joined', async () => {
+      const zed = await join_('zed');
+      const carol = await join_('carol', [zed]);
+      await stallOn(zed);
+      // carol's handle() has read her message and blocks while broadcasting it, at zed (first in the list).
+      carol.send('carol: MARK');
+      await pollUntil(() => threadsBlockedInSend(server.pid) >= 2, {
+        timeoutMs: FLOOD_DEADLINE_MS,
+        what: "carol's handle() to block in send()",
+      });
+      // bob is appended to `clients`; the accept loop's broadcast of `bob joined!` then blocks at zed too.
+      const bob = await prompted('bob');
+      bob.send('bob');
+      await pollUntil(() => threadsBlockedInSend(server.pid) >= 3, {
+        timeoutMs: FLOOD_DEADLINE_MS,
+        what: 'the accept loop to block in send()',
+      });
+      zed.resumeReading();
+      // carol's interrupted loop goes on over the grown list.
+      await bob.waitForText('Connected to server!', { timeoutMs: FLOOD_DEADLINE_MS });
+      await bob.waitForText('carol: MARK', { timeoutMs: FLOOD_DEADLINE_MS });
+    });
+
+    it('D-NS-9: a reset before the nickname kills the accept loop', async () => {
+      const alice = await join_('alice');
+      const rude = await prompted('rude');
+      rude.reset();
+      await server.waitForOutput('stderr', (err) => /in receive\n[\s\S]*ConnectionResetError/.test(err));
+      const late = await connect('late');
+      expect(escapeBytes(await late.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(text(alice)).toBe(`${prompt}alice joined!Connected to server!`);
+    });
+
+    it('D-NS-10: after a duplicate nickname leaves, later leaves are announced under the wrong nickname', async () => {
+      const alice = await join_('alice');
+      const bob1 = await join_('bob', [alice], 'bob#1');
+      const xavier = await join_('xavier', [alice, bob1]);
+      const bob2 = await join_('bob', [alice, bob1, xavier], 'bob#2');
+      // clients = [alice, bob#1, xavier, bob#2], nicknames = [alice, bob, xavier, bob].
+      bob2.reset();
+      await alice.waitForText('bob left!');
+      // handle() runs nicknames.remove() after broadcasting `bob left!`: wait until its thread has ended
+      // (every remaining thread waits in recv or accept).
+      await pollUntil(() => threadsAllWaitingForInput(server.pid), { what: "bob#2's thread to end" });
+      // nicknames.remove('bob') dropped bob#1's entry: nicknames = [alice, xavier, bob], clients = [alice,
+      // bob#1, xavier]. xavier is clients[2], so he leaves as nicknames[2] = 'bob'.
+      const before = alice.stream().length;
+      xavier.reset();
+      await alice.waitForText('left!', { after: before });
+      expect(escapeBytes(alice.stream().subarray(before))).toBe('bob left!');
+      bob1.reset();
+      await alice.waitForText('xavier left!', { after: before });
+    });
+  });
+});

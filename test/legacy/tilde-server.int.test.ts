@@ -1,0 +1,331 @@
+/**
+ * The seed's tilde server (tilde_server.py) on loopback: the ordinary session it gets right, then one test
+ * per annex defect D-TS-n that makes the defect happen.
+ *
+ * Every check reads reassembled streams, every send that depends on a previous effect waits for it, every
+ * "nothing happens" is a bounded quiet window, and thread deaths are observed in the server's tracebacks.
+ */
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Connection, openConnection } from '../../conformance/harness/connection.js';
+import {
+  listeningPorts,
+  PYTHON_TARGETS_DIR,
+  pollUntil,
+  processCpuTimeMs,
+  pythonExecutable,
+  spawnPythonServer,
+  spawnTarget,
+  type TargetHandle,
+  TcpState,
+  tcpSockets,
+  threadsAllWaitingForInput,
+  threadsBlockedInSend,
+} from '../../conformance/harness/spawn.js';
+import { escapeBytes } from '../../src/codec/escape.js';
+
+/** "Nothing arrives" windows: long enough for loopback delivery on a loaded machine (it takes < 1 ms idle). */
+const QUIET_WINDOW_MS = 500;
+/** CPU a busy-looping thread burns quickly even when it gets a third of a core; an idle server burns ~0. */
+const BUSY_CPU_MS = 200;
+/** Output a busy printing loop produces quickly (each line is ~40 bytes). */
+const FLOOD_STDOUT_BYTES = 20_000;
+/** Deadline for the two above. */
+const BUSY_DEADLINE_MS = 10_000;
+/** The tilde server's recv size: longer writes are cut here. */
+const TILDE_RECV_BYTES = 2048;
+/** Deadline for a slow member's kernel buffers to fill (a few MB on loopback) and to drain again. */
+const FLOOD_DEADLINE_MS = 20_000;
+/** One flood write, how many are queued per round, and the pause between rounds (to check /proc). */
+const FLOOD_WRITE_BYTES = 2_000;
+const FLOOD_WRITES_PER_ROUND = 32;
+const FLOOD_ROUND_PAUSE_MS = 5;
+
+const SCRIPT = join(PYTHON_TARGETS_DIR, 'tilde_server.py');
+const text = (connection: Connection) => escapeBytes(connection.stream());
+const count = (haystack: string, needle: string) => haystack.split(needle).length - 1;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe('tilde_server.py (tilde server)', () => {
+  let server: TargetHandle;
+  let peers: Connection[] = [];
+
+  beforeEach(async ({ onTestFailed }) => {
+    peers = [];
+    server = await spawnPythonServer(SCRIPT);
+    onTestFailed(() => {
+      console.error(
+        [
+          ...peers.map((p) => p.transcript()),
+          `# stdout (tail)\n${server.stdout().slice(-2_000)}`,
+          `# stderr\n${server.stderr()}`,
+        ]
+          .join('\n')
+          .slice(-20_000),
+      );
+    });
+  });
+  afterEach(async () => {
+    for (const peer of peers) peer.close();
+    await server.stop();
+  });
+
+  async function connect(label: string): Promise<Connection> {
+    const peer = await openConnection({ port: server.port!, label });
+    peers.push(peer);
+    return peer;
+  }
+
+  /**
+   * Sends `user` as the first write and waits until it and every member in `others` saw the join, and until
+   * the join's client_handler thread has ended (every thread waits in recv or accept). Its broadcast loop may still be running after the last
+   * member we know of got the announcement, and would then reach the next newcomer too (D-TS-9).
+   */
+  async function join_(user: string, others: Connection[] = [], label = user): Promise<Connection> {
+    const announcement = `SERVER~${user} added to the chat`;
+    const before = others.map((o) => o.stream().length);
+    const peer = await connect(label);
+    peer.send(user);
+    await peer.waitForText(announcement);
+    await Promise.all(others.map((o, i) => o.waitForText(announcement, { after: before[i]! })));
+    // client_handler starts the listener thread, then returns; only then are all threads back in recv/accept.
+    await pollUntil(() => threadsAllWaitingForInput(server.pid), { what: 'the server to settle' });
+    return peer;
+  }
+
+  /**
+   * Makes `slow` stop reading and floods from it until its listener thread is blocked in sendall(): its own
+   * relays fill its receive window and the server's send buffer. Observed in /proc, not guessed from timing.
+   */
+  async function stallOn(slow: Connection): Promise<void> {
+    slow.pauseReading();
+    const chunk = new Uint8Array(FLOOD_WRITE_BYTES).fill(0x7a);
+    const deadline = performance.now() + FLOOD_DEADLINE_MS;
+    while (threadsBlockedInSend(server.pid) === 0) {
+      if (performance.now() > deadline) throw new Error('the server never blocked in send()');
+      for (let i = 0; i < FLOOD_WRITES_PER_ROUND; i++) slow.send(chunk);
+      await sleep(FLOOD_ROUND_PAUSE_MS);
+    }
+  }
+
+  /** Resolves once the server printed `line` at least `times` more times and burnt CPU: a busy loop. */
+  async function expectPrintingBusyLoop(line: string): Promise<void> {
+    const printed = server.outputBytes().stdout;
+    const cpu = processCpuTimeMs(server.pid) ?? 0;
+    await pollUntil(() => server.outputBytes().stdout - printed >= FLOOD_STDOUT_BYTES, {
+      timeoutMs: BUSY_DEADLINE_MS,
+      what: `${FLOOD_STDOUT_BYTES} bytes of "${line}"`,
+    });
+    await pollUntil(() => (processCpuTimeMs(server.pid) ?? cpu) - cpu >= BUSY_CPU_MS, {
+      timeoutMs: BUSY_DEADLINE_MS,
+      what: `${BUSY_CPU_MS} ms of CPU time`,
+    });
+    expect(count(server.stdout(), `${line}\n`)).toBeGreaterThan(100);
+  }
+
+  describe('an ordinary session', () => {
+    it('waits silently for the username (the client speaks first)', async () => {
+      const peer = await connect('alice');
+      expect(escapeBytes(await peer.quiet(QUIET_WINDOW_MS))).toBe('');
+    });
+
+    it('announces joins to everyone and relays `<user>~<content>` to every member including the sender', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      alice.send('hello');
+      await Promise.all([alice.waitForText('alice~hello'), bob.waitForText('alice~hello')]);
+      bob.send('h~\u00e9');
+      await Promise.all([alice.waitForText('bob~h~\u00e9'), bob.waitForText('bob~h~\u00e9')]);
+
+      expect(text(alice)).toBe(
+        'SERVER~alice added to the chatSERVER~bob added to the chatalice~hellobob~h~\\xc3\\xa9',
+      );
+      expect(text(bob)).toBe('SERVER~bob added to the chatalice~hellobob~h~\\xc3\\xa9');
+      expect(server.stdout()).toContain(`Running the server on 127.0.0.1 ${server.port}\n`);
+    });
+  });
+
+  describe('defects', () => {
+    it('D-TS-1: a member that closes is never removed and its listener busy-loops printing "... is empty"', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      bob.end();
+      await expectPrintingBusyLoop('The message send from client bob is empty');
+      // No leave, and bob is still relayed to (he keeps reading after his FIN).
+      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      alice.send('still there?');
+      await bob.waitForText('alice~still there?');
+    });
+
+    it('D-TS-2: a connection that closes before its username busy-loops printing "Client username is empty"', async () => {
+      const ghost = await connect('ghost');
+      ghost.close();
+      await expectPrintingBusyLoop('Client username is empty');
+    });
+
+    it("D-TS-3: a dead member kills the listener of every later sender, and members after it miss the sender's message", async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      const carol = await join_('carol', [alice, bob]);
+      // active_clients = [alice, bob, carol]
+      bob.reset();
+      await server.waitForOutput('stderr', 'ConnectionResetError', {
+        what: "bob's listener to die (D-TS-4)",
+      });
+
+      const aliceBefore = alice.stream().length;
+      const carolBefore = carol.stream().length;
+      alice.send('one');
+      // sendall() reaches alice, then raises at bob inside alice's listener thread: carol never gets it.
+      await alice.waitForText('alice~one');
+      await server.waitForOutput('stderr', (err) => count(err, 'BrokenPipeError') >= 1);
+      expect(escapeBytes(await carol.quiet(QUIET_WINDOW_MS))).toBe('');
+
+      // alice's listener is dead: she is muted, though still listed and still receiving.
+      alice.send('two');
+      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      carol.send('hi');
+      await alice.waitForText('carol~hi');
+      await server.waitForOutput('stderr', (err) => count(err, 'BrokenPipeError') >= 2);
+      expect(escapeBytes(await carol.quiet(QUIET_WINDOW_MS))).toBe('');
+
+      expect(escapeBytes(alice.stream().subarray(aliceBefore))).toBe('alice~onecarol~hi');
+      expect(escapeBytes(carol.stream().subarray(carolBefore))).toBe('');
+    });
+
+    it('D-TS-4: nobody is told when a member leaves', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      bob.reset();
+      await server.waitForOutput('stderr', 'ConnectionResetError');
+      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(text(alice)).toBe('SERVER~alice added to the chatSERVER~bob added to the chat');
+    });
+
+    it("D-TS-5: invalid UTF-8 kills the sender's listener: the sender is muted forever but stays listed", async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      alice.send(new Uint8Array([0xff]));
+      await server.waitForOutput('stderr', 'UnicodeDecodeError');
+      alice.send('after');
+      expect(escapeBytes(await bob.quiet(QUIET_WINDOW_MS))).toBe('');
+      bob.send('hi');
+      await alice.waitForText('bob~hi');
+    });
+
+    it('D-TS-5: a character split across two writes mutes the sender too', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      alice.send(new Uint8Array([0x63, 0x61, 0x66, 0xc3]));
+      await server.waitForOutput('stderr', "can't decode byte 0xc3 in position 3: unexpected end of data");
+      alice.send(new Uint8Array([0xa9]));
+      expect(escapeBytes(await bob.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(text(bob)).toBe('SERVER~bob added to the chat');
+    });
+
+    it('D-TS-5: a username that is not valid UTF-8 leaves its connection hanging, neither admitted nor closed', async () => {
+      const alice = await join_('alice');
+      const mallory = await connect('mallory');
+      mallory.send(new Uint8Array([0x63, 0x61, 0x66, 0xc3]));
+      await server.waitForOutput('stderr', 'UnicodeDecodeError');
+      expect(escapeBytes(await mallory.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(mallory.closed).toBe(false);
+      expect(text(alice)).toBe('SERVER~alice added to the chat');
+    });
+
+    it('D-TS-6: any username is admitted: `~`, SERVER, control characters, over-long, duplicates', async () => {
+      const alice = await join_('alice');
+      const bad = ['b~x', 'SERVER', 'ctl\x01', 'nl\n', 'x'.repeat(100), 'alice'];
+      for (const user of bad) await join_(user, [alice], JSON.stringify(user));
+      for (const user of bad) {
+        expect(text(alice)).toContain(escapeBytes(Buffer.from(`SERVER~${user} added to the chat`)));
+      }
+    });
+
+    it('D-TS-6: a member named SERVER can forge announcements', async () => {
+      const alice = await join_('alice');
+      const forger = await join_('SERVER', [alice]);
+      const before = alice.stream().length;
+      forger.send('mallory added to the chat');
+      await alice.waitForText('SERVER~mallory added to the chat', { after: before });
+      expect(escapeBytes(alice.stream().subarray(before))).toBe('SERVER~mallory added to the chat');
+    });
+
+    it('D-TS-7: a write over 2048 bytes is relayed as two messages, each with the prefix', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      const before = alice.stream().length;
+      bob.send('y'.repeat(3000));
+      const expected = `bob~${'y'.repeat(TILDE_RECV_BYTES)}bob~${'y'.repeat(3000 - TILDE_RECV_BYTES)}`;
+      await alice.waitFor((s) => s.length >= before + expected.length, { what: 'both pieces' });
+      expect(escapeBytes(alice.stream().subarray(before))).toBe(expected);
+    });
+
+    it('D-TS-7: a write over 2048 bytes cut inside a character mutes the sender (D-TS-5)', async () => {
+      const alice = await join_('alice');
+      const bob = await join_('bob', [alice]);
+      bob.send(`${'x'.repeat(TILDE_RECV_BYTES - 1)}\u00e9`);
+      await server.waitForOutput('stderr', "can't decode byte 0xc3 in position 2047");
+      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      bob.send('after');
+      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+    });
+
+    it('D-TS-9: a join announcement in progress reaches a member who joined after it', async () => {
+      const zed = await join_('zed');
+      await stallOn(zed);
+      // alice's client_handler appends her, then blocks broadcasting her announcement at zed (first in the list).
+      const alice = await connect('alice');
+      alice.send('alice');
+      await pollUntil(() => threadsBlockedInSend(server.pid) >= 2, {
+        timeoutMs: FLOOD_DEADLINE_MS,
+        what: "alice's client_handler to block in sendall()",
+      });
+      const bob = await connect('bob');
+      bob.send('bob');
+      await pollUntil(() => threadsBlockedInSend(server.pid) >= 3, {
+        timeoutMs: FLOOD_DEADLINE_MS,
+        what: "bob's client_handler to block in sendall()",
+      });
+      zed.resumeReading();
+      // The interrupted loops go on over the grown list: bob gets alice's announcement, made before he came.
+      await bob.waitForText('SERVER~bob added to the chat', { timeoutMs: FLOOD_DEADLINE_MS });
+      await bob.waitForText('SERVER~alice added to the chat', { timeoutMs: FLOOD_DEADLINE_MS });
+      await alice.waitForText('SERVER~alice added to the chat', { timeoutMs: FLOOD_DEADLINE_MS });
+    });
+  });
+});
+
+describe('tilde_server.py when its port is taken', () => {
+  let blocker: Server | undefined;
+  let target: TargetHandle | undefined;
+  const peers: Connection[] = [];
+  afterEach(async () => {
+    for (const peer of peers.splice(0)) peer.close();
+    await target?.stop();
+    await new Promise<void>((resolve) => (blocker ? blocker.close(() => resolve()) : resolve()));
+  });
+
+  it('D-TS-8: a failed bind is only printed: the server listens on a random port on all interfaces', async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker!.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    // No `port`: spawnTarget would wait for a listener of this target on `port`, which never comes.
+    target = await spawnTarget({ command: [pythonExecutable(), SCRIPT, '127.0.0.1', String(port)] });
+    await target.waitForOutput('stdout', `Unable to bind to host 127.0.0.1 and port ${port}\n`);
+    const pid = target.pid;
+    await pollUntil(() => listeningPorts(pid).length > 0, { what: 'the fallback listener' });
+    const [fallback] = listeningPorts(pid);
+    expect(fallback).not.toBe(port);
+    const row = tcpSockets().find((s) => s.state === TcpState.LISTEN && s.localPort === fallback);
+    expect(row?.localAddress).toBe('0.0.0.0');
+    expect(target.exitStatus()).toBeUndefined();
+
+    const alice = await openConnection({ port: fallback!, label: 'alice' });
+    peers.push(alice);
+    alice.send('alice');
+    await alice.waitForText('SERVER~alice added to the chat');
+  });
+});
