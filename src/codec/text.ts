@@ -41,11 +41,7 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     const need = sequenceLength(lead);
     if (need === 0 || i + need > bytes.length) return i;
     if (need > 1) {
-      const second = bytes[i + 1]!;
-      // The second byte's range rules out overlong forms and surrogates (Unicode Table 3-7).
-      const lo = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
-      const hi = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
-      if (second < lo || second > hi) return i;
+      if (!secondByteFits(lead, bytes[i + 1]!)) return i;
       for (let k = 2; k < need; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
     }
     i += need;
@@ -87,6 +83,16 @@ function sequenceLength(lead: number): number {
 }
 
 /**
+ * Whether `second` may follow `lead` in well-formed UTF-8. Its range rules out overlong forms,
+ * surrogates and code points above U+10FFFF (Unicode, Table 3-7).
+ */
+function secondByteFits(lead: number, second: number): boolean {
+  const lo = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+  const hi = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+  return second >= lo && second <= hi;
+}
+
+/**
  * Length of an incomplete UTF-8 character at the end of `bytes` (0 to 3): the bytes a receiver
  * holds back until the next chunk completes the character (FRAME-4). Ill-formed tails return 0,
  * so they are reported as invalid rather than held.
@@ -97,7 +103,11 @@ export function incompleteUtf8Tail(bytes: Uint8Array): number {
     const byte = bytes[end - back]!;
     if ((byte & 0xc0) === 0x80) continue; // a continuation byte: keep looking for the lead
     const need = sequenceLength(byte);
-    return need > back ? back : 0;
+    if (need <= back) return 0;
+    // A tail that no continuation can make valid (a surrogate, overlong or out-of-range prefix
+    // such as `\xed\xa0`) is not held: it is reported as invalid at once.
+    if (back >= 2 && !secondByteFits(byte, bytes[end - back + 1]!)) return 0;
+    return back;
   }
   return 0;
 }
