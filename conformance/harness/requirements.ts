@@ -4,6 +4,8 @@
  * in its failure reports.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 /** One requirement of the spec. */
 export interface Requirement {
@@ -33,4 +35,12 @@ export function parseRequirements(markdown: string): Requirement[] {
 /** Reads and parses a PROTOCOL.md file. */
 export function readRequirements(path: string): Requirement[] {
   return parseRequirements(readFileSync(path, 'utf8'));
+}
+
+let index: Map<string, Requirement> | undefined;
+
+/** Every requirement of chatkit's own spec/PROTOCOL.md by ID (read once). */
+export function requirementIndex(): ReadonlyMap<string, Requirement> {
+  index ??= new Map(readRequirements(join(PACKAGE_ROOT, 'spec/PROTOCOL.md')).map((r) => [r.id, r]));
+  return index;
 }

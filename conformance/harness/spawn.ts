@@ -11,8 +11,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChatkitError } from '../../src/errors.js';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 /** Default deadline for a target to start listening. */
 export const DEFAULT_LISTEN_TIMEOUT_MS = 10_000;
@@ -37,7 +39,7 @@ export const PYTHON_COMMAND = process.env.CHATKIT_PYTHON ?? 'python3';
 /** Deadline for asking {@link PYTHON_COMMAND} where its real executable is. */
 export const PYTHON_RESOLVE_TIMEOUT_MS = 10_000;
 /** Directory of the transcribed seed scripts. */
-export const PYTHON_TARGETS_DIR = fileURLToPath(new URL('../targets/python/', import.meta.url));
+export const PYTHON_TARGETS_DIR = join(PACKAGE_ROOT, 'conformance/targets/python');
 
 /** Stable codes of {@link TargetError}. */
 export const TargetErrorCode = {

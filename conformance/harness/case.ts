@@ -1,0 +1,107 @@
+/**
+ * What a conformance case is, and how it ends. A case states what it sends and the requirement it
+ * checks; it passes by returning, and fails by throwing a {@link CaseFailure} that carries every
+ * acceptable alternative and what actually arrived (spec/PROTOCOL.md §3.7, FRAME-6).
+ *
+ * @module
+ */
+import type { DialectName } from '../../src/codec/index.js';
+import type { ClientCaseContext } from './client-context.js';
+import type { ServerCaseContext } from './context.js';
+
+/** How much a requirement weighs: a failed MUST fails the run, a failed SHOULD warns. */
+export type Level = 'MUST' | 'SHOULD' | 'INFO';
+
+/**
+ * Which cases run by default. `core`: what the seeds' scripts do right in an ordinary session
+ * (each seed server passes every core case). `robustness`: disconnects, bad bytes, oversize input,
+ * slow readers, many clients, half-finished handshakes. `client`: cases that judge a client
+ * program. `stress`: slow, opt-in load cases.
+ */
+export type Profile = 'core' | 'robustness' | 'client' | 'stress';
+
+/** Every profile, in report order. */
+export const PROFILES: readonly Profile[] = ['core', 'robustness', 'client', 'stress'];
+
+/**
+ * How a case ended. `flaky`: failed, then passed on a retry. `error`: could not be judged at all
+ * (never counted as a pass or a fail).
+ */
+export type Verdict = 'pass' | 'fail' | 'warn' | 'skip' | 'flaky' | 'error';
+
+/** What every case declares. */
+interface CaseBase {
+  /** Stable slug, e.g. `nick.join.broadcast`; never positional. */
+  readonly id: string;
+  /** What the case checks, as a sentence ("sends `<nick> joined!` to every member, the newcomer included"). */
+  readonly title: string;
+  /** The dialect it speaks. */
+  readonly dialect: DialectName;
+  /** The requirement IDs it checks (spec/PROTOCOL.md); the first is the main one. */
+  readonly requirements: readonly string[];
+  /** The case's level (a SHOULD case warns instead of failing). */
+  readonly level: Level;
+  /** The profile it belongs to. */
+  readonly profile: Profile;
+  /** One line on what to fix when it fails, in words a student understands. */
+  readonly hint: string;
+  /** Budget for the whole case; default {@link CASE_TIMEOUT_MS}. */
+  readonly timeoutMs?: number;
+}
+
+/** A case that judges a server: chatkit plays the clients. */
+export interface ServerCase extends CaseBase {
+  /** Discriminant. */
+  readonly kind: 'server';
+  /** Sends, observes, and throws a {@link CaseFailure} when the server breaks the requirement. */
+  run(t: ServerCaseContext): Promise<void>;
+}
+
+/** A case that judges a client program: chatkit plays the server and types into the client. */
+export interface ClientCase extends CaseBase {
+  /** Discriminant. */
+  readonly kind: 'client';
+  /** Drives the client and throws a {@link CaseFailure} when it breaks the requirement. */
+  run(t: ClientCaseContext): Promise<void>;
+}
+
+/** Any conformance case. */
+export type ConformanceCase = ServerCase | ClientCase;
+
+/** Default budget of one case (every wait inside it is shorter). */
+export const CASE_TIMEOUT_MS = 15_000;
+
+/** What a failure shows: the requirement, every acceptable alternative, and what arrived. */
+export interface FailureDetails {
+  /** The requirement broken (one of the case's). */
+  readonly requirement: string;
+  /** What went wrong, in one sentence. */
+  readonly message: string;
+  /** Every acceptable alternative (escaped bytes or descriptions). */
+  readonly expected: readonly string[];
+  /** What arrived instead (escaped bytes, or a description such as "connection closed"). */
+  readonly actual: string;
+  /** The connection it concerns, if one. */
+  readonly connection?: string;
+}
+
+/** Thrown by a case (usually through the context's checks) when the target breaks a requirement. */
+export class CaseFailure extends Error {
+  /** The details the report shows. */
+  readonly details: FailureDetails;
+  /** Creates the failure from its details. */
+  constructor(details: FailureDetails) {
+    super(details.message);
+    this.name = 'CaseFailure';
+    this.details = details;
+  }
+}
+
+/** Thrown by a case that cannot apply to this target, with the reason. */
+export class CaseSkip extends Error {
+  /** Creates the skip with its reason. */
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'CaseSkip';
+  }
+}

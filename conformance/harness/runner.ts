@@ -1,0 +1,284 @@
+/**
+ * Runs cases against a target and turns each into a result: a fresh target per case with
+ * `--spawn` (so a wedged or crashed target cannot poison later cases), a budget per case, retries
+ * that turn a late pass into `flaky`, and a transcript of every connection. The run always ends.
+ *
+ * @module
+ */
+import { type DialectName, escapeBytes } from '../../src/codec/index.js';
+import { CASE_TIMEOUT_MS, CaseFailure, CaseSkip, type ConformanceCase } from './case.js';
+import { ClientCaseContext } from './client-context.js';
+import type { Connection } from './connection.js';
+import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
+import type { CaseResult, ConnectionTranscript } from './report.js';
+import { requirementIndex } from './requirements.js';
+import { freePort, spawnTarget, type TargetHandle } from './spawn.js';
+
+/** Extra time a spawned target gets to start listening. */
+export const SPAWN_LISTEN_TIMEOUT_MS = 10_000;
+
+/** What the cases run against. */
+export type RunTarget =
+  | { readonly kind: 'address'; readonly host: string; readonly port: number }
+  | { readonly kind: 'spawn'; readonly command: string }
+  | { readonly kind: 'client'; readonly command: string };
+
+/** Options of {@link runCases}. */
+export interface RunOptions {
+  readonly target: RunTarget;
+  readonly dialect: DialectName;
+  readonly prompt?: string;
+  /** `line` when the target uses the optional line profile (§8). */
+  readonly framing?: 'chunk' | 'line';
+  readonly retries?: number;
+  readonly timing?: CaseTiming;
+  /** The command line that reruns one case (`{id}` replaced), for reports. */
+  readonly rerunTemplate?: string;
+  /** Called before each case. */
+  readonly onCaseStart?: (c: ConformanceCase, index: number, total: number) => void;
+  /** Called after each case. */
+  readonly onCaseEnd?: (result: CaseResult, index: number, total: number) => void;
+}
+
+/** Replaces `{port}` in a spawn command. */
+export function fillSpawnCommand(command: string, port: number): string {
+  return command.replaceAll('{port}', String(port));
+}
+
+const HEX_NEEDED = /[^\x20-\x7e]/;
+
+function transcriptOf(conn: Connection, openedAtMs: number): ConnectionTranscript {
+  return {
+    label: conn.label,
+    events: conn.events().map((e) => {
+      const bytes = e.bytes === undefined ? undefined : escapeBytes(e.bytes);
+      const text = e.bytes === undefined ? '' : Buffer.from(e.bytes).toString('latin1');
+      return {
+        t: Math.round((openedAtMs + e.t) * 10) / 10,
+        dir: e.dir,
+        ...(bytes === undefined ? {} : { bytes }),
+        ...(e.bytes !== undefined && HEX_NEEDED.test(text)
+          ? { hex: Buffer.from(e.bytes).toString('hex') }
+          : {}),
+        ...(e.note === undefined ? {} : { note: e.note }),
+      };
+    }),
+  };
+}
+
+interface Attempt {
+  verdict: CaseResult['verdict'];
+  failure?: CaseResult['failure'];
+  skipReason?: string;
+  error?: string;
+  transcript: ConnectionTranscript[];
+  targetOutput?: { stdout: string; stderr: string };
+}
+
+async function withBudget<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([work, budget]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function attempt(c: ConformanceCase, options: RunOptions): Promise<Attempt> {
+  const requirements = requirementIndex();
+  const timing = options.timing ?? DEFAULT_TIMING;
+  const hint = c.hint;
+  const failureOf = (error: CaseFailure): CaseResult['failure'] => ({
+    ...error.details,
+    requirementText: requirements.get(error.details.requirement)?.text ?? '',
+    expected: [...error.details.expected],
+    hint,
+  });
+  let spawned: TargetHandle | undefined;
+  let host = '127.0.0.1';
+  let port = 0;
+  const { target } = options;
+  if (target.kind === 'spawn') {
+    try {
+      port = await freePort();
+      spawned = await spawnTarget({
+        command: fillSpawnCommand(target.command, port),
+        port,
+        listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
+      });
+    } catch (error) {
+      return {
+        verdict: 'error',
+        error: `the spawned target could not be judged: ${error instanceof Error ? error.message : String(error)}`,
+        transcript: [],
+      };
+    }
+  } else if (target.kind === 'address') {
+    host = target.host;
+    port = target.port;
+  }
+  const serverCtx =
+    c.kind === 'server'
+      ? new ServerCaseContext({
+          host,
+          port,
+          dialect: c.dialect,
+          timing,
+          ...(options.prompt ? { prompt: options.prompt } : {}),
+        })
+      : undefined;
+  const clientCtx =
+    c.kind === 'client' && target.kind === 'client'
+      ? new ClientCaseContext({
+          command: target.command,
+          dialect: c.dialect,
+          timing,
+          ...(options.prompt ? { prompt: options.prompt } : {}),
+        })
+      : undefined;
+  const budgetMs = c.timeoutMs ?? CASE_TIMEOUT_MS;
+  let result: Attempt;
+  try {
+    const work =
+      c.kind === 'server' && serverCtx
+        ? c.run(serverCtx)
+        : c.kind === 'client' && clientCtx
+          ? c.run(clientCtx)
+          : Promise.reject(
+              new CaseSkip(
+                `a ${c.kind} case needs ${c.kind === 'client' ? '--client' : '--target or --spawn'}`,
+              ),
+            );
+    type Outcome = { kind: 'done' } | { kind: 'threw'; error: unknown } | { kind: 'timeout' };
+    const outcome = await withBudget<Outcome>(
+      work.then(
+        () => ({ kind: 'done' as const }),
+        (error: unknown) => ({ kind: 'threw' as const, error }),
+      ),
+      budgetMs,
+      () => ({ kind: 'timeout' as const }),
+    );
+    if (outcome.kind === 'done') result = { verdict: 'pass', transcript: [] };
+    else if (outcome.kind === 'timeout') {
+      result = {
+        verdict: c.level === 'SHOULD' ? 'warn' : 'fail',
+        failure: {
+          requirement: c.requirements[0]!,
+          requirementText: requirements.get(c.requirements[0]!)?.text ?? '',
+          message: `the case did not finish within ${budgetMs} ms: the target stopped answering`,
+          expected: ['every step answered within its bound'],
+          actual: 'the target hung',
+          hint,
+        },
+        transcript: [],
+      };
+    } else if (outcome.error instanceof CaseFailure) {
+      result = {
+        verdict: c.level === 'MUST' ? 'fail' : c.level === 'SHOULD' ? 'warn' : 'pass',
+        failure: failureOf(outcome.error),
+        transcript: [],
+      };
+    } else if (outcome.error instanceof CaseSkip) {
+      result = { verdict: 'skip', skipReason: outcome.error.message, transcript: [] };
+    } else {
+      const error = outcome.error;
+      result = {
+        verdict: 'error',
+        error: `harness error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        transcript: [],
+      };
+    }
+  } finally {
+    const connections = serverCtx
+      ? serverCtx.connections()
+      : (clientCtx?.connections() ?? []).map((conn) => ({ conn, openedAtMs: 0 }));
+    result ??= { verdict: 'error', transcript: [] };
+    result.transcript = connections.map(({ conn, openedAtMs }) => transcriptOf(conn, openedAtMs));
+    serverCtx?.closeAll();
+    if (clientCtx) {
+      const client = clientCtx.client;
+      if (client) result.targetOutput = { stdout: client.stdout(), stderr: client.stderr() };
+      await clientCtx.closeAll();
+    }
+    if (spawned) {
+      const exit = spawned.exitStatus();
+      result.targetOutput = { stdout: spawned.stdout(), stderr: spawned.stderr() };
+      if (exit !== undefined && result.verdict === 'pass') {
+        // A target that dies in answer to a case's traffic has broken a requirement.
+        result = {
+          ...result,
+          verdict: c.level === 'SHOULD' ? 'warn' : 'fail',
+          failure: {
+            requirement: c.requirements[0]!,
+            requirementText: requirements.get(c.requirements[0]!)?.text ?? '',
+            message: `the server process exited during the case (code ${exit.code}, signal ${exit.signal})`,
+            expected: ['the server keeps running'],
+            actual: `exited; stderr: ${JSON.stringify(spawned.stderr().slice(-400))}`,
+            hint,
+          },
+        };
+      }
+      await spawned.stop();
+    }
+  }
+  return result;
+}
+
+/** Runs one case, with retries: a failure that passes on a retry is `flaky`. */
+export async function runCase(c: ConformanceCase, options: RunOptions): Promise<CaseResult> {
+  const requirements = requirementIndex();
+  const started = performance.now();
+  const retries = options.retries ?? 0;
+  let first = await attempt(c, options);
+  let attempts = 1;
+  let final = first;
+  while ((final.verdict === 'fail' || final.verdict === 'warn') && attempts <= retries) {
+    attempts++;
+    const again = await attempt(c, options);
+    if (again.verdict === 'pass') {
+      final = { ...first, verdict: 'flaky' };
+      break;
+    }
+    final = again;
+    first = again;
+  }
+  return {
+    id: c.id,
+    title: c.title,
+    dialect: c.dialect,
+    kind: c.kind,
+    level: c.level,
+    profile: c.profile,
+    requirements: c.requirements.map((id) => {
+      const r = requirements.get(id);
+      return { id, level: r?.level ?? '?', text: r?.text ?? '' };
+    }),
+    verdict: final.verdict,
+    durationMs: Math.round(performance.now() - started),
+    attempts,
+    ...(final.failure ? { failure: final.failure } : {}),
+    ...(final.skipReason ? { skipReason: final.skipReason } : {}),
+    ...(final.error ? { error: final.error } : {}),
+    transcript: final.transcript,
+    ...(final.targetOutput ? { targetOutput: final.targetOutput } : {}),
+    rerun: (options.rerunTemplate ?? 'chatkit conform --only {id}').replaceAll('{id}', c.id),
+  };
+}
+
+/** Runs cases one after another (targets are often single-threaded student servers). */
+export async function runCases(
+  cases: readonly ConformanceCase[],
+  options: RunOptions,
+): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const [index, c] of cases.entries()) {
+    options.onCaseStart?.(c, index, cases.length);
+    const result = await runCase(c, options);
+    results.push(result);
+    options.onCaseEnd?.(result, index, cases.length);
+  }
+  return results;
+}
