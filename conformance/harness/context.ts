@@ -83,8 +83,10 @@ export class ServerCaseContext {
     port: number;
     dialect: DialectName;
     prompt?: string;
+    framing?: Framing;
     timing?: CaseTiming;
   }) {
+    this.framing = options.framing ?? 'chunk';
     this.host = options.host;
     this.port = options.port;
     this.dialect = options.dialect;
