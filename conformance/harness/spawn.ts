@@ -12,7 +12,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ChatkitError } from '../../src/errors.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 
