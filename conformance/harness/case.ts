@@ -47,6 +47,8 @@ interface CaseBase {
   readonly hint: string;
   /** Budget for the whole case; default {@link CASE_TIMEOUT_MS}. */
   readonly timeoutMs?: number;
+  /** The seeds' defects (spec Annex A, e.g. `D-NS-1`) this case catches on their scripts. */
+  readonly catches?: readonly string[];
 }
 
 /** A case that judges a server: chatkit plays the clients. */
