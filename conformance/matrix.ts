@@ -1,0 +1,161 @@
+/**
+ * The verdict matrix: the suite against the reference server in both dialects and against every
+ * script in `conformance/targets/python/` (servers spawned per case, clients judged with
+ * `--client`), as one table (case × target). `npm run demo` prints it and writes
+ * `docs/CONFORMANCE.md`.
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import type { DialectName } from '../src/codec/index.js';
+import { PACKAGE_ROOT } from '../src/package-root.js';
+import { startServer } from '../src/reference-server/server.js';
+import { ALL_CASES } from './cases.js';
+import type { ConformanceCase } from './harness/case.js';
+import type { CaseResult, VerdictName } from './harness/report.js';
+import { type RunTarget, runCases } from './harness/runner.js';
+import { selectCases } from './harness/select.js';
+import { pythonExecutable } from './harness/spawn.js';
+
+/** One column of the matrix. */
+export interface MatrixTarget {
+  /** Column heading. */
+  readonly name: string;
+  readonly dialect: DialectName;
+  readonly kind: 'server' | 'client';
+  readonly prompt?: string;
+  /** Starts what the cases run against; `stop` ends it. */
+  start(): Promise<{ target: RunTarget; stop(): Promise<void> }>;
+}
+
+const script = (name: string) => join(PACKAGE_ROOT, 'conformance/targets/python', name);
+
+/** The targets of the matrix: chatkit's own, then the seeds'. */
+export function matrixTargets(): MatrixTarget[] {
+  const py = pythonExecutable();
+  const reference = (dialect: DialectName, prompt?: string): MatrixTarget => ({
+    name: `chatkit serve${dialect === 'tilde' ? ' (tilde)' : prompt ? ` --prompt ${prompt}` : ''}`,
+    dialect,
+    kind: 'server',
+    ...(prompt ? { prompt } : {}),
+    async start() {
+      const server = await startServer({ dialect, port: 0, ...(prompt ? { prompt } : {}) });
+      return { target: { kind: 'address', host: '127.0.0.1', port: server.port }, stop: () => server.close() };
+    },
+  });
+  const spawned = (file: string, dialect: DialectName, kind: 'server' | 'client', prompt?: string): MatrixTarget => ({
+    name: file,
+    dialect,
+    kind,
+    ...(prompt ? { prompt } : {}),
+    async start() {
+      const command =
+        kind === 'server' ? `${py} ${script(file)} 127.0.0.1 {port}` : `${py} ${script(file)} {host} {port}`;
+      return { target: kind === 'server' ? { kind: 'spawn', command } : { kind: 'client', command }, stop: async () => {} };
+    },
+  });
+  const chatkitClient = (dialect: DialectName): MatrixTarget => ({
+    name: `chatkit connect${dialect === 'tilde' ? ' (tilde)' : ''}`,
+    dialect,
+    kind: 'client',
+    async start() {
+      const command = `${process.execPath} ${join(PACKAGE_ROOT, 'bin/chatkit.js')} connect {host}:{port} --dialect ${dialect}`;
+      return { target: { kind: 'client', command }, stop: async () => {} };
+    },
+  });
+  return [
+    reference('nick'),
+    reference('nick', 'Hii'),
+    spawned('nick_server.py', 'nick', 'server'),
+    spawned('hii_server.py', 'nick', 'server', 'Hii'),
+    reference('tilde'),
+    spawned('tilde_server.py', 'tilde', 'server'),
+    chatkitClient('nick'),
+    spawned('nick_client.py', 'nick', 'client'),
+    spawned('hii_client.py', 'nick', 'client', 'Hii'),
+    chatkitClient('tilde'),
+    spawned('tilde_client.py', 'tilde', 'client'),
+  ];
+}
+
+/** The results of one target. */
+export interface MatrixColumn {
+  readonly target: MatrixTarget;
+  readonly results: readonly CaseResult[];
+}
+
+/** Columns judged at once: most of a legacy column's time is waiting out bounded windows. */
+export const MATRIX_CONCURRENCY = 4;
+
+/** Runs every target's cases (core and robustness, or client), a few columns at a time. */
+export async function runMatrix(
+  targets: readonly MatrixTarget[] = matrixTargets(),
+  onColumn?: (column: MatrixColumn) => void,
+  concurrency = MATRIX_CONCURRENCY,
+): Promise<MatrixColumn[]> {
+  const columns: (MatrixColumn | undefined)[] = new Array(targets.length).fill(undefined);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < targets.length; i = next++) {
+      const target = targets[i]!;
+      const cases: ConformanceCase[] = selectCases(ALL_CASES, {
+        dialect: target.dialect,
+        kind: target.kind,
+        profiles: target.kind === 'server' ? ['core', 'robustness'] : ['client'],
+      });
+      const running = await target.start();
+      try {
+        const results = await runCases(cases, {
+          target: running.target,
+          dialect: target.dialect,
+          ...(target.prompt ? { prompt: target.prompt } : {}),
+        });
+        columns[i] = { target, results };
+        onColumn?.(columns[i]!);
+      } finally {
+        await running.stop();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, targets.length)) }, worker));
+  return columns.filter((c): c is MatrixColumn => c !== undefined);
+}
+
+const SYMBOL: Record<VerdictName, string> = { pass: 'pass', fail: '**FAIL**', warn: 'warn', skip: 'skip', flaky: 'flaky', error: 'ERROR' };
+
+/** The matrix as Markdown: one table per dialect and kind, cases down, targets across. */
+export function matrixMarkdown(columns: readonly MatrixColumn[], meta: { date: string; durationMs: number }): string {
+  const out: string[] = [
+    '# Conformance verdict matrix',
+    '',
+    `Generated by \`npm run demo\` on ${meta.date} in ${(meta.durationMs / 1000).toFixed(1)} s. Every case of`,
+    '`chatkit conform` (profiles `core` and `robustness` for servers, `client` for clients) against chatkit\'s',
+    'reference server and client and against every script in `conformance/targets/python/` (servers spawned',
+    'fresh for each case). A failure of a seed script names the defect of spec/PROTOCOL.md Annex A it shows.',
+    '',
+  ];
+  const groups = new Map<string, MatrixColumn[]>();
+  for (const c of columns) {
+    const key = `${c.target.dialect} ${c.target.kind}s`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  for (const [title, cols] of groups) {
+    out.push(`## ${title}`, '');
+    out.push(`| case | level | ${cols.map((c) => `\`${c.target.name}\``).join(' | ')} |`);
+    out.push(`|---|---|${cols.map(() => '---').join('|')}|`);
+    const ids = cols[0]?.results.map((r) => r.id) ?? [];
+    for (const id of ids) {
+      const first = cols[0]!.results.find((r) => r.id === id)!;
+      const cells = cols.map((c) => {
+        const r = c.results.find((x) => x.id === id);
+        if (!r) return '–';
+        const caseDef = ALL_CASES.find((x) => x.id === id);
+        const defects = r.verdict === 'fail' || r.verdict === 'warn' ? (caseDef?.catches ?? []) : [];
+        return `${SYMBOL[r.verdict]}${defects.length ? ` (${defects.join(', ')})` : ''}`;
+      });
+      out.push(`| \`${id}\` | ${first.level} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
