@@ -85,6 +85,9 @@ export default class Connect extends ChatkitCommand {
       ...optional('connectTimeoutMs', flags['connect-timeout-ms']),
       ...optional('handshakeTimeoutMs', flags['handshake-timeout-ms']),
     });
+    // The session is over: a pipe that stays open must not keep the process alive (CLIENT-EOF-1).
+    process.stdin.unpipe();
+    process.stdin.destroy();
     process.exitCode = code;
     return code;
   }
