@@ -3,8 +3,30 @@
  *
  * @module
  */
+import { NICK_CLIENT_CASES } from './client/nick.js';
+import { TILDE_CLIENT_CASES } from './client/tilde.js';
 import type { ConformanceCase } from './harness/case.js';
-import { NICK_CORE_CASES } from './nick/core.js';
+import { NICK_HANDSHAKE_CASES } from './nick/handshake.js';
+import { NICK_LEAVE_CASES } from './nick/leave.js';
+import { NICK_RELAY_CASES } from './nick/relay.js';
+import { NICK_ROBUSTNESS_CASES } from './nick/robustness.js';
+import { TILDE_CORE_CASES } from './tilde/core.js';
+import { TILDE_LEAVE_CASES } from './tilde/leave.js';
+import { TILDE_RELAY_CASES } from './tilde/relay.js';
+import { TILDE_ROBUSTNESS_CASES } from './tilde/robustness.js';
+import { TILDE_USERNAME_CASES } from './tilde/usernames.js';
 
 /** The whole suite. */
-export const ALL_CASES: readonly ConformanceCase[] = [...NICK_CORE_CASES];
+export const ALL_CASES: readonly ConformanceCase[] = [
+  ...NICK_HANDSHAKE_CASES,
+  ...NICK_RELAY_CASES,
+  ...NICK_LEAVE_CASES,
+  ...NICK_ROBUSTNESS_CASES,
+  ...NICK_CLIENT_CASES,
+  ...TILDE_CORE_CASES,
+  ...TILDE_USERNAME_CASES,
+  ...TILDE_RELAY_CASES,
+  ...TILDE_LEAVE_CASES,
+  ...TILDE_ROBUSTNESS_CASES,
+  ...TILDE_CLIENT_CASES,
+];

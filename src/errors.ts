@@ -69,6 +69,18 @@ export const ERROR_CODES = {
   CLOSED_BEFORE_MATCH: 'A connection closed before the awaited bytes arrived.',
   ACCEPT_TIMEOUT: 'No connection arrived at a listener before the deadline.',
   BAD_ARGUMENT: 'An argument out of range (e.g. a quiet window longer than the harness allows).',
+  // chatkit conform (cli/commands/conform.ts, conformance/probe.ts, conformance/report/).
+  PROBE_UNREACHABLE:
+    'chatkit conform: nothing accepted a connection at the target, so nothing could be judged.',
+  PROBE_NO_DIALECT:
+    'chatkit conform --dialect auto: the target answered as neither dialect (no prompt, no join for the probe).',
+  CASE_UNKNOWN: 'chatkit conform: an --only or --exclude pattern matches no case id.',
+  CONFORM_NO_CASES: 'chatkit conform: the selection (dialect, profiles, --only, --exclude) holds no case.',
+  BASELINE_INVALID:
+    'chatkit conform: the --baseline file is missing or not a list of case ids with verdicts.',
+  REPORT_INVALID:
+    'chatkit conform: a report did not fit its documented schema (a bug in chatkit, not the target).',
+  REPORT_WRITE_FAILED: 'chatkit conform: a report, badge or baseline file could not be written.',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -54,6 +54,12 @@ queued output is flushed, exit 0.`;
       'output queued for one member before it is closed as a slow reader [default: 1048576]',
       1,
     ),
+    'write-batching': Flags.option({
+      options: ['backpressure', 'turn'] as const,
+      default: 'backpressure' as const,
+      description:
+        "when one write may carry several messages for a member (FRAME-7): backpressure = only while the member's socket takes no data (every message its own write otherwise, FRAME-2); turn = also when they were produced while handling one batch of input (faster for a busy server)",
+    })(),
     'log-format': Flags.option({
       options: ['text', 'json'] as const,
       default: 'text' as const,
@@ -72,6 +78,7 @@ queued output is flushed, exit 0.`;
         host: flags.host,
         framing: flags.framing,
         strictPrefix: flags['strict-prefix'],
+        writeBatching: flags['write-batching'],
         logger: lineLogger(logFormat, (line) => process.stdout.write(`${line}\n`)),
         ...optional('port', flags.port),
         ...optional('prompt', flags.prompt),

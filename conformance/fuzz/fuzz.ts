@@ -12,10 +12,13 @@
  * @module
  */
 import fc from 'fast-check';
-import { type DialectName, escapeBytes } from '../../src/codec/index.js';
+import type { DialectName } from '../../src/codec/index.js';
 import { CaseFailure } from '../harness/case.js';
 import type { Connection } from '../harness/connection.js';
 import { type CaseTiming, DEFAULT_TIMING, type Member, ServerCaseContext } from '../harness/context.js';
+import type { CaseResult, ConnectionTranscript } from '../harness/report.js';
+import { requirementIndex } from '../harness/requirements.js';
+import { transcriptOf } from '../harness/runner.js';
 
 /** Most clients in one session. */
 export const FUZZ_SLOTS = 4;
@@ -89,7 +92,7 @@ export interface FuzzOptions {
 }
 
 /** The transcript of a failing session, one entry per connection. */
-export type FuzzTranscript = { label: string; lines: string[] }[];
+export type FuzzTranscript = ConnectionTranscript[];
 
 /** What a fuzz run found. */
 export interface FuzzOutcome {
@@ -163,10 +166,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzOutcome> {
       last = {
         commands: commands.map(describeCommand),
         error,
-        transcript: t.connections().map(({ conn, openedAtMs }) => ({
-          label: conn.label,
-          lines: conn.events().map((e) => `+${(openedAtMs + e.t).toFixed(1)}ms ${e.dir.padEnd(5)} ${e.bytes ? `"${escapeBytes(e.bytes)}"` : (e.note ?? '')}`),
-        })),
+        transcript: t.connections().map(({ conn, openedAtMs }) => transcriptOf(conn, openedAtMs)),
       };
       return false;
     } finally {
@@ -180,5 +180,44 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzOutcome> {
     runs: details.numRuns,
     seed,
     failure: { commands: last.commands, details: last.error.details, transcript: last.transcript, path: details.counterexamplePath ?? '' },
+  };
+}
+
+/**
+ * The fuzz run as one result of the report (`<dialect>.fuzz.sessions`), so every reporter shows
+ * it: on a violation, the minimal session, what was expected and what arrived, and the command
+ * that replays exactly that session.
+ */
+export function fuzzCaseResult(
+  outcome: FuzzOutcome,
+  options: { dialect: DialectName; durationMs: number; rerun: string },
+): CaseResult {
+  const requirements = requirementIndex();
+  const ids = options.dialect === 'nick' ? ['NICK-JOIN-1', 'NICK-RELAY-1', 'NICK-LEAVE-1'] : ['TILDE-JOIN-1', 'TILDE-RELAY-1'];
+  const failure = outcome.failure;
+  return {
+    id: `${options.dialect}.fuzz.sessions`,
+    title: `${outcome.runs} random sessions (joins, messages with edge-case text, leaves by EOF and reset) behave as the model predicts`,
+    dialect: options.dialect,
+    kind: 'server',
+    level: 'MUST',
+    profile: 'robustness',
+    requirements: ids.map((id) => ({ id, level: requirements.get(id)?.level ?? '?', text: requirements.get(id)?.text ?? '' })),
+    verdict: failure ? 'fail' : 'pass',
+    durationMs: Math.round(options.durationMs),
+    attempts: 1,
+    ...(failure
+      ? {
+          failure: {
+            ...failure.details,
+            message: `minimal failing session (seed ${outcome.seed}): ${failure.commands.join(', ')}: ${failure.details.message}`,
+            expected: [...failure.details.expected],
+            requirementText: requirements.get(failure.details.requirement)?.text ?? '',
+            hint: 'Replay the session with the command below and read the transcript: each step waits for its effect, so the first step whose effect is missing is the bug.',
+          },
+        }
+      : {}),
+    transcript: failure?.transcript ?? [],
+    rerun: options.rerun,
   };
 }

@@ -5,29 +5,132 @@
  * only once the previous effect was seen). Every wait is bounded; the program is stopped by its
  * process group after the case.
  *
+ * **What "the client displays X" means.** A client program is observed only through its standard
+ * output. The suite strips terminal escape sequences (colours, cursor moves) and carriage returns
+ * from stdout ({@link visibleText}) and looks for X as a substring anywhere in what remains. A
+ * client that decorates its lines (colours, a timestamp, a `>` before each line) therefore passes
+ * as long as the text itself is there; X never needs a line of its own. Cases choose X: the unique
+ * token of a message where only "it was shown" matters, and the exact `[<user>] <content>` where
+ * the display format is the requirement (TILDE-DISPLAY-1).
+ *
+ * **Pacing.** The person waits to see the join confirmed and each message come back before typing
+ * the next line ({@link ClientCaseContext.waitShown}). Those waits are *soft*: a client that does not
+ * display the confirmation delays the person by one step bound, and is not failed for it, because a
+ * conformant client never sends early anyway (NICK-CHAT-2, TILDE-MSG-1). Only the cases that judge
+ * the display fail on a missing display.
+ *
  * @module
  */
-import type { DialectName } from '../../src/codec/index.js';
-import { CaseFailure, type FailureDetails } from './case.js';
-import type { Connection, Listener } from './connection.js';
-import { listen } from './connection.js';
+import { randomBytes } from 'node:crypto';
+import { type DialectName, encode, escapeBytes } from '../../src/codec/index.js';
+import { CodecError } from '../../src/errors.js';
+import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
+import { type Connection, ConnectionError, type Listener, listen } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, type ExpectOptions, FAILURE_STREAM_TAIL_BYTES } from './context.js';
-import { spawnTarget, type TargetHandle } from './spawn.js';
+import {
+  processCpuTimeMs,
+  processGroupMembers,
+  spawnTarget,
+  type TargetExit,
+  type TargetHandle,
+} from './spawn.js';
 
-/** Replaces `{host}` and `{port}` in a client command line. */
-export function fillClientCommand(command: string, host: string, port: number): string {
-  return command.replaceAll('{host}', host).replaceAll('{port}', String(port));
+/**
+ * Bound on the client program starting and connecting, as a multiple of the step bound: starting
+ * an interpreter (Node, a JVM) on a loaded machine takes longer than any protocol step.
+ */
+export const CLIENT_START_STEPS = 4;
+/**
+ * CLIENT-EOF-1: CPU time (user + system, whole process group) after the server closed beyond which
+ * a client that is still running is looping on the closed connection. An idle client uses a few
+ * milliseconds in the whole step; a loop uses a whole core when it can, and even a tenth of one
+ * (ten other busy processes on two cores) passes this within the step bound. Absolute, not a rate,
+ * so a starved loop is still caught by the end of the step.
+ */
+export const BUSY_CPU_MS = 250;
+/**
+ * CLIENT-EOF-1: a client that closed its side is watched this long (for a loop or a flood) before
+ * it is taken to have stopped.
+ */
+export const STOPPED_WATCH_MS = 2_000;
+/** CLIENT-EOF-1: time a client gets to finish exiting before its CPU use is judged. */
+export const EXIT_GRACE_MS = 1_000;
+/** Output after the server closed beyond which a client "keeps printing" (an error printed in a loop). */
+export const FLOOD_OUTPUT_BYTES = 16 * 1024;
+/** At the end of the step, output within this last window means the client is still printing. */
+export const STILL_PRINTING_WINDOW_MS = 1_000;
+/** How often the client's CPU time, output and exit are sampled while waiting. */
+export const CLIENT_POLL_MS = 50;
+
+const encoder = new TextEncoder();
+const toBytes = (s: string | Uint8Array) => (typeof s === 'string' ? encoder.encode(s) : s);
+const show = (s: string | Uint8Array) => escapeBytes(toBytes(s));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Terminal escape sequences: CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL|ST`) and two-byte escapes. */
+const ESCAPE_SEQUENCE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+
+/** What a person sees of a program's output: escape sequences and carriage returns removed. */
+export function visibleText(output: string): string {
+  return output.replace(ESCAPE_SEQUENCE, '').replaceAll('\r', '');
+}
+
+/** Whether the codec accepts `name` (its generated checks are the spec's rules). */
+function accepted(dialect: DialectName, name: string): boolean {
+  try {
+    if (dialect === 'nick') encode('nick', { type: 'nickname', nick: name });
+    else encode('tilde', { type: 'username', user: name });
+    return true;
+  } catch (error) {
+    if (error instanceof CodecError) return false;
+    throw error;
+  }
+}
+
+/** Bytes a client sent as its NICK nickname are a valid one: 1–32 bytes 0x21–0x7E but `:` (NICK-NICK-2). */
+export function isValidNickname(bytes: Uint8Array): boolean {
+  return bytes.every((b) => b < 0x80) && accepted('nick', Buffer.from(bytes).toString('latin1'));
+}
+
+/**
+ * Bytes a client sent as its tilde username are a valid one: 1–32 bytes of well-formed UTF-8, no
+ * `~`, no C0, DEL or C1 control character, not `SERVER` (TILDE-USER-2).
+ */
+export function isValidUsername(bytes: Uint8Array): boolean {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return false;
+  }
+  return accepted('tilde', text);
+}
+
+/** What happened first after the client was given its nickname. */
+export type ClientStartOutcome =
+  | { readonly kind: 'connected'; readonly conn: Connection }
+  | { readonly kind: 'exited'; readonly exit: TargetExit }
+  | { readonly kind: 'waiting' };
+
+interface PendingAccept {
+  settled: boolean;
+  conn?: Connection;
+  promise: Promise<void>;
 }
 
 /** The context of one client case run. */
 export class ClientCaseContext {
   readonly dialect: DialectName;
+  /** The NICK prompt token chatkit sends (`NICK`, or `Hii` for the variant). */
   readonly prompt: string;
   readonly command: string;
   readonly timing: CaseTiming;
+  readonly #suffix = randomBytes(3).toString('hex');
+  #counter = 0;
   #listener: Listener | undefined;
   #client: TargetHandle | undefined;
   readonly #connections: Connection[] = [];
+  #accept: PendingAccept | undefined;
 
   /** Creates the context for one run of one case of the client `command`. */
   constructor(options: { command: string; dialect: DialectName; prompt?: string; timing?: CaseTiming }) {
@@ -35,6 +138,21 @@ export class ClientCaseContext {
     this.dialect = options.dialect;
     this.prompt = options.prompt ?? 'NICK';
     this.timing = options.timing ?? DEFAULT_TIMING;
+  }
+
+  /** A nickname unique to this case run, valid in both dialects: `<base>_<run><n>` (at most 32 bytes). */
+  nick(base: string): string {
+    return `${base.slice(0, 20)}_${this.#suffix}${(this.#counter++).toString(36)}`;
+  }
+
+  /** A text token unique to this case run, for messages the case looks for. */
+  token(base = 'msg'): string {
+    return `${base}-${this.#suffix}${(this.#counter++).toString(36)}`;
+  }
+
+  /** Bound on the program starting and connecting. */
+  get startMs(): number {
+    return this.timing.stepMs * CLIENT_START_STEPS;
   }
 
   /** Listens on a fresh port and starts the client program pointed at it. */
@@ -48,21 +166,76 @@ export class ClientCaseContext {
     return { client, listener };
   }
 
-  /** Waits for the client to connect; a client that never does fails the case. */
+  /** Starts the program and types `lines` at once (a person typing ahead, or just the nickname). */
+  async launch(...lines: string[]): Promise<TargetHandle> {
+    const { client } = await this.start();
+    if (lines.length > 0) client.writeStdin(lines.map((line) => `${line}\n`).join(''));
+    return client;
+  }
+
+  /** Waits for the client to connect; a client that never does (or exits first) fails the case. */
   async accept(requirement: string): Promise<Connection> {
-    if (!this.#listener) throw new Error('start() first');
-    try {
-      const conn = await this.#listener.nextConnection({ timeoutMs: this.timing.stepMs });
-      this.#connections.push(conn);
-      return conn;
-    } catch {
-      return this.fail({
-        requirement,
-        message: 'the client did not connect',
-        expected: ['a TCP connection to the server chatkit plays'],
-        actual: `no connection within ${this.timing.stepMs} ms; client stderr: ${this.stderrTail()}`,
-      });
+    const outcome = await this.connectedOrExited(this.startMs);
+    if (outcome.kind === 'connected') return outcome.conn;
+    return this.fail({
+      requirement,
+      message:
+        outcome.kind === 'exited'
+          ? `the client exited without connecting (code ${outcome.exit.code}, signal ${outcome.exit.signal})`
+          : 'the client did not connect',
+      expected: ['a TCP connection to the server chatkit plays'],
+      actual: `${outcome.kind === 'exited' ? 'exited' : `no connection within ${this.startMs} ms`}; stdout: ${this.stdoutTail()}; stderr: ${this.stderrTail()}`,
+    });
+  }
+
+  /**
+   * Waits (bounded by `timeoutMs`) for whichever comes first: the client connects, or it exits.
+   * `waiting` when neither happened; a connection that comes later is still taken by the next call.
+   */
+  async connectedOrExited(timeoutMs: number): Promise<ClientStartOutcome> {
+    const listener = this.#listener;
+    const client = this.#client;
+    if (!listener || !client) throw new Error('start() first');
+    // One accept at a time: an accept still pending from an earlier call keeps its claim, so a
+    // connection made while nobody waited is not lost.
+    if (this.#accept === undefined || (this.#accept.settled && this.#accept.conn === undefined)) {
+      const entry: PendingAccept = { settled: false, promise: Promise.resolve() };
+      entry.promise = listener.nextConnection({ timeoutMs }).then(
+        (conn) => {
+          entry.conn = conn;
+          entry.settled = true;
+        },
+        () => {
+          entry.settled = true;
+        },
+      );
+      this.#accept = entry;
     }
+    const entry = this.#accept;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      entry.promise,
+      client.exited,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    // A connection made just before an exit is still judged.
+    if (!entry.settled && client.exitStatus() !== undefined) await Promise.race([entry.promise, sleep(50)]);
+    const conn = entry.conn;
+    if (conn !== undefined) {
+      this.#accept = undefined;
+      this.#connections.push(conn);
+      return { kind: 'connected', conn };
+    }
+    const exit = client.exitStatus();
+    return exit === undefined ? { kind: 'waiting' } : { kind: 'exited', exit };
+  }
+
+  /** Ends the client's standard input, as a person pressing Ctrl-D. */
+  endInput(): void {
+    this.#client?.endStdin();
   }
 
   /** Types one line into the client's standard input, as a person pressing Enter. */
@@ -70,25 +243,359 @@ export class ClientCaseContext {
     this.#client?.writeStdin(`${line}\n`);
   }
 
-  /** Waits until the client's stdout contains `text`; fails with the stdout tail otherwise. */
-  async expectShown(text: string, options: Omit<ExpectOptions, 'after'>): Promise<void> {
+  // ---------------------------------------------------------------------------------------------
+  // The screen
+
+  /** What the client has shown so far (stdout, see {@link visibleText}). */
+  shown(): string {
+    return visibleText(this.#client?.stdout() ?? '');
+  }
+
+  /** A mark in the shown text; {@link shownSince} returns what was shown after it. */
+  mark(): number {
+    return this.shown().length;
+  }
+
+  /** What was shown after `mark` (all of the kept tail if the output outgrew it meanwhile). */
+  shownSince(mark: number): string {
+    const text = this.shown();
+    return mark <= text.length ? text.slice(mark) : text;
+  }
+
+  /** Waits until the client shows `text`; false after `timeoutMs` or once its output closed. */
+  async waitShown(text: string, timeoutMs = this.timing.stepMs): Promise<boolean> {
     const client = this.#client;
     if (!client) throw new Error('start() first');
-    try {
-      await client.waitForOutput('stdout', text, { timeoutMs: options.timeoutMs ?? this.timing.stepMs });
-    } catch {
+    return client
+      .waitForOutput('stdout', (tail) => visibleText(tail).includes(text), { timeoutMs })
+      .then(
+        () => true,
+        () => false,
+      );
+  }
+
+  /**
+   * Waits until the client shows `text`; fails with the screen's tail otherwise. `unless`: a later
+   * text (a sentinel sent after it); once that is shown without `text`, the case fails at once,
+   * because a client shows what it receives in order.
+   */
+  async expectShown(
+    text: string,
+    options: Omit<ExpectOptions, 'after'> & {
+      alternatives?: readonly string[];
+      unless?: string;
+      /** Stop waiting once the client closes this connection (nothing more can arrive to show). */
+      conn?: Connection;
+    },
+  ): Promise<void> {
+    const client = this.#client;
+    if (!client) throw new Error('start() first');
+    const wanted = [text, ...(options.alternatives ?? [])];
+    const timeoutMs = options.timeoutMs ?? this.timing.stepMs;
+    const found = (tail: string) => {
+      const visible = visibleText(tail);
+      return (
+        wanted.some((w) => visible.includes(w)) ||
+        (options.unless !== undefined && visible.includes(options.unless))
+      );
+    };
+    const shown = client.waitForOutput('stdout', found, { timeoutMs }).then(
+      () => 'matched' as const,
+      () => 'failed' as const,
+    );
+    const closed = options.conn
+      ?.waitForClose({ timeoutMs })
+      // The last output may still be on its way from the pipe: give it a moment.
+      .then(() => sleep(this.timing.quietMs / 4).then(() => 'closed' as const))
+      .catch(() => 'failed' as const);
+    const settled = await Promise.race(closed ? [shown, closed] : [shown]);
+    const visible = this.shown();
+    if (settled === 'matched' && wanted.some((w) => visible.includes(w))) return;
+    const why =
+      settled === 'matched'
+        ? `a later message was shown, but not this one`
+        : settled === 'closed'
+          ? 'the client closed its connection first'
+          : client.exitStatus() !== undefined
+            ? 'the client exited first'
+            : `not shown within ${timeoutMs} ms`;
+    this.fail({
+      requirement: options.requirement,
+      message: `the client's screen: ${options.what}: ${why}`,
+      expected: wanted.map((w) => `stdout contains "${w}" (colours and other decoration around it allowed)`),
+      actual: `stdout: ${this.stdoutTail()}${this.#exitNote()}; stderr: ${this.stderrTail()}`,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The wire
+
+  /**
+   * Waits until the client's stream from `after` holds `expected` and fails unless it is exactly
+   * that: fails at once when the bytes received stop being a prefix of `expected` (a missing prefix,
+   * a wrong nickname), and when more bytes than `expected` are already there (a terminator in the
+   * same write). Resolves with the offset past it.
+   */
+  async expectExactly(
+    conn: Connection,
+    expected: string | Uint8Array,
+    options: ExpectOptions & { after: number },
+  ): Promise<number> {
+    const want = toBytes(expected);
+    const { after } = options;
+    const rest = () => conn.stream().subarray(after);
+    const isPrefix = (got: Uint8Array) => got.every((b, i) => i >= want.length || b === want[i]);
+    const timeoutMs = options.timeoutMs ?? this.timing.stepMs;
+    const outcome = await conn
+      .waitFor(
+        () => {
+          const got = rest();
+          return got.length >= want.length || !isPrefix(got);
+        },
+        { timeoutMs, what: options.what },
+      )
+      .then(
+        () => 'arrived' as const,
+        (error: unknown) => {
+          if (error instanceof ConnectionError)
+            return error.code === 'CLOSED_BEFORE_MATCH' ? 'closed' : 'timeout';
+          throw error;
+        },
+      );
+    const got = rest();
+    if (outcome === 'arrived' && got.length === want.length && isPrefix(got)) return after + want.length;
+    this.fail({
+      requirement: options.requirement,
+      message: `${conn.label}: ${options.what}: ${
+        outcome === 'closed'
+          ? 'the client closed the connection first'
+          : outcome === 'timeout'
+            ? `not within ${timeoutMs} ms`
+            : 'other bytes arrived'
+      }`,
+      expected: [show(want)],
+      actual: `${this.tail(conn, after)}${this.#exitNote()}`,
+      connection: conn.label,
+    });
+  }
+
+  /** Watches `conn` for a quiet window and fails if the client sends anything in it. */
+  async expectNothingSent(
+    conn: Connection,
+    options: Omit<ExpectOptions, 'timeoutMs'> & { windowMs?: number },
+  ): Promise<void> {
+    const from = options.after ?? conn.stream().length;
+    await conn.quiet(options.windowMs ?? this.timing.quietMs);
+    if (conn.stream().length > from) {
       this.fail({
         requirement: options.requirement,
-        message: `the client's screen: ${options.what}`,
-        expected: [text],
-        actual: `stdout: ${JSON.stringify(client.stdout().slice(-FAILURE_STREAM_TAIL_BYTES))}`,
+        message: `${conn.label}: ${options.what}`,
+        expected: ['no bytes at all'],
+        actual: this.tail(conn, from),
+        connection: conn.label,
       });
     }
   }
 
-  /** The tail of the client's stderr, for reports. */
+  /** Fails if the stream from `after` holds a byte >= 0x80 (ENC-NICK-1). */
+  expectAscii(conn: Connection, options: Omit<ExpectOptions, 'timeoutMs'>): void {
+    const bytes = conn.stream().subarray(options.after ?? 0);
+    if (bytes.some((b) => b >= 0x80)) {
+      this.fail({
+        requirement: options.requirement,
+        message: `${conn.label}: ${options.what}`,
+        expected: ['only bytes 0x00-0x7f'],
+        actual: this.tail(conn, options.after ?? 0),
+        connection: conn.label,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Playing the server
+
+  /**
+   * NICK: sends the prompt, expects exactly the nickname (NICK-NICK-1), then sends `<nick> joined!`
+   * and `Connected to server!` back to back as a server does, and waits (softly) until the person
+   * sees the join confirmed. Resolves with the stream offset past the nickname.
+   */
+  async nickHandshake(conn: Connection, nick: string): Promise<number> {
+    conn.send(this.prompt);
+    const at = await this.expectExactly(conn, nick, {
+      requirement: 'NICK-NICK-1',
+      what: `the answer to the prompt "${this.prompt}" is the nickname "${nick}"`,
+      after: 0,
+    });
+    conn.send(`${nick} joined!`);
+    conn.send('Connected to server!');
+    await this.waitShown('Connected to server!');
+    return at;
+  }
+
+  /**
+   * tilde: expects exactly the username as the first write (TILDE-USER-1), sends the user's own
+   * `SERVER~<user> added to the chat`, and waits (softly) until the person sees it.
+   */
+  async tildeHandshake(conn: Connection, user: string): Promise<number> {
+    const at = await this.expectExactly(conn, user, {
+      requirement: 'TILDE-USER-1',
+      what: `the first write is the username "${user}"`,
+      after: 0,
+    });
+    conn.send(`SERVER~${user} added to the chat`);
+    await this.waitShown(`${user} added to the chat`);
+    return at;
+  }
+
+  /**
+   * The person types `text` once the previous message came back: expects exactly the message on the
+   * wire (NICK `<nick>: <text>`, NICK-CHAT-1; tilde the content, TILDE-MSG-1), relays it back as a
+   * server does, and waits (softly) until the person sees `seen` (default: the whole text; a
+   * token at its start is enough where a legacy display would cut the rest). Resolves with the
+   * offset past it.
+   */
+  async say(conn: Connection, nick: string, text: string, after: number, seen = text): Promise<number> {
+    this.type(text);
+    const nickDialect = this.dialect === 'nick';
+    const at = await this.expectExactly(conn, nickDialect ? `${nick}: ${text}` : text, {
+      requirement: nickDialect ? 'NICK-CHAT-1' : 'TILDE-MSG-1',
+      what: nickDialect
+        ? `the line "${text}" is sent as "${nick}: ${text}"`
+        : `the line "${text}" is sent as its content`,
+      after,
+    });
+    conn.send(nickDialect ? `${nick}: ${text}` : `${nick}~${text}`);
+    await this.waitShown(seen);
+    return at;
+  }
+
+  /**
+   * The server closes (FIN) and the client must stop (CLIENT-EOF-1): it passes when it exits, or
+   * when it reports the disconnection (any output) and then stays quiet and idle, whether or not it
+   * closed its socket (a receive thread that prints and breaks out of its loop is a stop). It fails
+   * when it burns CPU ({@link BUSY_CPU_MS}: a loop on the closed socket), floods its output or is
+   * still printing at the end of the step, or stays running without a word.
+   */
+  async expectStopsAfterClose(conn: Connection, requirement: string): Promise<void> {
+    const client = this.#client;
+    if (!client) throw new Error('start() first');
+    // Scanning /proc for the group is costly: once now, then once a second (a client rarely forks).
+    let members = processGroupMembers(client.pid);
+    let scannedAt = performance.now();
+    const cpu = () => members.reduce((sum, pid) => sum + (processCpuTimeMs(pid) ?? 0), 0);
+    const cpuBefore = cpu();
+    const outputBefore = totalOutput(client);
+    const printedAt: { t: number; bytes: number }[] = [];
+    const started = performance.now();
+    conn.end();
+    const deadline = started + this.timing.stepMs;
+    const state = () => {
+      const printed = totalOutput(client) - outputBefore;
+      return `connection ${conn.closed ? 'closed by the client' : 'still open'}; ${printed} bytes of output since the close; stdout: ${this.stdoutTail()}`;
+    };
+    for (;;) {
+      if (client.exitStatus() !== undefined) return;
+      const now = performance.now();
+      if (now - scannedAt >= 1_000) {
+        members = processGroupMembers(client.pid);
+        scannedAt = now;
+      }
+      const used = cpu() - cpuBefore;
+      // After a second, so that a client that is busy exiting (a runtime shutting down) has exited.
+      if (used >= BUSY_CPU_MS && now - started >= EXIT_GRACE_MS && client.exitStatus() === undefined) {
+        this.fail({
+          requirement,
+          message: `after the server closed the connection, the client keeps running a busy loop: ${Math.round(used)} ms of CPU in ${Math.round(now - started)} ms`,
+          expected: ['the client exits', 'the client reports the disconnection and stays idle'],
+          actual: `still running, using CPU; ${state()}`,
+        });
+      }
+      const printed = totalOutput(client) - outputBefore;
+      printedAt.push({ t: now, bytes: printed });
+      if (printed >= FLOOD_OUTPUT_BYTES) {
+        this.fail({
+          requirement,
+          message: `after the server closed the connection, the client keeps printing (${printed} bytes so far)`,
+          expected: ['one report of the disconnection, then exit or stay idle'],
+          actual: `still running; ${state()}`,
+        });
+      }
+      if (conn.closed && now - started >= STOPPED_WATCH_MS) break;
+      if (now >= deadline) break;
+      await Promise.race([client.exited, sleep(CLIENT_POLL_MS)]);
+    }
+    if (client.exitStatus() !== undefined) return;
+    const now = performance.now();
+    const printed = totalOutput(client) - outputBefore;
+    // Output that grew in each of the last two windows is a loop, not one (perhaps late) report.
+    const at = (ago: number) => printedAt.find((p) => now - p.t <= ago)?.bytes;
+    const twoAgo = at(STILL_PRINTING_WINDOW_MS * 2);
+    const oneAgo = at(STILL_PRINTING_WINDOW_MS);
+    if (
+      now - started >= STILL_PRINTING_WINDOW_MS * 2 &&
+      twoAgo !== undefined &&
+      oneAgo !== undefined &&
+      oneAgo > twoAgo &&
+      printed > oneAgo
+    ) {
+      this.fail({
+        requirement,
+        message: `after the server closed the connection, the client is still printing ${Math.round(now - started)} ms later`,
+        expected: ['one report of the disconnection, then exit or stay idle'],
+        actual: `still running; ${state()}`,
+      });
+    }
+    if (printed === 0) {
+      this.fail({
+        requirement,
+        message: conn.closed
+          ? 'after the server closed the connection, the client closed its side but told the user nothing and kept running'
+          : `after the server closed the connection, the client neither exited nor reported it within ${this.timing.stepMs} ms`,
+        expected: ['the client exits', 'the client reports the disconnection (any output) and stops'],
+        actual: `no output since the close; ${state()}`,
+      });
+    }
+  }
+
+  /** The client is still running and still connected (CLIENT-BYTES-1: no crash, no disconnect). */
+  expectStillConnected(conn: Connection, requirement: string, why: string): void {
+    const exit = this.#client?.exitStatus();
+    if (exit !== undefined || conn.closed) {
+      this.fail({
+        requirement,
+        message: `after ${why}, the client ${exit !== undefined ? 'exited' : 'closed its connection'}`,
+        expected: ['the client stays connected and running'],
+        actual: `${exit !== undefined ? `exited (code ${exit.code}, signal ${exit.signal})` : `connection ended: ${conn.closeKind}`}; stdout: ${this.stdoutTail()}; stderr: ${this.stderrTail()}`,
+        connection: conn.label,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reports
+
+  /** The escaped tail of what the client sent, for failure reports. */
+  tail(conn: Connection, after = 0): string {
+    const stream = conn.stream().subarray(after);
+    const cut = Math.max(0, stream.length - FAILURE_STREAM_TAIL_BYTES);
+    const bytes =
+      stream.length === 0 ? '(nothing)' : `"${cut > 0 ? '…' : ''}${escapeBytes(stream.subarray(cut))}"`;
+    return `${bytes}${conn.closed ? ` [connection ended: ${conn.closeKind}]` : ''}`;
+  }
+
+  /** The tail of the client's stdout (as a JSON string), for reports. */
+  stdoutTail(): string {
+    return JSON.stringify(this.#client?.stdout().slice(-FAILURE_STREAM_TAIL_BYTES) ?? '');
+  }
+
+  /** The tail of the client's stderr (as a JSON string), for reports. */
   stderrTail(): string {
     return JSON.stringify(this.#client?.stderr().slice(-FAILURE_STREAM_TAIL_BYTES) ?? '');
+  }
+
+  #exitNote(): string {
+    const exit = this.#client?.exitStatus();
+    return exit === undefined ? '' : ` (the client exited: code ${exit.code}, signal ${exit.signal})`;
   }
 
   /** Every connection the client opened, for transcripts. */
@@ -106,10 +613,25 @@ export class ClientCaseContext {
     throw new CaseFailure(details);
   }
 
+  /** Skips the case with a reason. */
+  skip(reason: string): never {
+    throw new CaseSkip(reason);
+  }
+
   /** Stops the client's process group and closes the server side (the runner calls it). */
   async closeAll(): Promise<void> {
     for (const conn of this.#connections) conn.close();
     await this.#client?.stop();
     await this.#listener?.close();
   }
+}
+
+/** Replaces `{host}` and `{port}` in a client command line. */
+export function fillClientCommand(command: string, host: string, port: number): string {
+  return command.replaceAll('{host}', host).replaceAll('{port}', String(port));
+}
+
+function totalOutput(client: TargetHandle): number {
+  const { stdout, stderr } = client.outputBytes();
+  return stdout + stderr;
 }

@@ -71,6 +71,11 @@ export class ServerCaseContext {
   readonly host: string;
   readonly port: number;
   readonly timing: CaseTiming;
+  /**
+   * The pid (also the process group id) of the target when the runner spawned it (`--spawn`), so a
+   * case can probe it read-only in /proc, e.g. for a busy loop (§6.1); undefined with `--target`.
+   */
+  readonly targetPid: number | undefined;
   readonly #suffix = randomBytes(3).toString('hex');
   readonly #connections: Connection[] = [];
   readonly #opened = new Map<Connection, number>();
@@ -85,6 +90,7 @@ export class ServerCaseContext {
     prompt?: string;
     framing?: Framing;
     timing?: CaseTiming;
+    targetPid?: number;
   }) {
     this.framing = options.framing ?? 'chunk';
     this.host = options.host;
@@ -92,6 +98,7 @@ export class ServerCaseContext {
     this.dialect = options.dialect;
     this.prompt = options.prompt ?? 'NICK';
     this.timing = options.timing ?? DEFAULT_TIMING;
+    this.targetPid = options.targetPid;
   }
 
   /** A nickname unique to this case run, valid in both dialects: `<base>_<run><n>` (at most 32 bytes). */

@@ -123,7 +123,8 @@ export type VerdictName = z.infer<typeof verdict>;
 /**
  * Exit codes of `chatkit conform`: 0 every MUST case passed (and, with `--fail-on should`, every
  * SHOULD case); 1 a MUST case failed; 2 usage error; 3 nothing could be judged (target
- * unreachable) or the harness failed.
+ * unreachable, speaks neither dialect) or the harness failed on a case that did not fail otherwise.
+ * With `--baseline`, failures listed in it (`baseline: 'known'`) do not count.
  */
 export const CONFORM_EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNJUDGED: 3 } as const;
 
@@ -148,12 +149,17 @@ export function summarise(
     must: { passed: passedOf('MUST'), total: judged('MUST').length },
     should: { passed: passedOf('SHOULD'), total: judged('SHOULD').length },
   };
+  // A failure the baseline lists is reported, but does not fail the run.
+  const counts = (c: CaseResult) => c.baseline !== 'known';
+  const failed = (l: 'MUST' | 'SHOULD') =>
+    judged(l).some((c) => counts(c) && c.verdict !== 'pass' && c.verdict !== 'flaky');
   const judgedAny = cases.some((c) => c.verdict !== 'error' && c.verdict !== 'skip');
+  // A MUST case the harness could not judge leaves conformance open: never report it as a pass.
+  const mustUnjudged = cases.some((c) => c.level === 'MUST' && c.verdict === 'error');
   let exitCode: number = CONFORM_EXIT.OK;
   if (!judgedAny && cases.length > 0) exitCode = CONFORM_EXIT.UNJUDGED;
-  else if (summary.must.passed < summary.must.total) exitCode = CONFORM_EXIT.FAILED;
-  else if (failOn === 'should' && (summary.should.passed < summary.should.total || summary.warn > 0)) {
-    exitCode = CONFORM_EXIT.FAILED;
-  }
+  else if (failed('MUST')) exitCode = CONFORM_EXIT.FAILED;
+  else if (failOn === 'should' && failed('SHOULD')) exitCode = CONFORM_EXIT.FAILED;
+  else if (mustUnjudged) exitCode = CONFORM_EXIT.UNJUDGED;
   return { summary, exitCode };
 }

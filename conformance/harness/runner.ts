@@ -12,8 +12,10 @@ import type { Connection } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
-import { freePort, spawnTarget, type TargetHandle } from './spawn.js';
+import { freePort, spawnTarget, TargetError, type TargetHandle } from './spawn.js';
 
+/** Starts of a spawned target per case before it counts as unable to listen (a port race costs one). */
+export const SPAWN_ATTEMPTS = 2;
 /** Extra time a spawned target gets to start listening. */
 export const SPAWN_LISTEN_TIMEOUT_MS = 10_000;
 
@@ -32,6 +34,11 @@ export interface RunOptions {
   readonly framing?: 'chunk' | 'line';
   readonly retries?: number;
   readonly timing?: CaseTiming;
+  /**
+   * Multiplies every case's budget (`--timeout-scale` on slow machines; the step and quiet bounds are
+   * scaled by the caller through `timing`). Default 1.
+   */
+  readonly timeoutScale?: number;
   /** The command line that reruns one case (`{id}` replaced), for reports. */
   readonly rerunTemplate?: string;
   /** Called before each case. */
@@ -47,20 +54,39 @@ export function fillSpawnCommand(command: string, port: number): string {
 
 const HEX_NEEDED = /[^\x20-\x7e]/;
 
-function transcriptOf(conn: Connection, openedAtMs: number): ConnectionTranscript {
+/**
+ * Bytes of one connection's transcript shown in full. Past it, each chunk or write shows only its
+ * first {@link TRANSCRIPT_ELIDED_SHOW_BYTES} bytes and its length: a case that floods megabytes
+ * (a slow reader, ROBUST-SLOW-1) would otherwise spend seconds escaping them into a report of
+ * many MB. The failure itself still shows the stream's tail.
+ */
+export const TRANSCRIPT_FULL_BYTES = 256 * 1024;
+/** What one chunk or write shows once its connection's {@link TRANSCRIPT_FULL_BYTES} are spent. */
+export const TRANSCRIPT_ELIDED_SHOW_BYTES = 64;
+
+export function transcriptOf(conn: Connection, openedAtMs: number): ConnectionTranscript {
+  let budget = TRANSCRIPT_FULL_BYTES;
   return {
     label: conn.label,
     events: conn.events().map((e) => {
-      const bytes = e.bytes === undefined ? undefined : escapeBytes(e.bytes);
-      const text = e.bytes === undefined ? '' : Buffer.from(e.bytes).toString('latin1');
+      let shown = e.bytes;
+      let note = e.note;
+      if (e.bytes !== undefined) {
+        if (e.bytes.length > budget) {
+          shown = e.bytes.subarray(0, Math.max(budget, TRANSCRIPT_ELIDED_SHOW_BYTES));
+          const elided = `${e.bytes.length} bytes, the first ${shown.length} shown (transcript budget of ${TRANSCRIPT_FULL_BYTES} bytes spent)`;
+          note = note === undefined ? elided : `${note}; ${elided}`;
+        }
+        budget = Math.max(0, budget - e.bytes.length);
+      }
+      const bytes = shown === undefined ? undefined : escapeBytes(shown);
+      const text = shown === undefined ? '' : Buffer.from(shown).toString('latin1');
       return {
         t: Math.round((openedAtMs + e.t) * 10) / 10,
         dir: e.dir,
         ...(bytes === undefined ? {} : { bytes }),
-        ...(e.bytes !== undefined && HEX_NEEDED.test(text)
-          ? { hex: Buffer.from(e.bytes).toString('hex') }
-          : {}),
-        ...(e.note === undefined ? {} : { note: e.note }),
+        ...(shown !== undefined && HEX_NEEDED.test(text) ? { hex: Buffer.from(shown).toString('hex') } : {}),
+        ...(note === undefined ? {} : { note }),
       };
     }),
   };
@@ -103,12 +129,20 @@ async function attempt(c: ConformanceCase, options: RunOptions): Promise<Attempt
   const { target } = options;
   if (target.kind === 'spawn') {
     try {
-      port = await freePort();
-      spawned = await spawnTarget({
-        command: fillSpawnCommand(target.command, port),
-        port,
-        listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
-      });
+      for (let tries = 1; ; tries++) {
+        port = await freePort();
+        try {
+          spawned = await spawnTarget({
+            command: fillSpawnCommand(target.command, port),
+            port,
+            listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
+          });
+          break;
+        } catch (error) {
+          // The free port may be taken again before the target binds it: one more try, on a new port.
+          if (tries >= SPAWN_ATTEMPTS || (error instanceof TargetError && error.code === 'TARGET_SPAWN_FAILED')) throw error;
+        }
+      }
     } catch (error) {
       return {
         verdict: 'error',
@@ -128,6 +162,8 @@ async function attempt(c: ConformanceCase, options: RunOptions): Promise<Attempt
           dialect: c.dialect,
           timing,
           ...(options.prompt ? { prompt: options.prompt } : {}),
+          ...(options.framing ? { framing: options.framing } : {}),
+          ...(spawned ? { targetPid: spawned.pid } : {}),
         })
       : undefined;
   const clientCtx =
@@ -139,7 +175,7 @@ async function attempt(c: ConformanceCase, options: RunOptions): Promise<Attempt
           ...(options.prompt ? { prompt: options.prompt } : {}),
         })
       : undefined;
-  const budgetMs = c.timeoutMs ?? CASE_TIMEOUT_MS;
+  const budgetMs = Math.round((c.timeoutMs ?? CASE_TIMEOUT_MS) * (options.timeoutScale ?? 1));
   let result: Attempt;
   try {
     const work =

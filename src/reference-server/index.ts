@@ -19,7 +19,7 @@ export {
   ServerOptionError,
   type ServerOptions,
 } from './options.js';
-export { Outbox } from './outbox.js';
+export { Fanout, Outbox, type WriteBatching } from './outbox.js';
 export { Room, type RoomMember } from './room.js';
 export {
   type ChatServer,

@@ -14,6 +14,7 @@ import {
   SERVER_SHUTDOWN_GRACE_MS,
 } from '../limits.js';
 import type { Logger } from './log.js';
+import type { WriteBatching } from './outbox.js';
 
 /** Options of {@link startServer}. Everything but `dialect` has a default. */
 export interface ServerOptions {
@@ -41,6 +42,14 @@ export interface ServerOptions {
   readonly maxQueueBytes?: number;
   /** Time members get on shutdown to take their queued output. */
   readonly shutdownGraceMs?: number;
+  /**
+   * When several messages for one member may go out in one write (FRAME-7): `backpressure`
+   * (default) only while the member's socket does not take data, so every message is its own
+   * write while a member keeps up (FRAME-2); `turn` also when the server produced them while
+   * handling one batch of ready input (faster under load, but it merges messages FRAME-2 wants
+   * apart). See `Outbox`.
+   */
+  readonly writeBatching?: WriteBatching;
   /** Where log entries go; default nowhere. */
   readonly logger?: Logger;
 }
@@ -67,6 +76,13 @@ export class ServerOptionError extends Error {
 function positiveInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min)
     throw new ServerOptionError(name, `must be an integer >= ${min}`);
+  return value;
+}
+
+function writeBatching(value: WriteBatching | undefined): WriteBatching {
+  if (value === undefined) return 'backpressure';
+  if (value !== 'turn' && value !== 'backpressure')
+    throw new ServerOptionError('writeBatching', 'must be turn or backpressure');
   return value;
 }
 
@@ -105,6 +121,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     idleTimeoutMs: positiveInt('idleTimeoutMs', options.idleTimeoutMs ?? SERVER_IDLE_TIMEOUT_MS, 0),
     maxQueueBytes: positiveInt('maxQueueBytes', options.maxQueueBytes ?? SERVER_MAX_QUEUE_BYTES, 1),
     shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs ?? SERVER_SHUTDOWN_GRACE_MS, 0),
+    writeBatching: writeBatching(options.writeBatching),
     logger: options.logger,
   };
 }

@@ -14,7 +14,7 @@ import { SERVER_SWEEP_MAX_INTERVAL_MS } from '../limits.js';
 import { type DialectAdapter, dialectAdapter } from './adapters.js';
 import type { LogEntry, LogEvent } from './log.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js';
-import { Outbox } from './outbox.js';
+import { Fanout, Outbox } from './outbox.js';
 import { Room, type RoomMember } from './room.js';
 
 /** Why a member left or a connection ended. */
@@ -84,12 +84,13 @@ class Connection implements RoomMember {
     readonly socket: Socket,
     readonly peer: string,
     options: ResolvedServerOptions,
+    fanout: Fanout | undefined,
     onOverflow: () => void,
   ) {
     const now = Date.now();
     this.lastInputAt = now;
     this.deadline = now + options.handshakeTimeoutMs;
-    this.outbox = new Outbox(socket, options.maxQueueBytes, onOverflow);
+    this.outbox = new Outbox(socket, options.maxQueueBytes, onOverflow, fanout);
     this.decoder = createDecoder({
       dialect: options.dialect,
       direction: 'toServer',
@@ -113,6 +114,8 @@ class ReferenceServer extends EventEmitter implements ChatServer {
   readonly #adapter: DialectAdapter;
   readonly #server: Server;
   readonly #room = new Room<Connection>();
+  /** Shared output of every member (`writeBatching: 'turn'`); without it, the room writes to each. */
+  readonly #fanout: Fanout | undefined;
   readonly #connections = new Map<number, Connection>();
   /** Every accepted socket until it closes, ended or not: shutdown must not wait on a half-open one. */
   readonly #sockets = new Set<Socket>();
@@ -124,6 +127,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     super();
     this.options = options;
     this.#adapter = dialectAdapter(options.dialect, options);
+    this.#fanout = options.writeBatching === 'turn' ? new Fanout() : undefined;
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (error) => this.#log('error', 'error', { detail: String(error) }));
   }
@@ -182,7 +186,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       return;
     }
     const id = this.#nextId++;
-    const conn = new Connection(id, socket, peer, this.options, () => {
+    const conn = new Connection(id, socket, peer, this.options, this.#fanout, () => {
       // Closing from inside a broadcast would announce the leave in the middle of it.
       setImmediate(() => this.#end(conn, 'SLOW_CONSUMER', true));
     });
@@ -225,7 +229,8 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       return;
     }
     conn.phase = 'member';
-    this.#room.broadcast(this.#adapter.joined(nick));
+    conn.outbox.subscribe();
+    this.#broadcast(this.#adapter.joined(nick));
     const welcome = this.#adapter.welcome(nick);
     if (welcome !== undefined) conn.deliver(welcome);
     this.emit('join', { id: conn.id, peer: conn.peer, nick });
@@ -248,8 +253,13 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       this.#drop(conn, decision.drop, decision.reason);
       return;
     }
-    const recipients = this.#room.broadcast(decision.bytes);
+    const recipients = this.#broadcast(decision.bytes);
     this.emit('relay', { id: conn.id, nick: conn.nick, bytes: decision.bytes.length, recipients });
+  }
+
+  /** The same bytes to every member, encoded once (through the fan-out, or written to each). */
+  #broadcast(bytes: Uint8Array): number {
+    return this.#fanout === undefined ? this.#room.broadcast(bytes) : this.#fanout.broadcast(bytes);
   }
 
   #drop(conn: Connection, code: ErrorCode, reason: string): void {
@@ -278,10 +288,12 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       conn.socket.destroy();
     } else if (!conn.socket.destroyed) {
       conn.outbox.end();
+    } else {
+      conn.outbox.discard(); // reset or error: nothing can be sent, and it takes no more broadcasts
     }
     const code = reason in ERROR_CODES ? (reason as ErrorCode) : undefined;
     if (wasMember && this.#room.remove(conn.id) !== undefined) {
-      if (reason !== 'shutdown') this.#room.broadcast(this.#adapter.left(conn.nick));
+      if (reason !== 'shutdown') this.#broadcast(this.#adapter.left(conn.nick));
       this.emit('leave', { id: conn.id, peer: conn.peer, nick: conn.nick, reason });
       this.#log(code ? 'warn' : 'info', 'leave', {
         peer: conn.peer,

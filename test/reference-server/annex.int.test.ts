@@ -1,7 +1,9 @@
 /**
  * The reference server against every server defect of spec/PROTOCOL.md Annex A, on real sockets: each
  * test is named with the defect's ID, replays the annex's reproduction, and shows the defect is absent.
- * D-NS-* run with both prompts (`hii_server.py` shares them); D-TS-* run on the tilde dialect. Then the
+ * D-NS-* run with both prompts (`hii_server.py` shares them); D-TS-* run on the tilde dialect, and
+ * D-TS-8 (a port in use) on every dialect. D-NS-11 and D-TS-9 back a member up with a flood it does not
+ * read (slow-reader.ts, `backUp`) so that broadcasts wait in its queue while others join. Then the
  * requirements next to them that the annex does not number (NICK-RELAY-4) and the server's options:
  * the `Hii` prompt, strict prefix, graceful shutdown, maxClients and the line profile.
  *
@@ -10,15 +12,20 @@
  * window (§3.7 item 5) and an exact comparison of the observer's stream since a known point; the
  * server's coded events (`leave`, `reject`, `drop`, `relay`) are asserted by code, never by message.
  */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connection } from '../../conformance/harness/connection.js';
+import { type Connection, openConnection } from '../../conformance/harness/connection.js';
+import { TcpState, tcpSockets } from '../../conformance/harness/spawn.js';
 import { escapeBytes, unescapeBytes } from '../../src/codec/escape.js';
 import type { DialectName } from '../../src/codec/index.js';
 import {
   type ChatServer,
   resolveServerOptions,
   type ServerEvents,
+  ServerListenError,
   type ServerOptions,
+  startServer,
 } from '../../src/reference-server/index.js';
 import { wireFormat } from '../support/room-model.js';
 import {
@@ -33,7 +40,7 @@ import {
   utf8,
   WAIT_MS,
 } from './helpers.js';
-import { floodPastSlowMember } from './slow-reader.js';
+import { awaitLength, BACKLOG_QUEUE_BYTES, backUp, floodPastSlowMember } from './slow-reader.js';
 
 const session = new Session();
 afterEach(() => session.close());
@@ -101,6 +108,85 @@ function withoutOnce(stream: Uint8Array, needle: string): string {
     1,
   );
   return text.replace(needle, '');
+}
+
+/**
+ * Bound on a backed-up member taking in its backlog (megabytes) once it reads again. With the flood's own
+ * bound (slow-reader.ts) it sets the test's timeout, 90 s: generous, for a loaded machine.
+ */
+const FLOOD_WAIT_MS = 20_000;
+
+/**
+ * Asserts that `conn`'s stream from `from` on is exactly `expected`, once it holds that many bytes
+ * (bounded). For streams of megabytes: it never copies or prints the part before `from`.
+ */
+async function expectTail(
+  conn: Connection,
+  from: number,
+  expected: Uint8Array,
+  timeoutMs = WAIT_MS,
+): Promise<void> {
+  try {
+    await awaitLength(conn, from + expected.length, timeoutMs);
+  } catch {
+    // Timed out or closed: the comparison below shows what arrived.
+  }
+  expectBytes(conn.stream().subarray(from), expected, `${conn.label}'s stream from byte ${from}`);
+}
+
+/**
+ * D-NS-11 and D-TS-9: what the server broadcast while a member was backed up never reaches a member
+ * who joined after it. `zed` joins and is backed up ({@link backUp}: its queue holds a flood, so every
+ * later copy for it waits). Then `carol` joins and writes `MARK`, and `alice` joins, each broadcast
+ * while its copy for zed waits; then `bob` joins. Then zed reads again and its queue drains, which is
+ * when the seeds' unfinished broadcasts would go on over the grown member list. Every member receives
+ * its own handshake and then only what was broadcast after it (bob nothing of carol's or alice's, alice
+ * no `MARK`), and zed every one of them in order after the flood (zed is kept: this is a backlog, not an
+ * overflow). A sentinel from carol then shows nothing was still on its way. (carol joins after the stall,
+ * not before as in the annex, so that the flood is relayed to zed alone: half the work, same state.)
+ */
+async function newcomerAfterBacklog(dialect: DialectName, prompt = 'NICK'): Promise<void> {
+  const wire = wireFormat(dialect, prompt);
+  const server = await session.server({
+    dialect,
+    maxQueueBytes: BACKLOG_QUEUE_BYTES,
+    ...(dialect === 'nick' ? { prompt } : {}),
+  });
+  const events = record(server);
+  const member = (nick: string) => join(session, server, dialect, nick, prompt);
+  const handshake = (nick: string) => concat(wire.greeting, wire.joined(nick), wire.welcome);
+  const zed = await member('zed');
+  // zed's stream is megabytes long from here on: it is judged from an offset (expectTail), never whole.
+  const zedAfter = zed.at + (await backUp(server, zed.conn, 'zed', dialect));
+
+  const carol = await member('carol');
+  const markChat = wire.chat('carol', 'MARK');
+  const markRelay = wire.relay('carol', markChat);
+  carol.conn.send(markChat);
+  await expectSince(carol.conn, carol.at, markRelay);
+  const alice = await member('alice');
+  await expectSince(carol.conn, carol.at, concat(markRelay, wire.joined('alice')));
+  const bob = await member('bob');
+  await expectSince(carol.conn, carol.at, concat(markRelay, wire.joined('alice'), wire.joined('bob')));
+  await expectSince(alice.conn, 0, concat(handshake('alice'), wire.joined('bob')));
+  expect(events.leave, 'nobody left: zed is backed up, not overflowing').toEqual([]);
+
+  // zed reads again: its queue drains, which is when the seeds' unfinished broadcasts go on.
+  zed.conn.resumeReading();
+  const backlog = concat(wire.joined('carol'), markRelay, wire.joined('alice'), wire.joined('bob'));
+  await expectTail(zed.conn, zedAfter, backlog, FLOOD_WAIT_MS);
+  const sentinelChat = wire.chat('carol', 'sentinel');
+  const sentinel = wire.relay('carol', sentinelChat);
+  await sleep(QUIET_MS);
+  carol.conn.send(sentinelChat);
+  await expectTail(zed.conn, zedAfter, concat(backlog, sentinel));
+  const afterCarol = concat(markRelay, wire.joined('alice'), wire.joined('bob'), sentinel);
+  await expectSince(carol.conn, 0, concat(handshake('carol'), afterCarol));
+  await expectSince(alice.conn, 0, concat(handshake('alice'), wire.joined('bob'), sentinel));
+  // The newcomer: its handshake, then only what was sent after it (NICK-PROMPT-2, TILDE-JOIN-2).
+  await expectSince(bob.conn, 0, concat(handshake('bob'), sentinel));
+  expect(events.leave).toEqual([]);
+  await expectServerState(server, ['zed', 'carol', 'alice', 'bob'], 4);
 }
 
 describe.each([
@@ -298,6 +384,66 @@ describe.each([
   it('D-NS-8: a member that stops reading does not stall the others; it is closed as a leave', async () => {
     await floodPastSlowMember(session, 'nick', prompt);
   }, 60_000);
+
+  it('D-NS-9: a reset after the prompt, before the nickname, leaves the server accepting: a newcomer gets the prompt and joins', async () => {
+    const server = await start();
+    const events = record(server);
+    const alice = await member(server, 'alice');
+    const rude = await prompted(server, 'rude');
+    rude.reset();
+    await until(() => events.reject.length === 1, "the server to see rude's reset");
+    expect(events.reject.map((e) => e.code)).toEqual(['reset']);
+    await expectServerState(server, ['alice'], 1);
+    const late = await member(server, 'late');
+    expectBytes(late.conn.stream(), utf8(`${prompt}late joined!Connected to server!`), "late's stream");
+    // alice hears of late, and of nobody else: neither ` joined!` nor ` left!` for the reset connection.
+    await expectSince(alice.conn, alice.at, 'late joined!');
+    await expectServerState(server, ['alice', 'late'], 2);
+    expect(events.leave).toEqual([]);
+    late.conn.send('late: sentinel');
+    await expectSince(alice.conn, alice.at, 'late joined!late: sentinel');
+  });
+
+  it("D-NS-10: with duplicates refused, every leave is announced under the leaver's own nickname", async () => {
+    const server = await start();
+    const events = record(server);
+    const alice = await member(server, 'alice');
+    const bob = await member(server, 'bob');
+    const xavier = await member(server, 'xavier');
+    const carol = await member(server, 'carol');
+    const at = await mark(alice.conn, 'carol joined!');
+    // The annex's second bob: refused (NICK-NICK-4), so it never becomes a member to be confused with.
+    const bob2 = await prompted(server, 'bob#2');
+    bob2.send('bob');
+    await expectRefused(bob2, 'nick', utf8(prompt));
+    // The reproduction's order of leaves, each paced on its announcement.
+    const expected: string[] = [];
+    const leaves = async (conn: Connection, nick: string) => {
+      conn.reset();
+      expected.push(`${nick} left!`);
+      await expectSince(alice.conn, at, expected.join(''));
+    };
+    await leaves(xavier.conn, 'xavier');
+    await leaves(bob.conn, 'bob');
+    // The nickname is free again: a new bob is admitted, and his leave is his own too.
+    const bob3 = await member(server, 'bob');
+    expected.push('bob joined!');
+    await expectSince(alice.conn, at, expected.join(''));
+    await leaves(carol.conn, 'carol');
+    await leaves(bob3.conn, 'bob');
+    expect(events.leave.map((e) => [e.nick, e.reason])).toEqual([
+      ['xavier', 'reset'],
+      ['bob', 'reset'],
+      ['carol', 'reset'],
+      ['bob', 'reset'],
+    ]);
+    expect(events.reject.map((e) => e.code)).toEqual(['NICKNAME_IN_USE']);
+    await expectServerState(server, ['alice'], 1);
+  });
+
+  it('D-NS-11: a broadcast made while a member is backed up never reaches a member who joined after it', async () => {
+    await newcomerAfterBacklog('nick', prompt);
+  }, 90_000);
 });
 
 describe('Annex A.3: the defects of tilde_server.py are absent (tilde dialect)', () => {
@@ -527,6 +673,90 @@ describe('Annex A.3: the defects of tilde_server.py are absent (tilde dialect)',
       expect(events.leave).toEqual([]);
     });
   });
+
+  it('D-TS-9: an announcement made while a member is backed up never reaches a member who joined after it', async () => {
+    await newcomerAfterBacklog('tilde');
+  }, 90_000);
+});
+
+describe('D-TS-8: a port in use makes startServer reject; the server never listens elsewhere', () => {
+  let blocker: Server | undefined;
+  afterEach(async () => {
+    const b = blocker;
+    blocker = undefined;
+    if (b !== undefined) await new Promise<void>((resolve) => b.close(() => resolve()));
+  });
+
+  /**
+   * The addresses this process listens on (`host:port`), from /proc: its socket fds matched with the
+   * LISTEN rows of /proc/net/tcp and tcp6, whatever the address, as the legacy reproduction looks for the
+   * seed's fallback listener.
+   */
+  const ownListeners = (): string[] => {
+    const inodes = new Set<number>();
+    for (const fd of readdirSync('/proc/self/fd')) {
+      let link = '';
+      try {
+        link = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        continue; // closed meanwhile
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (inode !== undefined) inodes.add(Number(inode));
+    }
+    return tcpSockets()
+      .filter((row) => row.state === TcpState.LISTEN && inodes.has(row.inode))
+      .map((row) => `${row.localAddress}:${row.localPort}`);
+  };
+
+  it.each([
+    { dialect: 'tilde', prompt: undefined },
+    { dialect: 'nick', prompt: 'NICK' },
+    { dialect: 'nick', prompt: 'Hii' },
+  ] as const)(
+    'D-TS-8: startServer rejects with ServerListenError (SERVER_LISTEN_FAILED) ($dialect, prompt $prompt)',
+    async ({ dialect, prompt }) => {
+      const b = createServer();
+      blocker = b;
+      await new Promise<void>((resolve) => b.listen(0, '127.0.0.1', resolve));
+      const address = b.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const before = ownListeners();
+      expect(before, 'the blocker listens').toContain(`127.0.0.1:${port}`);
+      let thrown: unknown;
+      try {
+        const server = await startServer({ dialect, port, host: '127.0.0.1', ...(prompt ? { prompt } : {}) });
+        // Not expected; closed so that a failure here leaks nothing.
+        await server.close();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ServerListenError);
+      expect((thrown as ServerListenError).code).toBe('SERVER_LISTEN_FAILED');
+      expect(((thrown as ServerListenError).cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+      // TRANSPORT-1: no fallback listener on another port or address is left behind.
+      const added = () => ownListeners().filter((address) => !before.includes(address));
+      try {
+        await until(() => added().length === 0, 'no listener but those from before');
+      } catch {
+        // Reported below.
+      }
+      expect(added(), 'listeners opened by the failed start').toEqual([]);
+      // The port is still the blocker's: a connection there reaches it, not a chat server.
+      const accepted = new Promise<void>((resolve) =>
+        b.once('connection', (socket) => {
+          socket.destroy();
+          resolve();
+        }),
+      );
+      const probe = await openConnection({ port, label: 'probe' });
+      try {
+        await accepted;
+      } finally {
+        probe.close();
+      }
+    },
+  );
 });
 
 describe('NICK-RELAY-4: a chunk over 1024 bytes is relayed in pieces of at most 1024 bytes', () => {

@@ -7,11 +7,15 @@
  * How much it takes depends on the kernel's buffers toward `slow` (a few MB on loopback), so the flood
  * runs until the leave is observed, bounded by bytes and time. Streams are scanned chunk by chunk:
  * re-concatenating megabytes after every chunk would make the wait quadratic.
+ *
+ * Also here: {@link backUp}, the state D-NS-11 and D-TS-9 need, a member whose queue holds a backlog
+ * but has not overflowed.
  */
 import { expect } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
+import { tcpSockets } from '../../conformance/harness/spawn.js';
 import type { DialectName } from '../../src/codec/index.js';
-import type { ServerEvents } from '../../src/reference-server/index.js';
+import type { ChatServer, ServerEvents } from '../../src/reference-server/index.js';
 import { wireFormat } from '../support/room-model.js';
 import { expectServerState, join, type Session, WAIT_MS } from './helpers.js';
 
@@ -150,4 +154,114 @@ export async function floodPastSlowMember(
   const whole = dialect === 'nick' ? message.toString('latin1').repeat(writes) : undefined;
   if (whole !== undefined) expect(whole.startsWith(got), "slow's stream is a prefix of the flood").toBe(true);
   else expect(/^(?:fast~x{1,2015})*(?:fast~x*|f|fa|fas|fast)?$/.test(got), "slow's stream").toBe(true);
+}
+
+/**
+ * What the server must hold in its own queue for a backed-up member, beyond what the kernel buffers
+ * toward it, before {@link backUp} returns. It covers, with room to spare, the one thing the estimate
+ * cannot see: bytes the paused peer's own stream already took from the kernel but has not emitted
+ * (at most its high-water mark plus one read, well under 128 KiB). What is left still exceeds any
+ * socket's write high-water mark, so the server's `write()` has returned false and the next message
+ * it sends the member waits in its queue behind the flood (FRAME-7).
+ */
+export const BACKLOG_BYTES = 256 * 1024;
+/**
+ * Bytes `slow` writes per round of {@link backUp}, in one write: the server relays them in pieces
+ * (NICK-RELAY-4, TILDE-RELAY-3), so one write costs the flooder one call instead of one per message.
+ * The estimate is taken between rounds, so it overshoots by at most one round.
+ */
+const BACKLOG_ROUND_BYTES = 64 * 1024;
+/**
+ * The per-member queue bound a server needs for {@link backUp}: room for {@link BACKLOG_BYTES}, one
+ * round and the slack, several times over (it is the default, `SERVER_MAX_QUEUE_BYTES`, today).
+ */
+export const BACKLOG_QUEUE_BYTES = 1024 * 1024;
+
+/** Bytes the kernel holds from the server toward `peer`: the server side's send queue and `peer`'s receive queue. */
+function kernelHeldToward(serverPort: number, peer: Connection): number {
+  const rows = tcpSockets();
+  const serverSide = rows.find((r) => r.localPort === serverPort && r.remotePort === peer.localPort);
+  const peerSide = rows.find((r) => r.localPort === peer.localPort && r.remotePort === serverPort);
+  if (serverSide === undefined || peerSide === undefined)
+    throw new Error(`no /proc/net/tcp rows for ${peer.label} (port ${peer.localPort}): cannot measure`);
+  return serverSide.txQueue + peerSide.rxQueue;
+}
+
+const receivedBytes = (conn: Connection): number => conn.chunks().reduce((n, c) => n + c.length, 0);
+
+/**
+ * Backs up member `nick` (on `slow`) without overflowing its queue, the state D-NS-11 and D-TS-9 need:
+ * `slow` stops reading and floods the room itself with `x` bytes, so its own relays come back to it
+ * (the seeds' scripts are stalled the same way in test/legacy; in NICK these are raw relays). Each
+ * round is paced on the server's `relay` events; between rounds the bytes relayed toward `slow`, less
+ * what it read and what the kernel holds toward it (both queues in /proc/net/tcp, observed rather than
+ * guessed from timing), is what the server itself still holds. Once that reaches
+ * {@link BACKLOG_BYTES}, anything broadcast next waits at `slow`.
+ *
+ * The server must run with `maxQueueBytes` of at least {@link BACKLOG_QUEUE_BYTES}. Resolves with the
+ * bytes relayed to `slow` since it stopped reading: its stream holds exactly those once it reads
+ * again, before whatever the server sent it later.
+ */
+export async function backUp(
+  server: ChatServer,
+  slow: Connection,
+  nick: string,
+  dialect: DialectName,
+): Promise<number> {
+  let relayed = 0;
+  let content = 0;
+  let active = true;
+  // The tilde server adds `<user>~` to each relay (TILDE-RELAY-1); NICK relays the chunk unchanged.
+  const prefix = dialect === 'tilde' ? Buffer.byteLength(`${nick}~`) : 0;
+  server.on('relay', (e) => {
+    if (!active || e.nick !== nick) return;
+    relayed += e.bytes;
+    content += e.bytes - prefix;
+  });
+  slow.pauseReading();
+  const readBefore = receivedBytes(slow);
+  const round = Buffer.alloc(BACKLOG_ROUND_BYTES, 'x');
+  const deadline = performance.now() + FLOOD_DEADLINE_MS;
+  let sent = 0;
+  try {
+    for (;;) {
+      slow.send(round);
+      sent += round.length;
+      while (content < sent) {
+        if (performance.now() > deadline || slow.closed)
+          throw new Error(
+            `${content} of ${sent} flooded bytes relayed (${slow.label} closed: ${slow.closed})`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const held = relayed - (receivedBytes(slow) - readBefore) - kernelHeldToward(server.port, slow);
+      if (held >= BACKLOG_BYTES) return relayed;
+      if (sent > FLOOD_MAX_BYTES)
+        throw new Error(`${slow.label} was not backed up after ${sent} flooded bytes`);
+    }
+  } finally {
+    active = false;
+  }
+}
+
+/**
+ * Polls (bounded) until `conn` has received `length` bytes, summing its chunks incrementally: after a flood
+ * of megabytes, waiting on the concatenated stream after every chunk would be quadratic.
+ */
+export async function awaitLength(
+  conn: Connection,
+  length: number,
+  timeoutMs = FLOOD_DEADLINE_MS,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let next = 0;
+  let total = 0;
+  for (;;) {
+    const chunks = conn.chunks();
+    for (; next < chunks.length; next++) total += chunks[next]!.length;
+    if (total >= length) return;
+    if (performance.now() > deadline || conn.closed)
+      throw new Error(`${conn.label} received ${total} of ${length} bytes (closed: ${conn.closed})`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }

@@ -67,4 +67,28 @@ describe('spec/PROTOCOL.md Annex A', () => {
       .map((d) => d.id);
     expect(missing).toEqual([]);
   });
+
+  /**
+   * Whether `source` has a test titled with `id`: `it('D-XX-N: ...')`, or a table test
+   * `it.each(...)('D-XX-N: ...')`; a requirement may stand between the ID and the colon
+   * (`D-TS-7 (TILDE-RELAY-3): ...`).
+   */
+  const namesTest = (source: string, id: string) =>
+    new RegExp(`(?:\\bit|\\))\\(\\s*['"\`]${id}(?: \\([A-Z0-9-]+\\))?:`).test(source);
+
+  /** The defects with one of `prefixes` that no test in `dir` is named with. */
+  const unnamed = (dir: string, prefixes: readonly string[]) => {
+    const titles = testTitles(dir);
+    const ids = defects.map((d) => d.id).filter((id) => prefixes.some((p) => id.startsWith(p)));
+    expect(ids.length).toBeGreaterThan(10);
+    return ids.filter((id) => !namesTest(titles, id));
+  };
+
+  it('has a test showing the reference server does not have it, named with its ID, for every D-NS and D-TS defect (test/reference-server)', () => {
+    expect(unnamed('test/reference-server', ['D-NS-', 'D-TS-'])).toEqual([]);
+  });
+
+  it('has a test showing the reference client does not have it, named with its ID, for every D-NC and D-TC defect (test/reference-client)', () => {
+    expect(unnamed('test/reference-client', ['D-NC-', 'D-TC-'])).toEqual([]);
+  });
 });

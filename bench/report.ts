@@ -1,0 +1,472 @@
+/**
+ * Renders the matrix results of `npm run bench` as docs/BENCHMARKS.md and its SVG chart: pure
+ * functions from data to text, so the report can be regenerated from `bench/results.json`.
+ *
+ * @module
+ */
+import type { BenchDialect } from '../src/bench/dialects.js';
+import { formatBytes, formatCount, formatMs } from '../src/bench/render.js';
+import type { BenchResult } from '../src/bench/result.js';
+import { median } from '../src/bench/stats.js';
+import type { MachineFacts } from './machine.js';
+import type { ProfileSummary } from './profile.js';
+
+/** A server of the matrix. */
+export interface ServerDef {
+  id: string;
+  label: string;
+  dialect: BenchDialect;
+  /** Shell command, `{port}` replaced by the bench. */
+  command: string;
+  kind: 'reference' | 'reference-strict' | 'seed' | 'ncat';
+  color: string;
+}
+
+/** A load shape of the matrix. */
+export type Mode = 'full' | 'paced' | 'big';
+
+/** One run of one server. */
+export interface RunRecord {
+  server: string;
+  members: number;
+  mode: Mode;
+  rep: number;
+  /** CPU the rest of the machine used during the run, % of one core. */
+  background: number;
+  result?: BenchResult;
+  error?: string;
+}
+
+/** Everything `npm run bench` measured. */
+export interface MatrixResults {
+  generatedAt: string;
+  command: string;
+  machine: MachineFacts;
+  config: {
+    members: number[];
+    runs: number;
+    modes: Mode[];
+    fullMessages: number;
+    senders: number;
+    pacedRate: number;
+    pacedSeconds: number;
+    size: number;
+    joinConcurrency: number;
+    big: number;
+    bigJoinConcurrency: number;
+  };
+  servers: ServerDef[];
+  runs: RunRecord[];
+  profile?: { what: string; summary: ProfileSummary; bench?: BenchResult };
+  profileStrict?: { what: string; summary: ProfileSummary; bench?: BenchResult };
+  notes: string[];
+  durationMs: number;
+}
+
+/** Medians over the repetitions of one server in one configuration. */
+export interface Cell {
+  runs: number;
+  failed: number;
+  joined: number;
+  joinMs: number;
+  perSecond: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  lost: number;
+  expected: number;
+  rssAfterJoin: number;
+  rssPeak: number;
+  serverCpu: number;
+  generatorCpu: number;
+  background: number;
+  membersLost: number;
+}
+
+/** The medians of one server's runs in one configuration; undefined when none succeeded. */
+export function cell(results: MatrixResults, server: string, members: number, mode: Mode): Cell | undefined {
+  const runs = results.runs.filter((r) => r.server === server && r.members === members && r.mode === mode);
+  const ok = runs.filter((r) => r.result !== undefined && r.result.join.joined > 0).map((r) => r.result!);
+  if (ok.length === 0) return undefined;
+  const m = (f: (r: BenchResult) => number | null | undefined) =>
+    median(ok.map(f).filter((v): v is number => typeof v === 'number'));
+  return {
+    runs: runs.length,
+    failed: runs.length - ok.length,
+    joined: m((r) => r.join.joined),
+    joinMs: m((r) => r.join.ms),
+    perSecond: m((r) => r.deliveries.perSecond),
+    p50: m((r) => r.latencyMs.p50),
+    p90: m((r) => r.latencyMs.p90),
+    p99: m((r) => r.latencyMs.p99),
+    max: m((r) => r.latencyMs.max),
+    lost: m((r) => r.deliveries.lost),
+    expected: m((r) => r.deliveries.expected),
+    rssAfterJoin: m((r) => r.server?.rssAfterJoinBytes),
+    rssPeak: m((r) => r.server?.rssPeakBytes),
+    serverCpu: m((r) => r.server?.cpuPercent),
+    generatorCpu: m((r) => r.generator.cpuPercent),
+    background: median(runs.map((r) => r.background)),
+    membersLost: m((r) => r.membersLost),
+  };
+}
+
+const fmtRatio = (x: number) =>
+  !Number.isFinite(x) || Number.isNaN(x)
+    ? '–'
+    : x >= 10
+      ? `${Math.round(x)}×`
+      : `${x.toFixed(x >= 1 ? 1 : 2)}×`;
+const fmtPercent = (x: number) => (Number.isNaN(x) ? '?' : `${Math.round(x)} %`);
+
+function modeTitle(results: MatrixResults, mode: Mode, members: number): string {
+  const c = results.config;
+  const senders = Math.min(c.senders, members);
+  if (mode === 'full')
+    return `${members} members, ${senders} senders × ${c.fullMessages} messages at full speed`;
+  if (mode === 'paced')
+    return `${members} members, ${senders} senders × ${c.pacedRate} msg/s for ${c.pacedSeconds} s`;
+  return `${members} members, one message from one member to all`;
+}
+
+/** The figures of one configuration, one row per server. */
+function configTable(results: MatrixResults, members: number, mode: Mode): string {
+  const rows = [
+    "| server | joined | join time | deliveries/s | p50 | p90 | p99 | max | lost | server RSS after join / peak | server CPU | generator CPU | others' CPU |",
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const s of results.servers) {
+    const c = cell(results, s.id, members, mode);
+    const runs = results.runs.filter((r) => r.server === s.id && r.members === members && r.mode === mode);
+    if (runs.length === 0) continue;
+    if (c === undefined) {
+      const why = runs.find((r) => r.error)?.error ?? 'no member joined';
+      rows.push(`| ${s.label} | 0/${members} | – | – | – | – | – | – | – | – | – | – | – |`);
+      rows.push(`| ↳ | ${why.replaceAll('|', '\\|').slice(0, 160)} |||||||||||| `);
+      continue;
+    }
+    const failed = c.failed > 0 ? ` (${c.failed} of ${c.runs} runs failed)` : '';
+    rows.push(
+      `| ${s.label}${failed} | ${Math.round(c.joined)}/${members} | ${formatMs(c.joinMs)} | ${formatCount(c.perSecond)} | ${formatMs(c.p50)} | ${formatMs(c.p90)} | ${formatMs(c.p99)} | ${formatMs(c.max)} | ${Math.round(c.lost)}${c.lost > 0 ? ` of ${formatCount(c.expected)}` : ''} | ${formatBytes(c.rssAfterJoin)} / ${formatBytes(c.rssPeak)} | ${fmtPercent(c.serverCpu)} | ${fmtPercent(c.generatorCpu)} | ${fmtPercent(c.background)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+/** Reference against each peer, same configuration, same run: ratios. */
+function ratioTable(results: MatrixResults): string {
+  const refs = results.servers.filter((s) => s.kind === 'reference');
+  const peers = results.servers.filter((s) => s.kind !== 'reference');
+  const pairs = refs.flatMap((r) =>
+    peers.filter((p) => p.dialect === r.dialect || p.kind === 'ncat').map((p) => [r, p] as const),
+  );
+  const head = `| configuration | ${pairs.map(([r, p]) => `${r.label} vs ${p.label}`).join(' | ')} |`;
+  const rows = [head, `|---|${pairs.map(() => '--:').join('|')}|`];
+  for (const mode of results.config.modes) {
+    for (const members of results.config.members) {
+      const cells = pairs.map(([r, p]) => {
+        const a = cell(results, r.id, members, mode);
+        const b = cell(results, p.id, members, mode);
+        if (a === undefined || b === undefined) return '–';
+        return `${fmtRatio(a.perSecond / b.perSecond)} / ${fmtRatio(b.p99 / a.p99)}`;
+      });
+      rows.push(`| ${members} members, ${mode === 'full' ? 'full speed' : 'paced'} | ${cells.join(' | ')} |`);
+    }
+  }
+  return rows.join('\n');
+}
+
+/** One target: what is required, what was measured, whether it is met (undefined: not measured). */
+export interface TargetRow {
+  target: string;
+  required: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+/** The issue's targets, evaluated on these results. */
+export function evaluateTargets(results: MatrixResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const ncat = results.servers.find((s) => s.kind === 'ncat');
+  for (const ref of results.servers.filter((s) => s.kind === 'reference')) {
+    const full = cell(results, ref.id, 1000, 'full');
+    const peer = ncat === undefined ? undefined : cell(results, ncat.id, 1000, 'full');
+    const paced = cell(results, ref.id, 1000, 'paced');
+    const name = ref.label;
+    rows.push({
+      target: `${name}, 1000 members, full speed: deliveries/s ≥ 2× ncat's`,
+      required: peer ? `≥ ${formatCount(2 * peer.perSecond)}/s` : '≥ 2× ncat',
+      measured:
+        full && peer
+          ? `${formatCount(full.perSecond)}/s = ${fmtRatio(full.perSecond / peer.perSecond)} ncat's`
+          : 'not measured',
+      met: full && peer ? full.perSecond >= 2 * peer.perSecond : undefined,
+    });
+    rows.push({
+      target: `${name}, 1000 members, full speed: p99 ≤ 1/5 of ncat's`,
+      required: peer ? `≤ ${formatMs(peer.p99 / 5)}` : '≤ ncat / 5',
+      measured:
+        full && peer
+          ? `${formatMs(full.p99)} = ncat's / ${(peer.p99 / full.p99).toFixed(1)}`
+          : 'not measured',
+      met: full && peer ? full.p99 <= peer.p99 / 5 : undefined,
+    });
+    rows.push({
+      target: `${name}, 1000 members, full speed: nothing lost`,
+      required: '0',
+      measured: full ? `${Math.round(full.lost)} of ${formatCount(full.expected)}` : 'not measured',
+      met: full ? full.lost === 0 : undefined,
+    });
+    rows.push({
+      target: `${name}, 1000 members, ${Math.min(results.config.senders, 1000)} senders × ${results.config.pacedRate} msg/s: p99 ≤ 50 ms`,
+      required: '≤ 50 ms',
+      measured: paced ? formatMs(paced.p99) : 'not measured',
+      met: paced ? paced.p99 <= 50 : undefined,
+    });
+  }
+  const big = results.config.big;
+  for (const ref of results.servers.filter((s) => s.kind === 'reference')) {
+    const c = big > 0 ? cell(results, ref.id, big, 'big') : undefined;
+    const label = `${ref.label}, ${big.toLocaleString('en')} members`;
+    rows.push({
+      target: `${label}: all joined in < 10 s`,
+      required: `${big}/${big} in < 10 s`,
+      measured: c ? `${Math.round(c.joined)}/${big} in ${formatMs(c.joinMs)}` : 'not measured',
+      met: c ? c.joined === big && c.joinMs < 10_000 : undefined,
+    });
+    rows.push({
+      target: `${label}: one message to all, p99 < 500 ms`,
+      required: '< 500 ms',
+      measured: c ? `${formatMs(c.p99)} (lost ${Math.round(c.lost)})` : 'not measured',
+      met: c ? c.p99 < 500 && c.lost === 0 : undefined,
+    });
+    rows.push({
+      target: `${label}: server RSS < 150 MB`,
+      required: '< 150 MB',
+      measured: c
+        ? `${formatBytes(c.rssPeak)} peak (${formatBytes(c.rssAfterJoin)} after join)`
+        : 'not measured',
+      met: c ? c.rssPeak < 150e6 : undefined,
+    });
+  }
+  return rows;
+}
+
+// ---- the chart ---------------------------------------------------------------------------------------
+
+interface Series {
+  label: string;
+  color: string;
+  dashed: boolean;
+  points: { x: number; y: number }[];
+}
+
+const esc = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+function niceLogRange(values: number[]): [number, number] {
+  const positive = values.filter((v) => v > 0 && Number.isFinite(v));
+  if (positive.length === 0) return [1, 10];
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...positive)));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...positive)));
+  return [lo, hi === lo ? lo * 10 : hi];
+}
+
+function panel(
+  x0: number,
+  y0: number,
+  width: number,
+  height: number,
+  title: string,
+  unit: (v: number) => string,
+  xs: number[],
+  series: Series[],
+): string {
+  const [ylo, yhi] = niceLogRange(series.flatMap((s) => s.points.map((p) => p.y)));
+  const [xlo, xhi] = [Math.min(...xs), Math.max(...xs)];
+  const px = (x: number) =>
+    x0 +
+    (xhi === xlo
+      ? width / 2
+      : ((Math.log10(x) - Math.log10(xlo)) / (Math.log10(xhi) - Math.log10(xlo))) * width);
+  const py = (y: number) =>
+    y0 + height - ((Math.log10(y) - Math.log10(ylo)) / (Math.log10(yhi) - Math.log10(ylo))) * height;
+  const out: string[] = [];
+  out.push(
+    `<text x="${x0 + width / 2}" y="${y0 - 14}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`,
+  );
+  out.push(`<rect x="${x0}" y="${y0}" width="${width}" height="${height}" fill="none" stroke="#999"/>`);
+  for (let v = ylo; v <= yhi * 1.0001; v *= 10) {
+    out.push(`<line x1="${x0}" x2="${x0 + width}" y1="${py(v)}" y2="${py(v)}" stroke="#e4e4e4"/>`);
+    out.push(`<text x="${x0 - 6}" y="${py(v) + 4}" text-anchor="end">${esc(unit(v))}</text>`);
+  }
+  for (const x of xs) {
+    out.push(`<line x1="${px(x)}" x2="${px(x)}" y1="${y0}" y2="${y0 + height}" stroke="#e4e4e4"/>`);
+    out.push(`<text x="${px(x)}" y="${y0 + height + 16}" text-anchor="middle">${x}</text>`);
+  }
+  out.push(`<text x="${x0 + width / 2}" y="${y0 + height + 34}" text-anchor="middle">members</text>`);
+  for (const s of series) {
+    const pts = s.points.filter((p) => p.y > 0 && Number.isFinite(p.y));
+    if (pts.length === 0) continue;
+    const dash = s.dashed ? ' stroke-dasharray="5 4"' : '';
+    out.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="2"${dash} points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ')}"/>`,
+    );
+    for (const p of pts)
+      out.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${s.color}"/>`);
+  }
+  return out.join('\n');
+}
+
+/** The chart: p99 latency and deliveries/s against members, one line per server (hand-written SVG). */
+export function chartSvg(results: MatrixResults): string {
+  const xs = results.config.members;
+  const series = (mode: Mode, metric: (c: Cell) => number, dashed: boolean): Series[] =>
+    results.servers.map((s) => ({
+      label: s.label,
+      color: s.color,
+      dashed,
+      points: xs.flatMap((m) => {
+        const c = cell(results, s.id, m, mode);
+        return c === undefined ? [] : [{ x: m, y: metric(c) }];
+      }),
+    }));
+  const ms = (v: number) => (v >= 1000 ? `${v / 1000} s` : `${v} ms`);
+  const count = (v: number) => formatCount(v).replace(' ', '');
+  const width = 960;
+  const legendY = 370;
+  const legend = results.servers
+    .map((s, i) => {
+      const x = 60 + (i % 4) * 225;
+      const y = legendY + Math.floor(i / 4) * 20;
+      return `<line x1="${x}" x2="${x + 24}" y1="${y - 4}" y2="${y - 4}" stroke="${s.color}" stroke-width="3"/><text x="${x + 30}" y="${y}">${esc(s.label)}</text>`;
+    })
+    .join('\n');
+  const rowsOfLegend = Math.ceil(results.servers.length / 4);
+  const height = legendY + rowsOfLegend * 20 + 24;
+  const hasPaced = results.config.modes.includes('paced');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="#fff"/>
+${panel(80, 40, 360, 260, `p99 latency (solid: full speed${hasPaced ? ', dashed: paced' : ''})`, ms, xs, [
+  ...series('full', (c) => c.p99, false),
+  ...(hasPaced ? series('paced', (c) => c.p99, true) : []),
+])}
+${panel(
+  570,
+  40,
+  360,
+  260,
+  'deliveries per second, full speed',
+  count,
+  xs,
+  series('full', (c) => c.perSecond, false),
+)}
+${legend}
+<text x="${width - 10}" y="${height - 8}" text-anchor="end" fill="#777">medians of ${results.config.runs} runs; log scales; ${esc(`${results.machine.cores} cores, ${results.machine.cpuModel}`)}</text>
+</svg>
+`;
+}
+
+// ---- the document ------------------------------------------------------------------------------------
+
+function profileSection(title: string, p: NonNullable<MatrixResults['profile']>): string {
+  const lines = [`### ${title}`, '', p.what, ''];
+  if (p.bench) {
+    lines.push(
+      `That run: ${formatCount(p.bench.deliveries.perSecond)} deliveries/s, p99 ${formatMs(p.bench.latencyMs.p99)}, lost ${p.bench.deliveries.lost} (profiling slows the server down).`,
+      '',
+    );
+  }
+  lines.push(
+    `Busy time sampled: ${formatMs(p.summary.totalMs)}.`,
+    '',
+    '| self time | % | function |',
+    '|--:|--:|---|',
+  );
+  for (const e of p.summary.self) lines.push(`| ${e.ms} ms | ${e.percent} | \`${e.name}\` |`);
+  lines.push('', '| inclusive time (chatkit code) | % | function |', '|--:|--:|---|');
+  for (const e of p.summary.inclusive) lines.push(`| ${e.ms} ms | ${e.percent} | \`${e.name}\` |`);
+  return lines.join('\n');
+}
+
+/** docs/BENCHMARKS.md. `analysis` is the hand-written part (what changed, why, what is missed). */
+export function renderReport(results: MatrixResults, analysis: string): string {
+  const m = results.machine;
+  const c = results.config;
+  const targets = evaluateTargets(results);
+  const busy = results.runs.map((r) => r.background);
+  const out: string[] = [];
+  out.push(
+    '# Benchmarks',
+    '',
+    `Generated by \`${results.command}\` on ${results.generatedAt.slice(0, 16).replace('T', ' ')} UTC in ${formatMs(results.durationMs)} (commit ${m.commit}). Do not edit: run it again. The raw figures of every run are in [\`bench/results.json\`](../bench/results.json).`,
+    '',
+    '## The machine',
+    '',
+    `| | |`,
+    `|---|---|`,
+    `| CPU | ${m.cores} × ${m.cpuModel} |`,
+    `| memory | ${formatBytes(m.memoryBytes)} |`,
+    `| kernel | Linux ${m.kernel} |`,
+    `| node | ${m.node} |`,
+    `| python | ${m.python} |`,
+    `| ncat | ${m.ncat} |`,
+    `| others' CPU during runs | median ${fmtPercent(median(busy))}, max ${fmtPercent(Math.max(0, ...busy))} of one core (CPU used by processes other than the benchmark and its server) |`,
+    '',
+    '![p99 latency and deliveries per second against members](benchmarks.svg)',
+    '',
+    '## Targets',
+    '',
+    '| target | required | measured | |',
+    '|---|---|---|---|',
+    ...targets.map(
+      (t) =>
+        `| ${t.target} | ${t.required} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? '**met**' : '**missed**'} |`,
+    ),
+    '',
+    '## Reference server against its peers (same run, ratios)',
+    '',
+    "Each cell: the reference's deliveries/s ÷ the peer's, then the peer's p99 latency ÷ the reference's. Above 1× the reference is better (it delivers more per second; its p99 is lower).",
+    '',
+    ratioTable(results),
+    '',
+  );
+  for (const mode of c.modes) {
+    for (const members of c.members) {
+      out.push(`## ${modeTitle(results, mode, members)}`, '', configTable(results, members, mode), '');
+    }
+  }
+  if (c.big > 0) {
+    out.push(`## ${modeTitle(results, 'big', c.big)}`, '', configTable(results, c.big, 'big'), '');
+  }
+  out.push(analysis.trim(), '');
+  if (results.profile)
+    out.push(profileSection('Profile: the reference server (default batching)', results.profile), '');
+  if (results.profileStrict) {
+    out.push(
+      profileSection(
+        'Profile: the reference server with --write-batching backpressure',
+        results.profileStrict,
+      ),
+      '',
+    );
+  }
+  out.push(
+    '## How it is measured',
+    '',
+    `- Every figure is the median of ${c.runs} run${c.runs === 1 ? '' : 's'}; the servers take turns within each repetition, so a change in the machine's load hits all of them alike. Every server is a separate process, spawned per run by \`chatkit bench --spawn\` (its stdout to /dev/null), measured through /proc (RSS: \`VmRSS\`, sampled every 100 ms, summed over its process group; CPU: \`utime + stime\` from the first message sent to the last delivery, in % of one core).`,
+    `- The load generator (\`chatkit bench\`) runs all clients in one Node process on the same ${m.cores} cores as the server; its own CPU is the "generator CPU" column. The server and the generator compete for the same cores: a server that needs less CPU leaves more to the generator, which then reads faster.`,
+    `- Clients join ${c.joinConcurrency} at a time with the dialect's handshake (NICK: wait for the prompt, send the nickname, wait for \`Connected to server!\`; tilde: send the username, wait for its \`SERVER~<user> added to the chat\`). ${c.joinConcurrency} because ncat and the seed tilde server listen with a backlog of 10: more connections at once overflow it and the kernel retries their SYN after 1 s, 3 s, 7 s…, which would measure TCP's retry timer, not the server. The join time runs from the first connect to the last member; then the run waits until no byte arrived for 200 ms (the join announcements, one per member per join, have drained) before the first message.`,
+    `- Full speed: ${c.senders} senders (all members when there are fewer) each write ${c.fullMessages} messages of ${c.size} bytes as fast as their socket takes them (each message its own write, taking turns in bursts of 8); paced: each sender writes ${c.pacedRate} messages per second for ${c.pacedSeconds} s, the senders spread evenly over each period.`,
+    "- Each message carries its sender, sequence number and send time (a 16-byte token, written twice so that a relay that cuts or prefixes a message inside one copy leaves the other whole); every member's byte stream is scanned incrementally for tokens, whatever the chunk boundaries. A delivery is one message reaching one member; latency runs from the sender's `write()` to the member's read, on one clock. Lost = expected deliveries − deliveries seen, after the drain (it ends when all arrived, after 5 s without a new one, or after 30 s).",
+    "- **ncat** (`ncat -l --chat`) speaks its own dialect, measured as `raw-lines`: no handshake (a client is a member once ncat sent it its first bytes, the `<announce>` lines every newcomer gets), every message ends with LF, and ncat relays each read to every *other* client prefixed with `<userN> ` and never echoes to the sender. So a message to N members is N − 1 deliveries for ncat and N for the NICK and tilde servers (which also send it back to its sender); deliveries/s counts what each server actually delivered, so the comparison is per delivery. ncat runs with `--max-conns 100000` (its default is 100); it serves at most about 1018 clients (select()'s FD_SETSIZE).",
+    "- The seeds' servers (`conformance/targets/python/nick_server.py`, `tilde_server.py`) run as they are: Python, a thread per client, blocking `send()`; the NICK seed accepts one join at a time (its accept loop waits for each nickname).",
+    '- Between runs every client is closed with a reset (RST), not a FIN: the seeds spin on EOF (D-NS-1, D-TS-4) and would burn a core after the run.',
+    '',
+    `Configuration: members ${c.members.join(', ')}; runs ${c.runs}; modes ${c.modes.join(', ')}; ${c.big > 0 ? `${c.big} members for the big run (joining ${c.bigJoinConcurrency} at a time)` : 'no big run'}. Change it with flags or environment variables: \`npm run bench -- --help\`.`,
+    '',
+  );
+  if (results.notes.length > 0)
+    out.push('## Notes of this run', '', ...results.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}

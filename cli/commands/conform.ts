@@ -1,0 +1,402 @@
+import { writeFileSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { ALL_CASES } from '../../conformance/cases.js';
+import {
+  addressText,
+  casesFor,
+  casesForList,
+  closeMatches,
+  profilesFor,
+  type Resolution,
+  resolveDialect,
+  runConformance,
+  type TargetSpec,
+} from '../../conformance/conform.js';
+import { PROFILES, type Profile } from '../../conformance/harness/case.js';
+import { CONFORM_EXIT, type RunReport } from '../../conformance/harness/report.js';
+import { unknownPatterns } from '../../conformance/harness/select.js';
+import { TargetError } from '../../conformance/harness/spawn.js';
+import { isPromptToken, ProbeError } from '../../conformance/probe.js';
+import { badgeJson, renderBadgeSvg } from '../../conformance/report/badge.js';
+import {
+  type BaselineEntry,
+  BaselineError,
+  readBaseline,
+  renderBaseline,
+} from '../../conformance/report/baseline.js';
+import { listedCase, renderList, requirementCoverage } from '../../conformance/report/coverage.js';
+import { renderJson } from '../../conformance/report/json.js';
+import { renderJunit } from '../../conformance/report/junit.js';
+import { detailsAndSummary, LiveProgress, renderPretty } from '../../conformance/report/pretty.js';
+import { ChatkitCommand } from '../base.js';
+import { EXIT_USAGE, framingFlag, parseAddress } from '../flags.js';
+
+/** Most `--timeout-scale`. */
+const MAX_TIMEOUT_SCALE = 20;
+
+const commaList = (description: string) => Flags.string({ description, multiple: true, delimiter: ',' });
+
+/** A usage error: one line on stderr and exit 2, through {@link ChatkitCommand}. */
+function usage(message: string): never {
+  throw Object.assign(new Error(message), { oclif: { exit: EXIT_USAGE } });
+}
+
+/** `chatkit conform`: judge a chat server or client against spec/PROTOCOL.md. */
+export default class Conform extends ChatkitCommand {
+  static override summary =
+    'Judge a chat server (or client) against the spec: every MUST and SHOULD, case by case.';
+
+  static override description =
+    `Runs the conformance cases of spec/PROTOCOL.md against a server at --target, against a server program started afresh for every case with --spawn ({port} in the command is replaced), or against a client program with --client ({host} and {port} replaced; chatkit plays the server).
+
+--dialect auto (the default) first probes the target and prints what it found: a server that sends a prompt token at once speaks NICK (that token is the prompt), one that stays silent and then announces the probe's username speaks tilde; anything else is one error (exit 3). The probe spares legacy servers: on NICK it answers the prompt with a unique nickname and leaves with a reset once "Connected to server!" arrived; on tilde its member stays connected, reading, until the run has ended, because the seed's tilde server is harmed by any leave. With --spawn the probe runs on an instance of its own.
+
+Every case and every wait in it is bounded, so the run always ends; Ctrl-C stops it and every process it started (exit 130).
+
+Reports: pretty (the default; colours on a terminal unless NO_COLOR is set), json (the RunReport, schema chatkit-conformance/1, docs/conformance-report.md) and junit (docs/ci.md). With --output the report goes to the file and the pretty report to stdout; json and junit without --output go to stdout, the progress to stderr.
+
+Exit codes:
+  0  every MUST case passed (with --fail-on should, every SHOULD case too)
+  1  a MUST case failed (with --fail-on should, also: a SHOULD case warned)
+  2  usage error (one line on stderr)
+  3  nothing judged: target unreachable or neither dialect, no case selected,
+     or a MUST case the harness could not run
+With --baseline, failures the file lists are reported as known and do not count.`;
+
+  static override examples = [
+    {
+      description: 'after the cases, 50 random sessions; a violation is shrunk and printed with the seed that replays it',
+      command: '<%= config.bin %> conform --spawn "python3 server.py 127.0.0.1 {port}" --fuzz 50',
+    },
+    {
+      description: 'a server you started yourself; the dialect is detected and printed',
+      command: '<%= config.bin %> conform --target 127.0.0.1:55555',
+    },
+    {
+      description:
+        "a student's server, started afresh for every case (recommended: one case cannot wedge the next)",
+      command: '<%= config.bin %> conform --spawn "python3 server.py 127.0.0.1 {port}"',
+    },
+    {
+      description: 'CI: JUnit results, a badge, known failures tolerated',
+      command:
+        '<%= config.bin %> conform --spawn "python3 server.py 127.0.0.1 {port}" --reporter junit --output results.xml --badge badge.svg --baseline conform-baseline.json',
+    },
+    {
+      description: 'only the handshake cases, and list what exists',
+      command:
+        '<%= config.bin %> conform --target 127.0.0.1:55555 --only nick.handshake.* && chatkit conform --list',
+    },
+    {
+      description: 'a client program (chatkit plays the server)',
+      command: '<%= config.bin %> conform --client "python3 client.py {host} {port}" --dialect nick',
+    },
+  ];
+
+  static override flags = {
+    target: Flags.string({ description: 'HOST:PORT of a running server to judge', helpValue: 'HOST:PORT' }),
+    spawn: Flags.string({
+      description: 'server command started afresh for every case; {port} is replaced',
+      helpValue: '"CMD {port}"',
+    }),
+    client: Flags.string({
+      description: 'client command to judge (client profile); {host} and {port} are replaced',
+      helpValue: '"CMD {host} {port}"',
+    }),
+    dialect: Flags.option({
+      options: ['auto', 'nick', 'tilde'] as const,
+      default: 'auto' as const,
+      description: 'wire dialect; auto probes the target first and prints what it found',
+    })(),
+    prompt: Flags.string({ description: 'NICK prompt token [default: detected, or NICK]' }),
+    framing: framingFlag,
+    profile: commaList(
+      `profiles to run: ${PROFILES.join(', ')} [default: core,robustness; client with --client]`,
+    ),
+    only: commaList('case ids to run (comma-separated; "nick.leave.*" selects a group)'),
+    exclude: commaList('case ids to leave out (same forms as --only)'),
+    retries: Flags.integer({
+      description: 'run a failing case again up to N times; a later pass is reported as flaky',
+      min: 0,
+      max: 5,
+      default: 0,
+    }),
+    'fail-on': Flags.option({
+      options: ['must', 'should'] as const,
+      default: 'must' as const,
+      description: 'which failed level makes the exit code 1',
+    })(),
+    reporter: Flags.option({
+      options: ['pretty', 'json', 'junit'] as const,
+      default: 'pretty' as const,
+      description: 'report format',
+    })(),
+    output: Flags.string({
+      char: 'o',
+      description: 'write the report to FILE instead of stdout',
+      helpValue: 'FILE',
+    }),
+    badge: Flags.string({ description: 'write an SVG badge (MUST x/y · SHOULD x/y)', helpValue: 'FILE.svg' }),
+    'badge-json': Flags.string({
+      description: 'write a shields.io endpoint badge (JSON)',
+      helpValue: 'FILE',
+    }),
+    baseline: Flags.string({
+      description: 'JSON list of known failures: reported as known, not failing the run',
+      helpValue: 'FILE',
+    }),
+    'update-baseline': Flags.boolean({ description: "rewrite --baseline's FILE with this run's failures" }),
+    fuzz: Flags.integer({
+      description: 'after the cases, N random sessions (several clients, edge-case names and texts, joins, leaves, resets); a violation is shrunk to a minimal session',
+      min: 0,
+      max: 10_000,
+      default: 0,
+      helpValue: 'N',
+    }),
+    seed: Flags.integer({ description: 'seed of --fuzz, to replay a run exactly (printed with every fuzz result)' }),
+    list: Flags.boolean({ description: 'list the cases and the requirement coverage, run nothing' }),
+    json: Flags.boolean({
+      description: 'with --list: machine-readable; otherwise the same as --reporter json',
+    }),
+    'timeout-scale': Flags.custom<number>({
+      description: `multiply every bound (waits, quiet windows, case budgets) on a slow machine (0.1–${MAX_TIMEOUT_SCALE})`,
+      default: 1,
+      parse: async (input) => {
+        const n = Number(input);
+        if (!Number.isFinite(n) || n < 0.1 || n > MAX_TIMEOUT_SCALE) {
+          throw new Error(`expected a number from 0.1 to ${MAX_TIMEOUT_SCALE}, got "${input}"`);
+        }
+        return n;
+      },
+    })(),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Conform);
+    const only = flags.only ?? [];
+    const exclude = flags.exclude ?? [];
+    const profiles = this.#profiles(flags.profile);
+    this.#checkPatterns(only, '--only');
+    this.#checkPatterns(exclude, '--exclude');
+    if (flags.prompt !== undefined && !isPromptToken(flags.prompt)) {
+      usage(`--prompt must be 1 to 32 printable ASCII bytes without spaces, got "${flags.prompt}"`);
+    }
+
+    if (flags.list) {
+      const dialect = flags.dialect === 'auto' ? undefined : flags.dialect;
+      const cases = casesForList(ALL_CASES, { dialect, profiles, only, exclude });
+      const coverage = requirementCoverage(cases, dialect);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ cases: cases.map(listedCase), coverage }, null, 2)}\n`);
+      } else process.stdout.write(renderList(cases, coverage));
+      return this.exit(0);
+    }
+
+    const spec = this.#target(flags);
+    if (flags.prompt !== undefined && flags.dialect === 'tilde')
+      usage('--prompt applies to the nick dialect only');
+    if (flags['update-baseline'] && !flags.baseline) usage('--update-baseline needs --baseline FILE');
+    const reporter = flags.json ? 'json' : flags.reporter;
+    let baselineEntries: BaselineEntry[] | undefined;
+    if (flags.baseline) {
+      try {
+        baselineEntries = readBaseline(flags.baseline, flags['update-baseline']);
+      } catch (error) {
+        if (error instanceof BaselineError) this.fail(error.code, error.message, EXIT_USAGE);
+        throw error;
+      }
+    }
+
+    // Where people read: stdout, unless stdout carries a machine document.
+    const documentToStdout = reporter !== 'pretty' && flags.output === undefined;
+    const human = documentToStdout ? process.stderr : process.stdout;
+    const tty = human.isTTY === true;
+    const color = tty && !process.env.NO_COLOR;
+    const live = new LiveProgress(human, tty, { color });
+    const say = (text: string) => live.line(text);
+
+    let resolution: Resolution | undefined;
+    let interrupted = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (interrupted) return;
+      interrupted = true;
+      live.stop();
+      process.stderr.write(`chatkit conform: ${signal}: stopping; every process it started is killed\n`);
+      void resolution?.release();
+      // process.exit runs spawn.ts's exit hook, which kills every target process group still alive.
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+
+    const where =
+      spec.kind === 'address' ? addressText(spec.host, spec.port) : `${spec.kind} "${spec.command}"`;
+    try {
+      resolution = await resolveDialect(spec, {
+        dialect: flags.dialect,
+        prompt: flags.prompt,
+        framing: flags.framing,
+        timeoutScale: flags['timeout-scale'],
+      });
+    } catch (error) {
+      live.stop();
+      if (error instanceof ProbeError)
+        this.fail(error.code, `${where}: ${error.message}`, CONFORM_EXIT.UNJUDGED);
+      if (error instanceof TargetError) {
+        this.fail(
+          error.code,
+          `${where}: ${error.message.trimEnd().replace(/\n/g, '\n  ')}`,
+          CONFORM_EXIT.UNJUDGED,
+        );
+      }
+      throw error;
+    }
+    if (resolution.detected) {
+      const prompt = resolution.dialect === 'nick' ? ` (prompt "${resolution.prompt ?? 'NICK'}")` : '';
+      say(`detected dialect: ${resolution.dialect}${prompt}, from ${resolution.evidence ?? 'the probe'}`);
+    }
+    if (resolution.note) say(`note: ${resolution.note}`);
+
+    const cases = casesFor(ALL_CASES, spec, resolution.dialect, profilesFor(spec, profiles), only, exclude);
+    if (cases.length === 0 && !(flags.fuzz > 0 && spec.kind !== 'client')) {
+      await resolution.release();
+      live.stop();
+      const narrowed = only.length
+        ? ` --only ${only.join(',')}`
+        : ` profiles ${profilesFor(spec, profiles).join(',')}`;
+      this.fail(
+        'CONFORM_NO_CASES',
+        `no ${resolution.dialect} ${spec.kind === 'client' ? 'client' : 'server'} case matches${narrowed}${exclude.length ? ` minus --exclude ${exclude.join(',')}` : ''}: nothing to judge (see --list)`,
+        CONFORM_EXIT.UNJUDGED,
+      );
+    }
+
+    let outcome: Awaited<ReturnType<typeof runConformance>>;
+    try {
+      outcome = await runConformance({
+        spec,
+        resolution,
+        cases,
+        allIds: ALL_CASES.map((c) => c.id),
+        profiles: profilesFor(spec, profiles),
+        only,
+        exclude,
+        framing: flags.framing,
+        retries: flags.retries,
+        failOn: flags['fail-on'],
+        timeoutScale: flags['timeout-scale'],
+        fuzz: flags.fuzz > 0 ? { runs: flags.fuzz, seed: flags.seed } : undefined,
+        baseline: baselineEntries
+          ? { entries: baselineEntries, update: flags['update-baseline'] }
+          : undefined,
+        onCaseStart: (c, i, n) => {
+          if (i === 0) say(`running ${n} ${resolution?.dialect} case${n === 1 ? '' : 's'} against ${where}`);
+          live.caseStarted(c.id, i, n);
+        },
+        onCaseEnd: (result, i, n) => live.caseEnded(result, i, n),
+      });
+    } finally {
+      live.stop();
+      await resolution.release();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    const { report } = outcome;
+    human.write(`${detailsAndSummary(report, { color })}\n`);
+    this.#writeOutputs(report, reporter, flags, outcome.baseline);
+    return this.exit(report.exitCode);
+  }
+
+  #profiles(given: string[] | undefined): Profile[] | undefined {
+    if (!given?.length) return undefined;
+    for (const p of given) {
+      if (!(PROFILES as readonly string[]).includes(p)) {
+        usage(`--profile: unknown profile "${p}" (one of ${PROFILES.join(', ')})`);
+      }
+    }
+    return given as Profile[];
+  }
+
+  #checkPatterns(patterns: readonly string[], flag: string): void {
+    const unknown = unknownPatterns(ALL_CASES, patterns);
+    if (unknown.length === 0) return;
+    const ids = ALL_CASES.map((c) => c.id);
+    const parts = unknown.map((p) => {
+      const near = closeMatches(p, ids);
+      return `"${p}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`;
+    });
+    this.fail(
+      'CASE_UNKNOWN',
+      `${flag}: no case id matches ${parts.join('; ')}; chatkit conform --list shows them all`,
+      EXIT_USAGE,
+    );
+  }
+
+  #target(flags: {
+    target?: string | undefined;
+    spawn?: string | undefined;
+    client?: string | undefined;
+  }): TargetSpec {
+    const given = (['target', 'spawn', 'client'] as const).filter((k) => flags[k] !== undefined);
+    if (given.length === 0)
+      usage('give the target: --target HOST:PORT, --spawn "CMD {port}" or --client "CMD {host} {port}"');
+    if (given.length > 1) usage(`give one target, not ${given.map((k) => `--${k}`).join(' and ')}`);
+    if (flags.target !== undefined) {
+      try {
+        return { kind: 'address', ...parseAddress(flags.target) };
+      } catch (error) {
+        usage(`--target: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (flags.spawn !== undefined) {
+      if (!flags.spawn.includes('{port}'))
+        usage('--spawn: the command must contain {port}, where chatkit puts a free port');
+      return { kind: 'spawn', command: flags.spawn };
+    }
+    const command = flags.client!;
+    if (!command.includes('{port}')) usage('--client: the command must contain {port} (and usually {host})');
+    return { kind: 'client', command };
+  }
+
+  #writeOutputs(
+    report: RunReport,
+    reporter: 'pretty' | 'json' | 'junit',
+    flags: {
+      output?: string | undefined;
+      badge?: string | undefined;
+      'badge-json'?: string | undefined;
+      baseline?: string | undefined;
+    },
+    baseline: BaselineEntry[] | undefined,
+  ): void {
+    const write = (path: string, text: string, what: string) => {
+      try {
+        writeFileSync(path, text);
+      } catch (error) {
+        this.fail(
+          'REPORT_WRITE_FAILED',
+          `cannot write the ${what} to ${path}: ${error instanceof Error ? error.message : String(error)}`,
+          CONFORM_EXIT.UNJUDGED,
+        );
+      }
+    };
+    let document: string | undefined;
+    try {
+      if (reporter === 'json') document = renderJson(report);
+      else if (reporter === 'junit') document = renderJunit(report);
+      else if (flags.output !== undefined) document = renderPretty(report, { color: false });
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'REPORT_INVALID';
+      this.fail(code, error instanceof Error ? error.message : String(error), CONFORM_EXIT.UNJUDGED);
+    }
+    if (document !== undefined) {
+      if (flags.output !== undefined) write(flags.output, document, `${reporter} report`);
+      else process.stdout.write(document);
+    }
+    if (flags.badge !== undefined) write(flags.badge, renderBadgeSvg(report), 'badge');
+    if (flags['badge-json'] !== undefined) {
+      write(flags['badge-json'], `${JSON.stringify(badgeJson(report), null, 2)}\n`, 'badge JSON');
+    }
+    if (baseline && flags.baseline !== undefined) write(flags.baseline, renderBaseline(baseline), 'baseline');
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Procedures the NICK and tilde client cases share: what a client does with a name it must not
+ * send, and whether each message left in one write.
+ *
+ * @module
+ */
+import { escapeBytes } from '../../src/codec/index.js';
+import type { ClientCaseContext } from '../harness/client-context.js';
+import type { Connection } from '../harness/connection.js';
+
+/** Budget of every client case: the sum of its bounded waits, with room for a slow interpreter start. */
+export const CLIENT_CASE_TIMEOUT_MS = 60_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until something arrives on `conn` (or it closes), bounded; then lets the write settle. */
+async function somethingArrives(t: ClientCaseContext, conn: Connection, timeoutMs: number): Promise<void> {
+  const from = conn.stream().length;
+  await conn.waitFor((s) => s.length > from, { timeoutMs }).catch(() => undefined);
+  // A client that writes a name writes it at once; a short settle lets a same-write tail in.
+  if (conn.stream().length > from) await sleep(t.timing.quietMs / 4);
+}
+
+/**
+ * The person types a name the dialect cannot carry (`typed`) and the client must not send it
+ * (NICK-NICK-2, TILDE-USER-2). The person types `next` right after it and then ends the input
+ * (Ctrl-D), so that every conformant behaviour shows at once and none is mistaken for another:
+ *
+ * - it refuses before connecting: exits with a message, or asks again (then it reads `next`,
+ *   which in NICK is a valid nickname it may join with, and in tilde a message line that is no
+ *   valid username either) or keeps waiting;
+ * - it connects first and asks afterwards, sending nothing until it has a valid name.
+ *
+ * It fails when anything that is not a valid name arrives (the typed name; `next` sent as chat
+ * after an empty name), and, in NICK, when it leaves the prompt unanswered: connected, prompted,
+ * then silent or closed, which leaves the server's handshake unfinished.
+ */
+export async function judgeNameNotSent(
+  t: ClientCaseContext,
+  options: {
+    readonly typed: string;
+    /** The line the person types next: a valid name in NICK, a message line in tilde. */
+    readonly next: string;
+    readonly requirement: string;
+    readonly valid: (bytes: Uint8Array) => boolean;
+    readonly what: string;
+  },
+): Promise<void> {
+  const { requirement } = options;
+  await t.launch(options.typed, options.next);
+  t.endInput();
+  const outcome = await t.connectedOrExited(t.startMs);
+  if (outcome.kind !== 'connected') return; // refused before connecting (or still asking): nothing sent
+  const conn = outcome.conn;
+  if (t.dialect === 'nick') conn.send(t.prompt);
+  // A full step: a client that asked again answers with the name typed next, perhaps slowly.
+  await somethingArrives(t, conn, t.timing.stepMs);
+  const sent = conn.stream();
+  if (sent.length > 0) {
+    if (options.valid(sent)) return;
+    t.fail({
+      requirement,
+      message: `given ${options.what} (and then the line "${options.next}"), the client sent something that is no valid name`,
+      expected: [
+        'nothing is sent (the client refuses the name, with a message)',
+        `the valid name typed next ("${options.next}"), if the client asked again`,
+      ],
+      actual: t.tail(conn),
+      connection: conn.label,
+    });
+  }
+  if (t.dialect !== 'nick') return; // tilde: nothing written is no name sent
+  t.fail({
+    requirement,
+    message: `given ${options.what}, the client connected, received the prompt "${t.prompt}" and ${
+      conn.closed ? 'closed the connection' : 'left it unanswered'
+    }: the server's handshake is left unfinished`,
+    expected: [
+      'the client refuses the name before it connects',
+      'the client answers the prompt with a valid name',
+    ],
+    actual: `${t.tail(conn)}; stdout: ${t.stdoutTail()}; stderr: ${t.stderrTail()}`,
+    connection: conn.label,
+  });
+}
+
+/**
+ * FRAME-2, judged on recv boundaries (so only at SHOULD level, FRAME-6): each span of the stream
+ * that holds one paced message must have arrived as exactly one chunk. A message written with two
+ * writes shows up as two chunks on loopback when the writes are apart in time.
+ */
+export function expectOneChunkEach(
+  t: ClientCaseContext,
+  conn: Connection,
+  spans: readonly { readonly from: number; readonly to: number; readonly what: string }[],
+): void {
+  const bounds: { from: number; to: number }[] = [];
+  let offset = 0;
+  for (const chunk of conn.chunks()) {
+    bounds.push({ from: offset, to: offset + chunk.length });
+    offset += chunk.length;
+  }
+  for (const span of spans) {
+    if (bounds.some((b) => b.from === span.from && b.to === span.to)) continue;
+    const pieces = bounds
+      .filter((b) => b.to > span.from && b.from < span.to)
+      .map((b) => `"${escapeBytes(conn.stream().subarray(b.from, b.to))}"`);
+    t.fail({
+      requirement: 'FRAME-2',
+      message: `${span.what} did not arrive as one chunk: it was written with more than one write`,
+      expected: [`one chunk "${escapeBytes(conn.stream().subarray(span.from, span.to))}"`],
+      actual: `${pieces.length} chunks: ${pieces.join(' + ')}`,
+      connection: conn.label,
+    });
+  }
+}

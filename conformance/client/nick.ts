@@ -1,0 +1,328 @@
+/**
+ * NICK dialect, `client` profile: cases that judge a NICK client program (spec/PROTOCOL.md §4.3,
+ * §4.4 and §7). chatkit plays the server; the person at the client types the nickname first, then
+ * one message per line, each once the previous one came back. The `Hii` variant runs the same
+ * cases with the runner's `prompt`.
+ *
+ * What the seeds' `nick_client.py` / `hii_client.py` fail, and why (Annex A.2):
+ *
+ * | case | defect |
+ * |---|---|
+ * | nick.client.chat-waits-for-connected | D-NC-3 |
+ * | nick.client.nickname-empty | D-NC-4 |
+ * | nick.client.nickname-invalid | D-NC-4 (the seed validates no nickname; the annex names only the empty one) |
+ * | nick.client.nickname-non-ascii | D-NC-6 |
+ * | nick.client.eof | D-NC-1 |
+ * | nick.client.bad-bytes | D-NC-2 |
+ * | nick.client.input-goes-on (SHOULD: warn) | D-NC-5 |
+ */
+import type { ClientCase } from '../harness/case.js';
+import { isValidNickname } from '../harness/client-context.js';
+import { CLIENT_CASE_TIMEOUT_MS, expectOneChunkEach, judgeNameNotSent } from './judge.js';
+
+const client = {
+  kind: 'client',
+  dialect: 'nick',
+  profile: 'client',
+  timeoutMs: CLIENT_CASE_TIMEOUT_MS,
+} as const;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The prompt token as a word of its own: `Nickname` holds no `NICK` (case, and letters around it). */
+function tokenAsWord(token: string): RegExp {
+  const escaped = token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![A-Za-z0-9])${escaped}(?![A-Za-z0-9])`);
+}
+
+/** `<prefix>` + bytes + `<suffix>` as one buffer. */
+function withBytes(prefix: string, bytes: readonly number[], suffix: string): Uint8Array {
+  return new Uint8Array([...Buffer.from(prefix), ...bytes, ...Buffer.from(suffix)]);
+}
+
+/** The NICK client cases, in report order (handshake, messages, display, robustness, input). */
+export const NICK_CLIENT_CASES: readonly ClientCase[] = [
+  {
+    ...client,
+    id: 'nick.client.nickname-answers-prompt',
+    title: 'sends nothing before the prompt, then answers it with exactly its nickname and nothing else',
+    requirements: ['NICK-NICK-1'],
+    level: 'MUST',
+    hint: 'Connect, then only recv(): send the nickname (nickname.encode(), no newline) in one send() when the prompt arrives, and nothing before it.',
+    async run(t) {
+      const nick = t.nick('alice');
+      await t.launch(nick);
+      const conn = await t.accept('NICK-NICK-1');
+      await t.expectNothingSent(conn, {
+        requirement: 'NICK-NICK-1',
+        what: `the client sends nothing before it receives the prompt "${t.prompt}"`,
+        after: 0,
+      });
+      conn.send(t.prompt);
+      const at = await t.expectExactly(conn, nick, {
+        requirement: 'NICK-NICK-1',
+        what: `the answer to the prompt is the nickname "${nick}", without a terminator`,
+        after: 0,
+      });
+      await t.expectNothingSent(conn, {
+        requirement: 'NICK-NICK-1',
+        what: 'after its nickname the client waits for the server (nothing was typed)',
+        after: at,
+      });
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.prompt-hidden',
+    title: 'does not display the prompt token',
+    requirements: ['CLIENT-PROMPT-1'],
+    level: 'MUST',
+    hint: 'In the receive loop, when the message is the prompt, send the nickname and `continue`: do not print() it (print only what is not the prompt).',
+    async run(t) {
+      const nick = t.nick('alice');
+      await t.launch(nick);
+      const conn = await t.accept('CLIENT-PROMPT-1');
+      // Only what the client shows after the prompt was sent counts: its own input prompt is earlier.
+      const mark = t.mark();
+      await t.nickHandshake(conn, nick);
+      // A later message, shown in order after anything the prompt made it print.
+      const sentinel = t.token('later');
+      conn.send(`${t.nick('bob')}: ${sentinel}`);
+      await t.waitShown(sentinel);
+      const since = t.shownSince(mark);
+      if (tokenAsWord(t.prompt).test(since)) {
+        t.fail({
+          requirement: 'CLIENT-PROMPT-1',
+          message: `the client displayed the prompt token "${t.prompt}"`,
+          expected: [`no "${t.prompt}" on the screen (it is answered, not shown)`],
+          actual: `shown after the prompt was sent: ${JSON.stringify(since.slice(-600))}`,
+        });
+      }
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.chat-format',
+    title: 'sends each typed line as `<nick>: <text>`, exactly, text with `:` and `~` included',
+    requirements: ['NICK-CHAT-1'],
+    level: 'MUST',
+    hint: "Send each line as f'{nickname}: {line}'.encode('ascii') in one send(), without the newline input() removed.",
+    async run(t) {
+      const nick = t.nick('alice');
+      await t.launch(nick);
+      const conn = await t.accept('NICK-CHAT-1');
+      let at = await t.nickHandshake(conn, nick);
+      at = await t.say(conn, nick, `hello ${t.token('one')}`, at);
+      const two = t.token('two');
+      await t.say(conn, nick, `${two} a:b ~ c: d`, at, two);
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.one-write',
+    title: 'writes its nickname and each chat message with one write (judged on recv boundaries)',
+    requirements: ['FRAME-2', 'NICK-NICK-1', 'NICK-CHAT-1'],
+    level: 'SHOULD',
+    hint: 'Build the whole message first, then call sendall() once: never send the "<nick>: " prefix and the text separately.',
+    async run(t) {
+      const nick = t.nick('alice');
+      await t.launch(nick);
+      const conn = await t.accept('NICK-NICK-1');
+      const first = await t.nickHandshake(conn, nick);
+      const second = await t.say(conn, nick, `one ${t.token('w')}`, first);
+      const third = await t.say(conn, nick, `two ${t.token('w')}`, second);
+      expectOneChunkEach(t, conn, [
+        { from: 0, to: first, what: 'the nickname' },
+        { from: first, to: second, what: 'the first chat message' },
+        { from: second, to: third, what: 'the second chat message' },
+      ]);
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.chat-waits-for-connected',
+    title:
+      'keeps a line typed ahead until `Connected to server!` arrives (not before the prompt, not after `joined!` alone)',
+    requirements: ['NICK-CHAT-2', 'NICK-NICK-1'],
+    level: 'MUST',
+    hint: 'Start sending chat only after "Connected to server!" was received: e.g. a threading.Event set by the receive loop, which the write loop waits for before its first send().',
+    async run(t) {
+      const nick = t.nick('alice');
+      const text = `early ${t.token('ahead')}`;
+      // The person types the nickname and a message at once, before anything is on the screen.
+      await t.launch(nick, text);
+      const conn = await t.accept('NICK-CHAT-2');
+      await t.expectNothingSent(conn, {
+        requirement: 'NICK-CHAT-2',
+        what: 'before the prompt the client sends nothing, although a message was typed ahead',
+        after: 0,
+      });
+      conn.send(t.prompt);
+      const at = await t.expectExactly(conn, nick, {
+        requirement: 'NICK-CHAT-2',
+        what: `after the prompt only the nickname "${nick}" arrives; the typed-ahead message waits`,
+        after: 0,
+      });
+      conn.send(`${nick} joined!`);
+      await t.expectNothingSent(conn, {
+        requirement: 'NICK-CHAT-2',
+        what: `after "${nick} joined!" but before "Connected to server!", the typed-ahead message is not sent`,
+        after: at,
+      });
+      conn.send('Connected to server!');
+      // Sending it now is right; a client that drops typed-ahead lines breaks no requirement judged here.
+      await conn
+        .waitForText(`${nick}: ${text}`, { after: at, timeoutMs: t.timing.stepMs })
+        .catch(() => undefined);
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.nickname-empty',
+    title: 'given an empty nickname, sends no invalid nickname (and leaves no prompt unanswered)',
+    requirements: ['NICK-NICK-2'],
+    level: 'MUST',
+    hint: 'Check the nickname before connecting (1-32 printable ASCII characters, no space, no ":"): if it is invalid, print why and ask again (or exit).',
+    async run(t) {
+      await judgeNameNotSent(t, {
+        typed: '',
+        next: t.nick('retry'),
+        requirement: 'NICK-NICK-2',
+        valid: isValidNickname,
+        what: 'an empty nickname',
+      });
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.nickname-invalid',
+    title: 'given a nickname with `:` (`a:b`), does not send it',
+    requirements: ['NICK-NICK-2'],
+    level: 'MUST',
+    hint: 'Check the nickname before connecting (1-32 printable ASCII characters, no space, no ":"): if it is invalid, print why and ask again (or exit).',
+    async run(t) {
+      await judgeNameNotSent(t, {
+        typed: 'a:b',
+        next: t.nick('retry'),
+        requirement: 'NICK-NICK-2',
+        valid: isValidNickname,
+        what: 'the nickname "a:b"',
+      });
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.nickname-non-ascii',
+    title: 'given a non-ASCII nickname (`zoë`), refuses it instead of failing at the prompt',
+    requirements: ['NICK-NICK-2', 'CLIENT-INPUT-1'],
+    level: 'MUST',
+    hint: 'Check the nickname before connecting (nickname.isascii() and the other rules): a nickname that fails only when the prompt arrives leaves the server with an unanswered prompt.',
+    async run(t) {
+      await judgeNameNotSent(t, {
+        typed: 'zo\u00eb',
+        next: t.nick('retry'),
+        requirement: 'NICK-NICK-2',
+        valid: isValidNickname,
+        what: 'the nickname "zoë"',
+      });
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.eof',
+    title: 'when the server closes the connection, reports it and exits or stops, without a busy loop',
+    requirements: ['CLIENT-EOF-1'],
+    level: 'MUST',
+    hint: "In the receive loop, `if not data:` (recv() returned b''), print that the server closed the connection, close the socket and leave the loop (then exit).",
+    async run(t) {
+      const nick = t.nick('alice');
+      await t.launch(nick);
+      const conn = await t.accept('CLIENT-EOF-1');
+      await t.nickHandshake(conn, nick);
+      await t.expectStopsAfterClose(conn, 'CLIENT-EOF-1');
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.bad-bytes',
+    title: 'after a message with bytes >= 0x80, stays connected and keeps displaying later messages',
+    requirements: ['CLIENT-BYTES-1'],
+    level: 'MUST',
+    hint: "Decode received bytes with data.decode('ascii', errors='replace') so a stray byte shows as U+FFFD instead of raising in the receive loop.",
+    async run(t) {
+      const nick = t.nick('alice');
+      await t.launch(nick);
+      const conn = await t.accept('CLIENT-BYTES-1');
+      await t.nickHandshake(conn, nick);
+      const bob = t.nick('bob');
+      conn.send(withBytes(`${bob}: caf`, [0xc3, 0xa9], ` ${t.token('bad')}`));
+      // A gap, so the later message is a chunk of its own even for a client that reads one chunk per message.
+      await sleep(t.timing.quietMs);
+      const later = t.token('later');
+      conn.send(`${bob}: ${later}`);
+      await t.expectShown(later, {
+        conn,
+        requirement: 'CLIENT-BYTES-1',
+        what: 'a message that arrives after one with bytes >= 0x80 is still displayed',
+      });
+      t.expectStillConnected(conn, 'CLIENT-BYTES-1', 'a message with bytes >= 0x80');
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.non-ascii-not-sent',
+    title: 'does not send a typed line that is not ASCII',
+    requirements: ['ENC-NICK-1', 'CLIENT-INPUT-1'],
+    level: 'MUST',
+    hint: "Before sending, check line.isascii() (and printable): refuse other lines with a message; never encode with 'utf-8' in the NICK dialect.",
+    async run(t) {
+      const nick = t.nick('alice');
+      await t.launch(nick);
+      const conn = await t.accept('ENC-NICK-1');
+      const at = await t.nickHandshake(conn, nick);
+      t.type(`caf\u00e9 ${t.token('accent')}`);
+      await sleep(t.timing.quietMs);
+      // A later line is the sentinel: once it arrived, anything sent for the first line is there too.
+      const plain = `plain ${t.token('after')}`;
+      t.type(plain);
+      await conn
+        .waitForText(`${nick}: ${plain}`, { after: at, timeoutMs: t.timing.quietMs * 2 })
+        .catch(() => undefined);
+      t.expectAscii(conn, {
+        requirement: 'ENC-NICK-1',
+        what: 'a typed line with "é" must not reach the wire (NICK is 7-bit ASCII)',
+        after: at,
+      });
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.input-goes-on',
+    title: 'after refusing a non-ASCII line, still sends the next line',
+    requirements: ['CLIENT-INPUT-1'],
+    level: 'SHOULD',
+    hint: "Check each line before encoding it (line.isascii()); on a bad line print a message and `continue` the input loop, instead of letting encode('ascii') raise and end the write thread.",
+    async run(t) {
+      const nick = t.nick('alice');
+      await t.launch(nick);
+      const conn = await t.accept('CLIENT-INPUT-1');
+      const at = await t.nickHandshake(conn, nick);
+      t.type(`caf\u00e9 ${t.token('accent')}`);
+      await sleep(t.timing.quietMs);
+      const plain = `plain ${t.token('after')}`;
+      t.type(plain);
+      try {
+        await conn.waitForText(`${nick}: ${plain}`, { after: at, timeoutMs: t.timing.stepMs });
+      } catch {
+        t.fail({
+          requirement: 'CLIENT-INPUT-1',
+          message:
+            'after a line with "é", the next (plain ASCII) line was never sent: the client stopped sending',
+          expected: [`"${nick}: ${plain}"`],
+          actual: `${t.tail(conn, at)}; stderr: ${t.stderrTail()}`,
+          connection: conn.label,
+        });
+      }
+    },
+  },
+];

@@ -1,0 +1,378 @@
+/**
+ * What `chatkit conform` does, apart from parsing flags and printing: resolve the dialect (probe),
+ * select the cases, run them, apply the baseline, and build the {@link RunReport} every reporter
+ * renders from. The command (`cli/commands/conform.ts`) stays a thin shell around this.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DialectName } from '../src/codec/index.js';
+import { PACKAGE_ROOT } from '../src/package-root.js';
+import type { ConformanceCase, Profile } from './harness/case.js';
+import { DEFAULT_TIMING } from './harness/context.js';
+import { type CaseResult, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';
+import { fillSpawnCommand, type RunTarget, runCases, SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
+import { type FuzzTarget, fuzzCaseResult, runFuzz } from './fuzz/fuzz.js';
+import { DEFAULT_SERVER_PROFILES, matchesId, selectCases } from './harness/select.js';
+import { freePort, spawnTarget } from './harness/spawn.js';
+import { type DetectedDialect, ProbeError, probeClient, probeServer, probeSpawned } from './probe.js';
+import { applyBaseline, type BaselineEntry, updatedBaseline } from './report/baseline.js';
+
+/** chatkit's version, from its package.json. */
+export function chatkitVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Levenshtein distance (small strings only: case ids). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Up to three case ids close to a pattern that matched nothing (typos, a wrong dialect prefix). */
+export function closeMatches(pattern: string, ids: readonly string[]): string[] {
+  const bare = pattern.replace(/[.*]+$/, '');
+  const scored = ids
+    .map((id) => {
+      const tail = id.split('.').slice(1).join('.');
+      const d = Math.min(distance(bare, id), distance(bare, tail) + 1);
+      const contains = id.includes(bare) || bare.includes(id);
+      return { id, score: contains ? 0 : d };
+    })
+    .filter((s) => s.score <= Math.max(3, Math.floor(bare.length / 4)))
+    .sort((a, b) => a.score - b.score || a.id.localeCompare(b.id));
+  return scored.slice(0, 3).map((s) => s.id);
+}
+
+/** Quotes one word for a POSIX shell, only when needed. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** What the command line named as the target (the runner's own target type). */
+export type TargetSpec = RunTarget;
+
+/** `HOST:PORT` (IPv6 in brackets). */
+export function addressText(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The command line that reruns one case (`{id}` left for the runner), dialect resolved. */
+export function rerunTemplate(
+  spec: TargetSpec,
+  resolved: { dialect: DialectName; prompt?: string | undefined },
+  options: { framing: 'chunk' | 'line'; timeoutScale: number },
+): string {
+  const words = ['chatkit', 'conform'];
+  if (spec.kind === 'address') words.push('--target', addressText(spec.host, spec.port));
+  else words.push(spec.kind === 'spawn' ? '--spawn' : '--client', shellQuote(spec.command));
+  words.push('--dialect', resolved.dialect);
+  if (resolved.dialect === 'nick' && resolved.prompt && resolved.prompt !== 'NICK') {
+    words.push('--prompt', shellQuote(resolved.prompt));
+  }
+  if (options.framing === 'line') words.push('--framing', 'line');
+  if (options.timeoutScale !== 1) words.push('--timeout-scale', String(options.timeoutScale));
+  words.push('--only', '{id}');
+  return words.join(' ');
+}
+
+/** A resolved dialect, and the probe connection to end once the run is over. */
+export interface Resolution {
+  readonly dialect: DialectName;
+  readonly prompt?: string | undefined;
+  /** Whether the dialect was detected (`--dialect auto`). */
+  readonly detected: boolean;
+  /** How it was detected, for the report. */
+  readonly evidence?: string;
+  /** With a dialect given, what the probe saw if it disagreed (printed as a note). */
+  readonly note?: string;
+  /** Ends the probe's member (tilde: held until the run ends). Never rejects. */
+  release(): Promise<void>;
+}
+
+const noRelease = async () => {};
+
+/**
+ * Resolves the dialect and checks that the target can be judged at all, before any case runs:
+ * - `--target`: one probe connection (conformance/probe.ts), also with a dialect given, so that a
+ *   target nobody listens at is one error, not thirty failures;
+ * - `--spawn`: auto probes a fresh instance of its own; with a dialect given, one instance is
+ *   started and stopped to check that it listens (without connecting to it);
+ * - `--client`: auto starts the client once against a probe server.
+ * Throws {@link ProbeError} (or the spawn's `TargetError`) when the target cannot be judged.
+ */
+export async function resolveDialect(
+  spec: TargetSpec,
+  options: {
+    dialect: 'auto' | DialectName;
+    prompt?: string | undefined;
+    framing: 'chunk' | 'line';
+    timeoutScale: number;
+  },
+): Promise<Resolution> {
+  const probeOptions = { framing: options.framing, timeoutScale: options.timeoutScale };
+  const fromDetected = (d: DetectedDialect, release: () => Promise<void>): Resolution => ({
+    dialect: d.dialect,
+    prompt: d.dialect === 'nick' ? (options.prompt ?? d.prompt) : undefined,
+    detected: true,
+    evidence: d.evidence,
+    release,
+  });
+  if (spec.kind === 'address') {
+    if (options.dialect === 'auto') {
+      const probe = await probeServer(spec.host, spec.port, probeOptions);
+      return fromDetected(probe.detected, probe.release);
+    }
+    try {
+      const probe = await probeServer(spec.host, spec.port, probeOptions);
+      const seen = probe.detected;
+      const note =
+        seen.dialect !== options.dialect
+          ? `the probe saw the ${seen.dialect} dialect (${seen.evidence}); judging it as ${options.dialect}, as --dialect says`
+          : seen.dialect === 'nick' && options.prompt && seen.prompt !== options.prompt
+            ? `the probe saw the prompt "${seen.prompt}", not "${options.prompt}"; judging with "${options.prompt}", as --prompt says`
+            : undefined;
+      return {
+        dialect: options.dialect,
+        prompt: options.prompt,
+        detected: false,
+        ...(note ? { note } : {}),
+        release: probe.release,
+      };
+    } catch (error) {
+      if (error instanceof ProbeError && error.code === 'PROBE_NO_DIALECT') {
+        return {
+          dialect: options.dialect,
+          prompt: options.prompt,
+          detected: false,
+          note: `${error.message}; judging it as ${options.dialect}, as --dialect says`,
+          release: noRelease,
+        };
+      }
+      throw error;
+    }
+  }
+  if (spec.kind === 'spawn') {
+    if (options.dialect === 'auto')
+      return fromDetected(await probeSpawned(spec.command, probeOptions), noRelease);
+    const port = await freePort();
+    const target = await spawnTarget({
+      command: spec.command.replaceAll('{port}', String(port)),
+      port,
+      listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * options.timeoutScale,
+    });
+    await target.stop();
+    return { dialect: options.dialect, prompt: options.prompt, detected: false, release: noRelease };
+  }
+  if (options.dialect === 'auto') {
+    return fromDetected(
+      await probeClient(spec.command, {
+        ...probeOptions,
+        ...(options.prompt ? { prompt: options.prompt } : {}),
+      }),
+      noRelease,
+    );
+  }
+  return { dialect: options.dialect, prompt: options.prompt, detected: false, release: noRelease };
+}
+
+/** The profiles a run uses: the given ones, or the default of its kind. */
+export function profilesFor(spec: TargetSpec, given: readonly Profile[] | undefined): Profile[] {
+  if (given?.length) return [...given];
+  return spec.kind === 'client' ? ['client'] : [...DEFAULT_SERVER_PROFILES];
+}
+
+/** The cases a run selects. */
+export function casesFor(
+  all: readonly ConformanceCase[],
+  spec: TargetSpec,
+  dialect: DialectName,
+  profiles: readonly Profile[],
+  only: readonly string[],
+  exclude: readonly string[],
+): ConformanceCase[] {
+  return selectCases(all, {
+    dialect,
+    kind: spec.kind === 'client' ? 'client' : 'server',
+    profiles,
+    only,
+    exclude,
+  });
+}
+
+/** `--list`: the cases matching the flags, across dialects and profiles unless narrowed. */
+export function casesForList(
+  all: readonly ConformanceCase[],
+  filter: {
+    dialect?: DialectName | undefined;
+    profiles?: readonly Profile[] | undefined;
+    only: readonly string[];
+    exclude: readonly string[];
+  },
+): ConformanceCase[] {
+  return all.filter(
+    (c) =>
+      (filter.dialect === undefined || c.dialect === filter.dialect) &&
+      (filter.only.length
+        ? filter.only.some((p) => matchesId(c.id, p))
+        : filter.profiles === undefined || filter.profiles.includes(c.profile)) &&
+      !filter.exclude.some((p) => matchesId(c.id, p)),
+  );
+}
+
+/** The timing of a run, every bound multiplied by `--timeout-scale`. */
+export function scaledTiming(scale: number) {
+  return { stepMs: DEFAULT_TIMING.stepMs * scale, quietMs: DEFAULT_TIMING.quietMs * scale };
+}
+
+/** Everything {@link runConformance} needs. */
+export interface ConformRun {
+  readonly spec: TargetSpec;
+  readonly resolution: Resolution;
+  readonly cases: readonly ConformanceCase[];
+  /** Every case chatkit has (stale baseline entries are ids that name none of them). */
+  readonly allIds: readonly string[];
+  readonly profiles: readonly Profile[];
+  readonly only: readonly string[];
+  readonly exclude: readonly string[];
+  readonly framing: 'chunk' | 'line';
+  readonly retries: number;
+  readonly failOn: 'must' | 'should';
+  readonly timeoutScale: number;
+  /** `--fuzz N`: random sessions after the cases (0: none); `--seed` replays a run. */
+  readonly fuzz?: { readonly runs: number; readonly seed?: number | undefined } | undefined;
+  /** The baseline read from `--baseline`, and whether `--update-baseline` rewrites it. */
+  readonly baseline?: { readonly entries: readonly BaselineEntry[]; readonly update: boolean } | undefined;
+  readonly onCaseStart?: (c: ConformanceCase, index: number, total: number) => void;
+  readonly onCaseEnd?: (result: CaseResult, index: number, total: number) => void;
+}
+
+/** Runs the selected cases and returns the report (and, with `--update-baseline`, the new baseline). */
+export async function runConformance(
+  run: ConformRun,
+): Promise<{ report: RunReport; baseline?: BaselineEntry[] }> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const results = await runCases(run.cases, {
+    target: run.spec,
+    dialect: run.resolution.dialect,
+    ...(run.resolution.prompt ? { prompt: run.resolution.prompt } : {}),
+    framing: run.framing,
+    retries: run.retries,
+    timing: scaledTiming(run.timeoutScale),
+    timeoutScale: run.timeoutScale,
+    rerunTemplate: rerunTemplate(run.spec, run.resolution, run),
+    ...(run.onCaseStart ? { onCaseStart: run.onCaseStart } : {}),
+    ...(run.onCaseEnd ? { onCaseEnd: run.onCaseEnd } : {}),
+  });
+  if (run.fuzz && run.fuzz.runs > 0 && run.spec.kind !== 'client') {
+    results.push(await fuzzResult(run, run.spec, run.fuzz));
+  }
+  return finishReport(run, results, startedAt, performance.now() - started);
+}
+
+/** Runs `--fuzz` against the target (a fresh instance per session with `--spawn`). */
+async function fuzzResult(
+  run: ConformRun,
+  spec: Exclude<TargetSpec, { kind: 'client' }>,
+  fuzz: { readonly runs: number; readonly seed?: number | undefined },
+): Promise<CaseResult> {
+  const target: FuzzTarget =
+    spec.kind === 'address'
+      ? { open: async () => ({ host: spec.host, port: spec.port, close: async () => {} }) }
+      : {
+          open: async () => {
+            const port = await freePort();
+            const handle = await spawnTarget({
+              command: fillSpawnCommand(spec.command, port),
+              port,
+              listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
+            });
+            return { host: '127.0.0.1', port, close: () => handle.stop() };
+          },
+        };
+  const started = performance.now();
+  const outcome = await runFuzz({
+    target,
+    dialect: run.resolution.dialect,
+    runs: fuzz.runs,
+    timing: scaledTiming(run.timeoutScale),
+    ...(fuzz.seed === undefined ? {} : { seed: fuzz.seed }),
+    ...(run.resolution.prompt ? { prompt: run.resolution.prompt } : {}),
+  });
+  const rerun = rerunTemplate(spec, run.resolution, run).replace(
+    '--only {id}',
+    `--exclude '*' --fuzz ${fuzz.runs} --seed ${outcome.seed}`,
+  );
+  return fuzzCaseResult(outcome, { dialect: run.resolution.dialect, durationMs: performance.now() - started, rerun });
+}
+
+/** Builds the report from finished results: baseline marks, summary, exit code. */
+export function finishReport(
+  run: Omit<ConformRun, 'cases' | 'onCaseStart' | 'onCaseEnd'>,
+  results: readonly CaseResult[],
+  startedAt: Date,
+  durationMs: number,
+): { report: RunReport; baseline?: BaselineEntry[] } {
+  let cases = [...results];
+  let stale: string[] | undefined;
+  let newBaseline: BaselineEntry[] | undefined;
+  if (run.baseline) {
+    const applied = applyBaseline(results, run.baseline.entries, run.allIds);
+    cases = applied.cases;
+    stale = applied.stale;
+    if (run.baseline.update) {
+      newBaseline = updatedBaseline(
+        run.baseline.entries,
+        results,
+        run.allIds,
+        startedAt.toISOString().slice(0, 10),
+      );
+      // The failures just written to the baseline are known from now on.
+      cases = cases.map((c) => (c.baseline === 'new' ? { ...c, baseline: 'known' } : c));
+    }
+  }
+  const { summary, exitCode } = summarise(cases, run.failOn);
+  const spec = run.spec;
+  const report: RunReport = {
+    schema: REPORT_SCHEMA,
+    chatkitVersion: chatkitVersion(),
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(durationMs),
+    target: {
+      ...(spec.kind === 'address' ? { address: addressText(spec.host, spec.port) } : {}),
+      ...(spec.kind === 'spawn' ? { spawn: spec.command } : {}),
+      ...(spec.kind === 'client' ? { client: spec.command } : {}),
+      dialect: run.resolution.dialect,
+      detected: run.resolution.detected,
+      ...(run.resolution.dialect === 'nick' ? { prompt: run.resolution.prompt ?? 'NICK' } : {}),
+    },
+    options: {
+      profiles: [...run.profiles],
+      only: [...run.only],
+      exclude: [...run.exclude],
+      retries: run.retries,
+      failOn: run.failOn,
+    },
+    summary,
+    ...(stale ? { staleBaseline: stale } : {}),
+    cases,
+    exitCode,
+  };
+  return newBaseline ? { report, baseline: newBaseline } : { report };
+}

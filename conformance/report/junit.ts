@@ -1,0 +1,221 @@
+/**
+ * `--reporter junit`: JUnit XML as CI systems read it (Jenkins, GitLab, GitHub test-report actions),
+ * following the common JUnit schema: `<testsuites>` → one `<testsuite name="chatkit <dialect>">` →
+ * one `<testcase>` per case.
+ *
+ * How verdicts map (docs/ci.md):
+ * - `pass`: a passing testcase.
+ * - `fail` (a MUST case): `<failure type="MUST">` with the requirement, every expected alternative,
+ *   what arrived, the hint and the rerun command.
+ * - `warn` (a SHOULD case): a PASSING testcase whose `<system-err>` starts with `WARNING`, so a
+ *   SHOULD never breaks CI; with `--fail-on should` it is a `<failure type="SHOULD">` instead, as
+ *   the exit code then fails too.
+ * - `error` (could not be judged): `<error type="harness">`.
+ * - `skip`: `<skipped>`.
+ * - `flaky` (failed, then passed on a retry): a passing testcase with a `FLAKY` note in `<system-err>`.
+ * - a failure listed in the baseline (`known`): `<skipped message="known failure (baseline) ...">`,
+ *   the way pytest reports an expected failure, so it does not turn CI red while the exit code is 0.
+ * Every case that did not plainly pass carries its wire transcript in `<system-out>` (CDATA).
+ *
+ * @module
+ */
+import type { CaseResult, RunReport } from '../harness/report.js';
+import { levelLine, shown } from './pretty.js';
+import { transcriptLines } from './transcript.js';
+
+/** Most transcript lines one `<system-out>` holds (the JSON report has all). */
+export const JUNIT_TRANSCRIPT_LINES = 400;
+/** Longest escaped chunk shown whole in a JUnit transcript line. */
+export const JUNIT_CHUNK_CHARS = 2_000;
+/** Longest `message` attribute. */
+export const JUNIT_MESSAGE_CHARS = 500;
+
+/**
+ * Characters XML 1.0 cannot carry at all (not even escaped): C0 controls other than TAB, LF, CR,
+ * lone surrogates, U+FFFE and U+FFFF. They are written in chatkit's escaped form instead.
+ */
+const XML_FORBIDDEN =
+  /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Replaces characters XML cannot hold by a visible escape (`\x1b`, `\ud800`). */
+export function xmlSafe(text: string): string {
+  return text.replace(XML_FORBIDDEN, (ch) => {
+    const code = ch.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
+/** Escapes text content. */
+export function xmlText(text: string): string {
+  return xmlSafe(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Escapes an attribute value (quotes and whitespace that attribute normalisation would eat). */
+export function xmlAttr(text: string): string {
+  return xmlText(text)
+    .replace(/"/g, '&quot;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;')
+    .replace(/\t/g, '&#9;');
+}
+
+/** A CDATA section holding any text: `]]>` is split across two sections. */
+export function cdata(text: string): string {
+  return `<![CDATA[${xmlSafe(text).replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+}
+
+function attrs(pairs: Record<string, string | number | undefined>): string {
+  return Object.entries(pairs)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`)
+    .join('');
+}
+
+const secs = (ms: number) => (ms / 1000).toFixed(3);
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** The text of a failure or warning: requirement, expected alternatives, received, hint, rerun. */
+function failureBody(c: CaseResult): string {
+  const f = c.failure;
+  if (!f) return '';
+  const level = c.requirements.find((r) => r.id === f.requirement)?.level ?? c.level;
+  return [
+    `${f.requirement} (${level}): ${f.requirementText}`,
+    `what went wrong: ${f.message}`,
+    `expected${f.expected.length > 1 ? ' (any of these)' : ''}:`,
+    ...f.expected.map((e) => `  ${shown(e)}`),
+    'received:',
+    `  ${shown(f.actual)}`,
+    `hint: ${f.hint}`,
+    `rerun: ${c.rerun}`,
+  ].join('\n');
+}
+
+function systemOut(c: CaseResult): string {
+  const lines = transcriptLines(c, { maxBytesShown: JUNIT_CHUNK_CHARS });
+  const shown =
+    lines.length > JUNIT_TRANSCRIPT_LINES
+      ? [`… ${lines.length - JUNIT_TRANSCRIPT_LINES} earlier lines`, ...lines.slice(-JUNIT_TRANSCRIPT_LINES)]
+      : lines;
+  const out = [`wire transcript of ${c.id} (time since the case started; one line per chunk):`, ...shown];
+  if (c.targetOutput?.stdout.trim())
+    out.push('', '--- target stdout (tail) ---', c.targetOutput.stdout.trimEnd());
+  if (c.targetOutput?.stderr.trim())
+    out.push('', '--- target stderr (tail) ---', c.targetOutput.stderr.trimEnd());
+  return out.join('\n');
+}
+
+type Outcome = 'pass' | 'failure' | 'error' | 'skipped';
+
+/** How a case shows in JUnit (see the module comment). */
+export function junitOutcome(c: CaseResult, failOn: 'must' | 'should'): Outcome {
+  if (c.baseline === 'known' && (c.verdict === 'fail' || c.verdict === 'warn')) return 'skipped';
+  switch (c.verdict) {
+    case 'fail':
+      return 'failure';
+    case 'warn':
+      return failOn === 'should' ? 'failure' : 'pass';
+    case 'error':
+      return 'error';
+    case 'skip':
+      return 'skipped';
+    default:
+      return 'pass';
+  }
+}
+
+function testcase(c: CaseResult, report: RunReport): string {
+  const outcome = junitOutcome(c, report.options.failOn);
+  const head = `    <testcase${attrs({
+    name: `${c.id}: ${c.title}`,
+    classname: `chatkit.${c.dialect}.${c.profile}`,
+    time: secs(c.durationMs),
+  })}`;
+  const children: string[] = [];
+  const message = c.failure
+    ? clip(`${c.failure.requirement}: ${c.failure.message}`, JUNIT_MESSAGE_CHARS)
+    : '';
+  if (outcome === 'skipped') {
+    const why =
+      c.verdict === 'skip'
+        ? (c.skipReason ?? 'skipped')
+        : `known failure (baseline): ${message || c.verdict}`;
+    children.push(`      <skipped${attrs({ message: clip(why, JUNIT_MESSAGE_CHARS) })}/>`);
+  } else if (outcome === 'error') {
+    const error = c.error ?? 'the case could not be judged';
+    children.push(
+      `      <error${attrs({ message: clip(error.split('\n')[0]!, JUNIT_MESSAGE_CHARS), type: 'harness' })}>${xmlText(error)}</error>`,
+    );
+  } else if (outcome === 'failure') {
+    children.push(
+      `      <failure${attrs({ message, type: c.level === 'SHOULD' ? 'SHOULD' : 'MUST' })}>${xmlText(failureBody(c))}</failure>`,
+    );
+  }
+  const plainPass = c.verdict === 'pass' && c.baseline === undefined;
+  if (!plainPass && c.transcript.length + (c.targetOutput ? 1 : 0) > 0 && c.verdict !== 'skip') {
+    children.push(`      <system-out>${cdata(systemOut(c))}</system-out>`);
+  }
+  const notes: string[] = [];
+  if (c.verdict === 'warn' && outcome === 'pass') {
+    notes.push(
+      `WARNING (a SHOULD requirement; it fails the run only with --fail-on should)\n${failureBody(c)}`,
+    );
+  }
+  if (outcome === 'skipped' && c.verdict !== 'skip') {
+    notes.push(`KNOWN FAILURE (listed in the baseline; it does not fail the run)\n${failureBody(c)}`);
+  }
+  if (c.verdict === 'flaky') {
+    notes.push(
+      `FLAKY: failed, then passed on attempt ${c.attempts} (timing-dependent server or loaded machine)\n${failureBody(c)}`,
+    );
+  }
+  if (c.baseline === 'fixed')
+    notes.push('FIXED: listed in the baseline, passes now; remove it from the baseline');
+  if (notes.length) children.push(`      <system-err>${cdata(notes.join('\n\n').trimEnd())}</system-err>`);
+  return children.length ? `${head}>\n${children.join('\n')}\n    </testcase>` : `${head}/>`;
+}
+
+/** The JUnit XML document of a run. */
+export function renderJunit(report: RunReport): string {
+  const outcomes = report.cases.map((c) => junitOutcome(c, report.options.failOn));
+  const n = (o: Outcome) => outcomes.filter((x) => x === o).length;
+  const time = secs(report.durationMs);
+  const t = report.target;
+  const properties: Record<string, string | undefined> = {
+    'chatkit.version': report.chatkitVersion,
+    'report.schema': report.schema,
+    target: t.address ?? t.spawn ?? t.client,
+    'target.kind': t.address ? 'address' : t.spawn ? 'spawn' : 'client',
+    dialect: t.dialect,
+    'dialect.detected': String(t.detected),
+    prompt: t.prompt,
+    profiles: report.options.profiles.join(','),
+    'fail-on': report.options.failOn,
+    levels: levelLine(report),
+    'exit-code': String(report.exitCode),
+  };
+  const props = Object.entries(properties)
+    .filter(([, v]) => v !== undefined)
+    .map(([name, value]) => `      <property${attrs({ name, value })}/>`);
+  const suite = `chatkit ${t.dialect}`;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({ name: 'chatkit conform', tests: report.cases.length, failures: n('failure'), errors: n('error'), time })}>`,
+    `  <testsuite${attrs({
+      name: suite,
+      tests: report.cases.length,
+      failures: n('failure'),
+      errors: n('error'),
+      skipped: n('skipped'),
+      time,
+      timestamp: report.startedAt.slice(0, 19),
+    })}>`,
+    '    <properties>',
+    ...props,
+    '    </properties>',
+    ...report.cases.map((c) => testcase(c, report).replace(/^ {4}/, '    ')),
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}

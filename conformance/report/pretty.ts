@@ -1,0 +1,311 @@
+/**
+ * The report for people (`--reporter pretty`, the default): live progress, one line per case as it
+ * finishes (with a spinner on a terminal), then for every case that did not pass, the requirement
+ * (ID and text), every acceptable alternative versus what arrived, the end of the wire transcript,
+ * a hint and the command that reruns just that case; then the summary. Everything but the live
+ * progress is rendered from the {@link RunReport}, never from live state.
+ *
+ * Colours only when asked (the command asks on a terminal without `NO_COLOR`); plain text has no
+ * ANSI escape at all.
+ *
+ * @module
+ */
+import type { CaseResult, RunReport, VerdictName } from '../harness/report.js';
+import { CONFORM_EXIT } from '../harness/report.js';
+import { transcriptTail } from './transcript.js';
+
+/** How many transcript lines a failure shows. */
+export const PRETTY_TRANSCRIPT_LINES = 24;
+/** Longest escaped chunk shown whole in a transcript line (longer ones are cut in the middle). */
+export const PRETTY_CHUNK_CHARS = 160;
+/** Longest "received" text shown in a failure. */
+export const PRETTY_ACTUAL_CHARS = 800;
+
+/** Options of the pretty renderers. */
+export interface PrettyOptions {
+  /** ANSI colours. */
+  readonly color: boolean;
+}
+
+const ANSI = {
+  red: 31,
+  green: 32,
+  yellow: 33,
+  blue: 34,
+  magenta: 35,
+  cyan: 36,
+  gray: 90,
+  bold: 1,
+} as const;
+type Paint = keyof typeof ANSI;
+
+function painter(color: boolean) {
+  return (style: Paint, text: string) => (color ? `\x1b[${ANSI[style]}m${text}\x1b[0m` : text);
+}
+
+const VERDICT_STYLE: Record<VerdictName, Paint> = {
+  pass: 'green',
+  fail: 'red',
+  warn: 'yellow',
+  skip: 'gray',
+  flaky: 'magenta',
+  error: 'red',
+};
+
+/** `PASS`, `FAIL`... padded to one width, coloured when asked. */
+export function verdictLabel(result: Pick<CaseResult, 'verdict' | 'baseline'>, options: PrettyOptions) {
+  const paint = painter(options.color);
+  const word = result.verdict.toUpperCase().padEnd(5);
+  const known = result.baseline === 'known' ? ` ${paint('gray', '(known)')}` : '';
+  const fixed = result.baseline === 'fixed' ? ` ${paint('cyan', '(fixed)')}` : '';
+  return `${paint(VERDICT_STYLE[result.verdict], word)}${known}${fixed}`;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The progress line of a finished case: `PASS  nick.join.broadcast  (42 ms)`. */
+export function progressLine(result: CaseResult, index: number, total: number, options: PrettyOptions) {
+  const paint = painter(options.color);
+  const counter = paint('gray', `[${String(index + 1).padStart(String(total).length)}/${total}]`);
+  const attempts = result.attempts > 1 ? paint('gray', `, ${result.attempts} attempts`) : '';
+  return `${counter} ${verdictLabel(result, options)} ${result.id} ${paint('gray', `(${seconds(result.durationMs)}`)}${attempts}${paint('gray', ')')}`;
+}
+
+/**
+ * An expected alternative or a received text as shown: escaped bytes in quotes (so spaces at either
+ * end show), but a description that already quotes bytes (`no "x joined!"`) as it is.
+ */
+export function shown(text: string): string {
+  return text.includes('"') ? text : `"${text}"`;
+}
+
+function indent(text: string, by = '    '): string {
+  return text
+    .split('\n')
+    .map((line) => `${by}${line}`)
+    .join('\n');
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/** What a case that did not pass shows: requirement, expected vs received, transcript, hint, rerun. */
+export function caseDetails(result: CaseResult, options: PrettyOptions): string {
+  const paint = painter(options.color);
+  const out: string[] = [];
+  out.push(`${verdictLabel(result, options)} ${paint('bold', result.id)}: ${result.title}`);
+  const f = result.failure;
+  if (f) {
+    const requirement = result.requirements.find((r) => r.id === f.requirement);
+    const level = requirement?.level ?? result.level;
+    out.push(
+      `  ${paint('bold', `${f.requirement} (${level})`)}: ${f.requirementText || '(not in the spec)'}`,
+    );
+    out.push(`  what went wrong: ${f.message}`);
+    out.push(`  expected${f.expected.length > 1 ? ' (any of these)' : ''}:`);
+    for (const alternative of f.expected) out.push(`    ${paint('green', shown(alternative))}`);
+    out.push('  received:');
+    out.push(`    ${paint('red', shown(cut(f.actual, PRETTY_ACTUAL_CHARS)))}`);
+  }
+  if (result.verdict === 'error' && result.error) {
+    out.push('  the case could not be judged (neither a pass nor a fail):');
+    out.push(indent(cut(result.error, 2000)));
+  }
+  if (result.verdict === 'skip' && result.skipReason) out.push(`  skipped: ${result.skipReason}`);
+  if (result.verdict === 'flaky') {
+    out.push(
+      `  failed, then passed on attempt ${result.attempts}: a timing-dependent server, or a loaded machine`,
+    );
+  }
+  if (result.baseline === 'known')
+    out.push('  listed in the baseline: reported, but it does not fail the run');
+  if (result.transcript.length > 0 && result.verdict !== 'skip') {
+    out.push(`  wire transcript (time since the case started; one line per chunk):`);
+    for (const line of transcriptTail(result, PRETTY_TRANSCRIPT_LINES, {
+      maxBytesShown: PRETTY_CHUNK_CHARS,
+    })) {
+      out.push(`    ${paint('gray', line)}`);
+    }
+  }
+  const stderr = result.targetOutput?.stderr.trim();
+  if (stderr && result.verdict !== 'pass') {
+    out.push('  target stderr (last lines):');
+    out.push(indent(paint('gray', stderr.split('\n').slice(-8).join('\n'))));
+  }
+  if (f?.hint) out.push(`  ${paint('cyan', 'hint:')} ${f.hint}`);
+  out.push(`  ${paint('cyan', 'rerun:')} ${result.rerun}`);
+  return out.join('\n');
+}
+
+/** `MUST 23/23 · SHOULD 4/5`: what the badge says too. */
+export function levelLine(report: RunReport): string {
+  const { must, should } = report.summary;
+  return should.total > 0
+    ? `MUST ${must.passed}/${must.total} · SHOULD ${should.passed}/${should.total}`
+    : `MUST ${must.passed}/${must.total}`;
+}
+
+/** The summary block: levels, counts per verdict, time, baseline news, and what the exit code means. */
+export function summaryBlock(report: RunReport, options: PrettyOptions): string {
+  const paint = painter(options.color);
+  const s = report.summary;
+  const counts = (['pass', 'fail', 'warn', 'flaky', 'skip', 'error'] as const)
+    .filter((v) => s[v] > 0)
+    .map((v) => paint(VERDICT_STYLE[v], `${s[v]} ${v}`))
+    .join(', ');
+  const out = [
+    `${paint('bold', levelLine(report))}  ·  ${s.total} case${s.total === 1 ? '' : 's'}: ${counts || 'none'}  ·  ${seconds(report.durationMs)}`,
+  ];
+  const known = report.cases.filter((c) => c.baseline === 'known');
+  const fixed = report.cases.filter((c) => c.baseline === 'fixed');
+  const fresh = report.cases.filter((c) => c.baseline === 'new');
+  if (known.length) out.push(`baseline: ${known.length} known failure(s), reported but not failing the run`);
+  if (fresh.length)
+    out.push(`baseline: ${fresh.length} new failure(s): ${fresh.map((c) => c.id).join(', ')}`);
+  if (fixed.length) {
+    out.push(
+      `baseline: ${fixed.length} fixed: ${fixed.map((c) => c.id).join(', ')} (remove them, or run with --update-baseline)`,
+    );
+  }
+  if (report.staleBaseline?.length) {
+    out.push(
+      `baseline: ${report.staleBaseline.length} stale entr${report.staleBaseline.length === 1 ? 'y' : 'ies'} naming no case: ${report.staleBaseline.join(', ')}`,
+    );
+  }
+  out.push(verdictSentence(report, options));
+  return out.join('\n');
+}
+
+function verdictSentence(report: RunReport, options: PrettyOptions): string {
+  const paint = painter(options.color);
+  const profiles = report.options.only.length
+    ? `--only ${report.options.only.join(',')}`
+    : report.options.profiles.join(', ');
+  const failing = (level: 'MUST' | 'SHOULD') =>
+    report.cases.filter(
+      (c) => c.level === level && (c.verdict === 'fail' || c.verdict === 'warn') && c.baseline !== 'known',
+    ).length;
+  switch (report.exitCode) {
+    case CONFORM_EXIT.OK:
+      return paint(
+        'green',
+        `conforms (${report.target.dialect}, ${profiles}): every MUST case passed${report.options.failOn === 'should' ? ', and every SHOULD case' : ''} (exit 0)`,
+      );
+    case CONFORM_EXIT.FAILED: {
+      const must = failing('MUST');
+      const why =
+        must > 0
+          ? `${must} MUST case${must === 1 ? '' : 's'} failed`
+          : `${failing('SHOULD')} SHOULD case(s) warned and --fail-on should is set`;
+      return paint('red', `does not conform (${report.target.dialect}, ${profiles}): ${why} (exit 1)`);
+    }
+    default:
+      return paint(
+        'red',
+        `not judged: ${report.summary.error} case(s) could not be run (see the errors above) (exit ${report.exitCode})`,
+      );
+  }
+}
+
+/** The whole report after the run: a line per case, the details of each that did not pass, the summary. */
+export function renderPretty(report: RunReport, options: PrettyOptions): string {
+  const out: string[] = [headerLine(report)];
+  report.cases.forEach((c, i) => {
+    out.push(progressLine(c, i, report.cases.length, options));
+  });
+  out.push(detailsAndSummary(report, options));
+  return `${out.join('\n')}\n`;
+}
+
+/** The header: what was judged, where. */
+export function headerLine(report: RunReport): string {
+  const t = report.target;
+  const where = t.address ?? (t.spawn ? `spawn "${t.spawn}"` : t.client ? `client "${t.client}"` : '?');
+  const prompt = t.dialect === 'nick' && t.prompt ? ` (prompt "${t.prompt}")` : '';
+  return `chatkit conform ${report.chatkitVersion}: ${t.dialect} dialect${prompt}${t.detected ? ', detected' : ''} · ${where} · profiles ${report.options.profiles.join(', ')}`;
+}
+
+/** The part after the progress lines: details of every case that did not plainly pass, then the summary. */
+export function detailsAndSummary(report: RunReport, options: PrettyOptions): string {
+  const notPassed = report.cases.filter((c) => c.verdict !== 'pass' || c.baseline === 'fixed');
+  const out: string[] = [];
+  if (notPassed.length) {
+    out.push('');
+    for (const c of notPassed) {
+      if (c.baseline === 'fixed' && c.verdict === 'pass') {
+        out.push(`${verdictLabel(c, options)} ${c.id}: listed in the baseline, and passes now`);
+      } else out.push(caseDetails(c, options));
+      out.push('');
+    }
+  } else out.push('');
+  out.push(summaryBlock(report, options));
+  return out.join('\n');
+}
+
+/** A running indicator on a terminal, redrawn in place; nothing at all when the stream is no terminal. */
+export class LiveProgress {
+  readonly #stream: NodeJS.WritableStream;
+  readonly #tty: boolean;
+  readonly #options: PrettyOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #frame = 0;
+  #status = '';
+  #started = 0;
+
+  /** Writes to `stream`; `tty` enables the spinner (and its `\r` redraws). */
+  constructor(stream: NodeJS.WritableStream, tty: boolean, options: PrettyOptions) {
+    this.#stream = stream;
+    this.#tty = tty;
+    this.#options = options;
+  }
+
+  /** Prints a line above the spinner. */
+  line(text: string): void {
+    this.#clear();
+    this.#stream.write(`${text}\n`);
+    this.#draw();
+  }
+
+  /** A case started. */
+  caseStarted(id: string, index: number, total: number): void {
+    this.#status = `[${index + 1}/${total}] ${id}`;
+    this.#started = performance.now();
+    if (!this.#tty) return;
+    this.#timer ??= setInterval(() => this.#draw(), 100);
+    this.#timer.unref();
+    this.#draw();
+  }
+
+  /** A case finished: its progress line replaces the spinner. */
+  caseEnded(result: CaseResult, index: number, total: number): void {
+    this.#clear();
+    this.#status = '';
+    this.#stream.write(`${progressLine(result, index, total, this.#options)}\n`);
+  }
+
+  /** Removes the spinner for good. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#clear();
+    this.#status = '';
+  }
+
+  #draw(): void {
+    if (!this.#tty || !this.#status) return;
+    const frames = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
+    this.#frame = (this.#frame + 1) % frames.length;
+    const elapsed = ((performance.now() - this.#started) / 1000).toFixed(1);
+    const paint = painter(this.#options.color);
+    this.#stream.write(
+      `\r\x1b[K${paint('cyan', frames[this.#frame]!)} ${this.#status} ${paint('gray', `${elapsed} s`)}`,
+    );
+  }
+
+  #clear(): void {
+    if (this.#tty && this.#status) this.#stream.write('\r\x1b[K');
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * Checks the tilde cases share: relays judged as a sequence whose contents join to what was sent
+ * (spec/PROTOCOL.md §3.7 item 1), a busy-loop probe for spawned targets (§6.1), and the flood that
+ * fills a member's buffers to make it a slow reader (§6.3). Everything here is bounded and judges
+ * reassembled streams; chunk boundaries are only evidence.
+ *
+ * @module
+ */
+import { escapeBytes } from '../../src/codec/index.js';
+import { concatBytes, firstInvalidUtf8 } from '../../src/codec/text.js';
+import { TILDE_CONTENT_MAX_BYTES } from '../../src/limits.js';
+import type { Connection } from '../harness/connection.js';
+import type { Member, ServerCaseContext } from '../harness/context.js';
+import { processCpuTimeMs, processGroupMembers, threadsBlockedInSend } from '../harness/spawn.js';
+
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of a string. */
+export const utf8 = (text: string): Uint8Array => encoder.encode(text);
+
+/** Escaped bytes for failure reports. */
+export const show = (bytes: Uint8Array | string): string =>
+  escapeBytes(typeof bytes === 'string' ? utf8(bytes) : bytes);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
+  return Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle, from);
+}
+
+/** How a stream's relays from one user line up with the content that user sent. */
+export interface RelayMatch {
+  /** The content of each relay `<user>~<piece>` found, in order (only the bytes that match the content). */
+  readonly pieces: readonly Uint8Array[];
+  /** How many bytes of the content the pieces cover. */
+  readonly matched: number;
+  /** Stream offset just past the last matched piece. */
+  readonly end: number;
+}
+
+/**
+ * Finds, from `after` on, the relays `<user>~<piece>` whose pieces join to a prefix of `content`.
+ * A piece ends at the next `<user>~` or where the stream stops matching the content, so bytes of
+ * other people's messages between two relays are skipped (§3.7 item 8). `content` must not hold `~`.
+ */
+export function matchRelays(
+  stream: Uint8Array,
+  after: number,
+  user: string,
+  content: Uint8Array,
+): RelayMatch {
+  const prefix = utf8(`${user}~`);
+  const pieces: Uint8Array[] = [];
+  let matched = 0;
+  let pos = after;
+  let end = after;
+  while (matched < content.length) {
+    const at = indexOf(stream, prefix, pos);
+    if (at === -1) break;
+    const start = at + prefix.length;
+    const next = indexOf(stream, prefix, start);
+    const limit = next === -1 ? stream.length : next;
+    let k = 0;
+    while (start + k < limit && matched + k < content.length && stream[start + k] === content[matched + k])
+      k++;
+    if (k > 0) {
+      pieces.push(stream.subarray(start, start + k));
+      matched += k;
+      end = start + k;
+    }
+    pos = start;
+  }
+  return { pieces, matched, end };
+}
+
+/** Options of {@link expectRelayedContent}. */
+export interface RelayedContentOptions {
+  /** The requirement a missing or altered relay breaks. */
+  readonly requirement: string;
+  /** The requirement a piece cut inside a character (or not UTF-8) breaks. */
+  readonly pieceRequirement?: string;
+  /** What the check means, for the report. */
+  readonly what: string;
+  /** Look from this stream offset on. */
+  readonly after: number;
+  /** Longest content of one relay; checked when given (TILDE-RELAY-3). */
+  readonly maxPieceBytes?: number;
+  /** Bound; default the case's step. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Waits until `conn` has relays from `user` whose contents join to `content`, then checks every
+ * piece: 1 to `maxPieceBytes` bytes, and well-formed UTF-8 on its own (never a character split
+ * between two relays, TILDE-RELAY-2). Any number of relays is accepted (§3.7 item 1).
+ * Resolves with the stream offset past the last piece.
+ */
+export async function expectRelayedContent(
+  t: ServerCaseContext,
+  conn: Connection,
+  user: string,
+  content: Uint8Array,
+  options: RelayedContentOptions,
+): Promise<number> {
+  const expected = [
+    `relays "${show(`${user}~`)}<piece>" whose pieces join to the ${content.length} bytes sent ("${show(content.subarray(0, 80))}${content.length > 80 ? '…' : ''}"), each piece whole characters${options.maxPieceBytes ? ` of at most ${options.maxPieceBytes} bytes` : ''}`,
+  ];
+  const done = (stream: Uint8Array) =>
+    matchRelays(stream, options.after, user, content).matched >= content.length;
+  try {
+    await conn.waitFor(done, { timeoutMs: options.timeoutMs ?? t.timing.stepMs, what: options.what });
+  } catch {
+    const got = matchRelays(conn.stream(), options.after, user, content);
+    t.fail({
+      requirement: options.requirement,
+      message: `${conn.label}: ${options.what}: ${conn.closed ? 'the connection closed' : `only ${got.matched} of ${content.length} bytes were relayed within ${options.timeoutMs ?? t.timing.stepMs} ms`}`,
+      expected,
+      actual: t.tail(conn, options.after),
+      connection: conn.label,
+    });
+  }
+  const { pieces, end } = matchRelays(conn.stream(), options.after, user, content);
+  for (const [i, piece] of pieces.entries()) {
+    if (options.maxPieceBytes !== undefined && piece.length > options.maxPieceBytes) {
+      t.fail({
+        requirement: 'TILDE-RELAY-3',
+        message: `${conn.label}: relay ${i + 1} of ${pieces.length} carries ${piece.length} bytes of content, more than ${options.maxPieceBytes}: a legacy client's recv(2048) cannot take "${user}~" and it whole`,
+        expected,
+        actual: `pieces of ${pieces.map((p) => p.length).join(', ')} bytes`,
+        connection: conn.label,
+      });
+    }
+    if (firstInvalidUtf8(piece) !== -1) {
+      t.fail({
+        requirement: options.pieceRequirement ?? 'TILDE-RELAY-2',
+        message: `${conn.label}: relay ${i + 1} of ${pieces.length} is not whole UTF-8 characters: a character was split between two relays (or relayed before it was complete)`,
+        expected,
+        actual: `relay ${i + 1}: "${show(`${user}~`)}${show(piece.subarray(Math.max(0, piece.length - 40)))}" (its last bytes); pieces of ${pieces.map((p) => p.length).join(', ')} bytes`,
+        connection: conn.label,
+      });
+    }
+  }
+  return end;
+}
+
+/** CPU time (ms) of every live process in the group `pgid`; the shell of a `--spawn` command included. */
+export function groupCpuTimeMs(pgid: number): number {
+  let total = 0;
+  for (const pid of processGroupMembers(pgid)) total += processCpuTimeMs(pid) ?? 0;
+  return total;
+}
+
+/** How long the busy-loop probe watches an idle target. */
+export const BUSY_WINDOW_MS = 1_500;
+/**
+ * CPU over {@link BUSY_WINDOW_MS} that counts as a busy loop (8 %): an idle server burns ~0; a
+ * spinning thread a whole core, and even the seed's loop, slowed down by printing each turn to a
+ * pipe, about a quarter of one (measured: 50 ms every 200 ms).
+ */
+export const BUSY_CPU_MS = 120;
+
+/**
+ * With a spawned target (its pid known), fails if the target burns CPU while nothing happens, as a
+ * server that loops on a closed connection does (ROBUST-EOF-1: "never loops on it"). With
+ * `--target` there is nothing to probe, and the case relies on what the connections show.
+ */
+export async function expectNoBusyLoop(
+  t: ServerCaseContext,
+  requirement: string,
+  why: string,
+): Promise<void> {
+  const pid = t.targetPid;
+  if (pid === undefined) return;
+  const start = groupCpuTimeMs(pid);
+  const began = performance.now();
+  while (performance.now() - began < BUSY_WINDOW_MS) {
+    await sleep(50);
+    const used = groupCpuTimeMs(pid) - start;
+    if (used >= BUSY_CPU_MS) {
+      t.fail({
+        requirement,
+        message: `after ${why}, the server process burnt ${Math.round(used)} ms of CPU in ${Math.round(performance.now() - began)} ms with nothing to do: it is looping on a closed connection`,
+        expected: [`less than ${BUSY_CPU_MS} ms of CPU in ${BUSY_WINDOW_MS} ms while idle`],
+        actual: `${Math.round(used)} ms of CPU (pid ${pid})`,
+      });
+    }
+  }
+}
+
+/**
+ * Waits until `conn` holds one of `alternatives` after `after`; resolves with the index of the
+ * first one found and the offset past it, or `undefined` at the deadline (no failure: the caller
+ * decides what a timeout means).
+ */
+export async function waitForAny(
+  conn: Connection,
+  alternatives: readonly (string | Uint8Array)[],
+  options: { after: number; timeoutMs: number; what: string },
+): Promise<{ index: number; end: number } | undefined> {
+  const needles = alternatives.map((a) => (typeof a === 'string' ? utf8(a) : a));
+  let found: { index: number; end: number } | undefined;
+  const check = (stream: Uint8Array) => {
+    for (const [index, needle] of needles.entries()) {
+      const at = indexOf(stream, needle, options.after);
+      if (at !== -1) {
+        found = { index, end: at + needle.length };
+        return true;
+      }
+    }
+    return false;
+  };
+  try {
+    await conn.waitFor(check, { timeoutMs: options.timeoutMs, what: options.what });
+  } catch {
+    check(conn.stream());
+  }
+  return found;
+}
+
+/** Number of occurrences of `needle` in `stream` from `after` on. */
+export function occurrences(stream: Uint8Array, needle: string, after = 0): number {
+  const bytes = utf8(needle);
+  let n = 0;
+  for (let at = indexOf(stream, bytes, after); at !== -1; at = indexOf(stream, bytes, at + bytes.length)) n++;
+  return n;
+}
+
+/**
+ * Connects and sends a username without waiting for anything: for cases where the newcomer's own
+ * announcement may legitimately be late, and the case paces on what an existing member sees.
+ */
+export async function sendUsername(t: ServerCaseContext, user: string, label = user): Promise<Connection> {
+  const conn = await t.connect(label);
+  conn.send(t.wire(user));
+  return conn;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The flood that turns a member that stops reading into a slow reader (§6.3).
+
+/** The byte the flood is made of; it occurs in no nickname, token or announcement. */
+export const FLOOD_BYTE = 0x2e; // '.'
+/** One flood write: content well under the 2015-byte limit, so each write can be relayed whole. */
+export const FLOOD_WRITE_BYTES = 2_000;
+/** Writes per batch; the next batch waits until the watchers have every byte so far (paced). */
+export const FLOOD_BATCH_WRITES = 32;
+/**
+ * Most bytes flooded: several times what loopback kernel buffers hold toward a reader that stopped
+ * (its receive buffer plus the server's send buffer, a few MB), so a server that blocks on it stalls
+ * well before, and one that buffers without bound is given up on.
+ */
+export const FLOOD_MAX_BYTES = 32 * 1024 * 1024;
+/**
+ * Longest flood: a server too slow to take {@link FLOOD_MAX_BYTES} in this time but never stalled
+ * is given up on (a pass), rather than failed for the case's budget.
+ */
+export const FLOOD_MAX_MS = 25_000;
+
+/** Counts a byte and watches for a needle in a connection's chunks from `fromChunk` on, incrementally. */
+export class ChunkScanner {
+  #next: number;
+  #tail = new Uint8Array(0);
+  count = 0;
+  seen = false;
+  constructor(
+    readonly conn: Connection,
+    readonly byte: number,
+    readonly needle: Uint8Array,
+    fromChunk = conn.chunks().length,
+  ) {
+    this.#next = fromChunk;
+  }
+  /** Scans the chunks that arrived since the last call. */
+  update(): this {
+    const chunks = this.conn.chunks();
+    for (; this.#next < chunks.length; this.#next++) {
+      const chunk = chunks[this.#next]!;
+      for (const b of chunk) if (b === this.byte) this.count++;
+      if (!this.seen && this.needle.length > 0) {
+        const window = concatBytes([this.#tail, chunk]);
+        if (indexOf(window, this.needle, 0) !== -1) this.seen = true;
+        this.#tail = window.slice(Math.max(0, window.length - this.needle.length + 1));
+      }
+    }
+    return this;
+  }
+}
+
+/** How a flood ended. */
+export type FloodEnd =
+  | { readonly kind: 'stopped'; readonly bytes: number }
+  | { readonly kind: 'bound'; readonly bytes: number }
+  | { readonly kind: 'stalled'; readonly bytes: number; readonly delivered: readonly number[] }
+  | { readonly kind: 'closed'; readonly bytes: number; readonly label: string };
+
+/**
+ * `flooder` writes batches of content made of {@link FLOOD_BYTE} until `stopWhen` (an announcement,
+ * seen by any watcher) arrives, {@link FLOOD_MAX_BYTES} are sent or {@link FLOOD_MAX_MS} passed,
+ * a watcher's connection ends, or delivery stalls: some watcher got no new flood byte for `stallMs`
+ * although bytes were missing, or `probe` (a spawned target's threads blocked in a send) is above 0.
+ * Every batch waits until each watcher has every byte so far, so the flood never outruns a working
+ * server.
+ */
+export async function flood(
+  flooder: Member,
+  watchers: readonly Member[],
+  options: { stopWhen: string; stallMs: number; probe?: (() => number) | undefined },
+): Promise<FloodEnd> {
+  const needle = utf8(options.stopWhen);
+  const scanners = watchers.map((w) => new ChunkScanner(w.conn, FLOOD_BYTE, needle));
+  const write = new Uint8Array(FLOOD_WRITE_BYTES).fill(FLOOD_BYTE);
+  const deadline = performance.now() + FLOOD_MAX_MS;
+  let sent = 0;
+  for (;;) {
+    for (const s of scanners) s.update();
+    if (scanners.some((s) => s.seen)) return { kind: 'stopped', bytes: sent };
+    if (sent >= FLOOD_MAX_BYTES || performance.now() > deadline) return { kind: 'bound', bytes: sent };
+    for (let i = 0; i < FLOOD_BATCH_WRITES; i++) flooder.conn.send(write);
+    sent += FLOOD_BATCH_WRITES * FLOOD_WRITE_BYTES;
+    let last = scanners.map((s) => s.count);
+    let lastProgress = performance.now();
+    for (;;) {
+      for (const s of scanners) s.update();
+      if (scanners.some((s) => s.seen)) return { kind: 'stopped', bytes: sent };
+      if (scanners.every((s) => s.count >= sent)) break;
+      const closed = scanners.find((s) => s.conn.closed);
+      if (closed) return { kind: 'closed', bytes: sent, label: closed.conn.label };
+      // A spawned target shows a blocked write at once (a thread asleep in a send).
+      if (options.probe && options.probe() > 0) {
+        return { kind: 'stalled', bytes: sent, delivered: scanners.map((s) => s.count) };
+      }
+      const counts = scanners.map((s) => s.count);
+      if (counts.some((c, i) => c !== last[i])) {
+        last = counts;
+        lastProgress = performance.now();
+      } else if (performance.now() - lastProgress > options.stallMs) {
+        return { kind: 'stalled', bytes: sent, delivered: counts };
+      }
+      await sleep(2);
+    }
+  }
+}
+
+/**
+ * Threads of the process group `pgid` asleep in a socket send: a thread-per-connection server
+ * blocked on a member that stopped reading (read-only /proc probe; 0 for event-loop servers).
+ */
+export function groupThreadsBlockedInSend(pgid: number): number {
+  let n = 0;
+  for (const pid of processGroupMembers(pgid)) n += threadsBlockedInSend(pid);
+  return n;
+}
+
+/**
+ * A probe of a spawned target (its pid known) for threads blocked in send, or undefined with
+ * `--target`: then the checks that use it fall back to bounded waits on what arrives.
+ */
+export function blockedSendProbe(t: ServerCaseContext): (() => number) | undefined {
+  const pid = t.targetPid;
+  return pid === undefined ? undefined : () => groupThreadsBlockedInSend(pid);
+}
+
+/** Checks that `conn`'s stream from `after` to `before` is well-formed UTF-8 (TILDE-RELAY-2, ENC-TILDE-1). */
+export function expectValidUtf8(
+  t: ServerCaseContext,
+  conn: Connection,
+  range: { after: number; before?: number },
+  details: { requirement: string; what: string },
+): void {
+  const region = conn.stream().subarray(range.after, range.before);
+  const bad = firstInvalidUtf8(region);
+  if (bad === -1) return;
+  t.fail({
+    requirement: details.requirement,
+    message: `${conn.label}: ${details.what}: invalid UTF-8 at byte ${bad} of what it received`,
+    expected: ['well-formed UTF-8 only: the invalid bytes are never relayed'],
+    actual: `…${show(region.subarray(Math.max(0, bad - 40), bad + 20))}…`,
+    connection: conn.label,
+  });
+}
+
+/** The longest tilde content (TILDE_CONTENT_MAX_BYTES), for the cases that send it. */
+export const CONTENT_MAX_BYTES = TILDE_CONTENT_MAX_BYTES;

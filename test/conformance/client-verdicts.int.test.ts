@@ -1,0 +1,294 @@
+/**
+ * The `client` profile's verdicts, pinned: every NICK and tilde client case run (through the runner,
+ * as `chatkit conform --client` runs it) against the seeds' client scripts, chatkit's own
+ * `chatkit connect`, and the client mutants. Each row is one case against one client program, with
+ * the verdict it must get and, for a failure, the requirement it must name.
+ *
+ * - The seeds fail exactly the cases mapped to their Annex A defects (tables below) and pass the rest.
+ * - `chatkit connect` passes everything, in both dialects and with the `Hii` prompt.
+ * - `mutant_client.py --defect none` passes everything; each other defect is caught by its named case
+ *   (run only against the cases it concerns, to keep the file fast: every row spawns a program).
+ *
+ * Rows run concurrently (each case has its own port and process group); no retries, so a flaky
+ * verdict shows as a failure here.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { NICK_CLIENT_CASES } from '../../conformance/client/nick.js';
+import { TILDE_CLIENT_CASES } from '../../conformance/client/tilde.js';
+import type { ClientCase, Verdict } from '../../conformance/harness/case.js';
+import type { CaseResult } from '../../conformance/harness/report.js';
+import { runCase } from '../../conformance/harness/runner.js';
+import { PYTHON_TARGETS_DIR, pythonExecutable } from '../../conformance/harness/spawn.js';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
+
+/** Bound on one row: a case's own budget is 60 s, its waits end far sooner. */
+const ROW_TIMEOUT_MS = 90_000;
+/**
+ * Rows in flight at once. A row mostly waits (quiet windows, bounded waits for a display), so more
+ * rows than cores keep the file short; the cases are built to give the same verdicts under load.
+ */
+const ROWS_IN_FLIGHT = 6;
+
+vi.setConfig({ maxConcurrency: ROWS_IN_FLIGHT });
+
+const CHATKIT_BIN = join(PACKAGE_ROOT, 'bin/chatkit.js');
+const MUTANT = join(PACKAGE_ROOT, 'conformance/mutants/mutant_client.py');
+
+/** What a row must give: a verdict, and for fail/warn the requirement the failure names. */
+type Expected =
+  | 'pass'
+  | { readonly verdict: Extract<Verdict, 'fail' | 'warn'>; readonly requirement: string };
+
+interface Target {
+  readonly name: string;
+  readonly dialect: 'nick' | 'tilde';
+  readonly prompt?: string;
+  /** The command, `{host}` and `{port}` replaced by the runner. */
+  readonly command: () => string;
+  /** The cases it runs (ids), each with its expected result; unlisted ids of `all` pass. */
+  readonly cases: 'all' | readonly string[];
+  readonly expect: Readonly<Record<string, Expected>>;
+}
+
+const python = (script: string) => () =>
+  `'${pythonExecutable()}' '${join(PYTHON_TARGETS_DIR, script)}' {host} {port}`;
+const chatkit = (args: string) => () =>
+  `'${process.execPath}' '${CHATKIT_BIN}' connect {host}:{port} ${args}`;
+const mutant = (args: string) => () => `'${pythonExecutable()}' '${MUTANT}' ${args} {host} {port}`;
+const fail = (requirement: string): Expected => ({ verdict: 'fail', requirement });
+const warn = (requirement: string): Expected => ({ verdict: 'warn', requirement });
+
+/** The cases that concern the prompt token: the `Hii` variant runs these. */
+const PROMPT_CASES = [
+  'nick.client.nickname-answers-prompt',
+  'nick.client.prompt-hidden',
+  'nick.client.chat-format',
+  'nick.client.chat-waits-for-connected',
+];
+
+/**
+ * nick_client.py and hii_client.py (Annex A.2). The annex's D-NC-4 names the empty nickname; the
+ * seed validates no nickname at all, so `a:b` fails the same requirement.
+ */
+const NICK_SEED: Readonly<Record<string, Expected>> = {
+  'nick.client.chat-waits-for-connected': fail('NICK-CHAT-2'), // D-NC-3
+  'nick.client.nickname-empty': fail('NICK-NICK-2'), // D-NC-4
+  'nick.client.nickname-invalid': fail('NICK-NICK-2'), // D-NC-4 (any nickname is sent unchecked)
+  'nick.client.nickname-non-ascii': fail('NICK-NICK-2'), // D-NC-6
+  'nick.client.eof': fail('CLIENT-EOF-1'), // D-NC-1
+  'nick.client.bad-bytes': fail('CLIENT-BYTES-1'), // D-NC-2
+  'nick.client.input-goes-on': warn('CLIENT-INPUT-1'), // D-NC-5
+};
+
+/**
+ * tilde_client.py, the headless twin of the seed's Tk client (Annex A.4). D-TC-6 names the empty
+ * username; the seed validates none, so `a~b` fails TILDE-USER-2.
+ */
+const TILDE_SEED: Readonly<Record<string, Expected>> = {
+  'tilde.client.content-waits-for-added': fail('TILDE-MSG-1'), // D-TC-7
+  'tilde.client.username-empty': fail('TILDE-USER-1'), // D-TC-6
+  'tilde.client.username-invalid': fail('TILDE-USER-2'), // D-TC-6 (any username is sent unchecked)
+  'tilde.client.display-first-tilde': fail('TILDE-DISPLAY-1'), // D-TC-1
+  'tilde.client.display-no-separator': fail('TILDE-DISPLAY-1'), // D-TC-2
+  'tilde.client.merged-relays': fail('FRAME-4'), // D-TC-4
+  'tilde.client.split-character': fail('FRAME-4'), // D-TC-5 (a character split between chunks)
+  'tilde.client.bad-bytes': fail('CLIENT-BYTES-1'), // D-TC-5
+  'tilde.client.eof': fail('CLIENT-EOF-1'), // D-TC-3
+};
+
+const TARGETS: readonly Target[] = [
+  {
+    name: 'nick_client.py',
+    dialect: 'nick',
+    command: python('nick_client.py'),
+    cases: 'all',
+    expect: NICK_SEED,
+  },
+  {
+    name: 'hii_client.py',
+    dialect: 'nick',
+    prompt: 'Hii',
+    command: python('hii_client.py'),
+    cases: PROMPT_CASES,
+    expect: NICK_SEED,
+  },
+  {
+    name: 'tilde_client.py',
+    dialect: 'tilde',
+    command: python('tilde_client.py'),
+    cases: 'all',
+    expect: TILDE_SEED,
+  },
+  {
+    name: 'chatkit connect (nick)',
+    dialect: 'nick',
+    command: chatkit('--dialect nick'),
+    cases: 'all',
+    expect: {},
+  },
+  {
+    name: 'chatkit connect (Hii)',
+    dialect: 'nick',
+    prompt: 'Hii',
+    command: chatkit('--dialect nick --prompt Hii'),
+    cases: PROMPT_CASES,
+    expect: {},
+  },
+  {
+    name: 'chatkit connect (tilde)',
+    dialect: 'tilde',
+    command: chatkit('--dialect tilde'),
+    cases: 'all',
+    expect: {},
+  },
+  // The mutants: `none` passes everything; each defect is caught by its case.
+  {
+    name: 'mutant none (nick)',
+    dialect: 'nick',
+    command: mutant('--dialect nick --defect none'),
+    cases: 'all',
+    expect: {},
+  },
+  {
+    name: 'mutant none (Hii)',
+    dialect: 'nick',
+    prompt: 'Hii',
+    command: mutant('--dialect nick --prompt Hii --defect none'),
+    cases: ['nick.client.nickname-answers-prompt', 'nick.client.prompt-hidden'],
+    expect: {},
+  },
+  {
+    name: 'mutant none (tilde)',
+    dialect: 'tilde',
+    command: mutant('--dialect tilde --defect none'),
+    cases: 'all',
+    expect: {},
+  },
+  ...(
+    [
+      ['nick', 'no-prefix', { 'nick.client.chat-format': fail('NICK-CHAT-1') }],
+      ['nick', 'sends-before-prompt', { 'nick.client.nickname-answers-prompt': fail('NICK-NICK-1') }],
+      ['nick', 'shows-prompt', { 'nick.client.prompt-hidden': fail('CLIENT-PROMPT-1') }],
+      ['nick', 'spins-on-eof', { 'nick.client.eof': fail('CLIENT-EOF-1') }],
+      ['nick', 'crashes-on-bad-bytes', { 'nick.client.bad-bytes': fail('CLIENT-BYTES-1') }],
+      ['nick', 'sends-before-added', { 'nick.client.chat-waits-for-connected': fail('NICK-CHAT-2') }],
+      ['nick', 'two-writes-per-message', { 'nick.client.one-write': warn('FRAME-2') }],
+      [
+        'nick',
+        'no-validation',
+        {
+          'nick.client.nickname-empty': fail('NICK-NICK-2'),
+          'nick.client.nickname-invalid': fail('NICK-NICK-2'),
+          'nick.client.nickname-non-ascii': fail('NICK-NICK-2'),
+        },
+      ],
+      ['tilde', 'spins-on-eof', { 'tilde.client.eof': fail('CLIENT-EOF-1') }],
+      // Strict decoding is caught; a split character alone is not invalid, so that case still passes.
+      [
+        'tilde',
+        'crashes-on-bad-bytes',
+        { 'tilde.client.bad-bytes': fail('CLIENT-BYTES-1'), 'tilde.client.split-character': 'pass' },
+      ],
+      [
+        'tilde',
+        'split-at-every-tilde',
+        {
+          'tilde.client.display-first-tilde': fail('TILDE-DISPLAY-1'),
+          'tilde.client.merged-relays': fail('FRAME-4'),
+        },
+      ],
+      ['tilde', 'sends-before-added', { 'tilde.client.content-waits-for-added': fail('TILDE-MSG-1') }],
+      ['tilde', 'two-writes-per-message', { 'tilde.client.one-write': warn('FRAME-2') }],
+      ['tilde', 'no-validation', { 'tilde.client.username-invalid': fail('TILDE-USER-2') }],
+    ] as const
+  ).map(
+    ([dialect, defect, expect]): Target => ({
+      name: `mutant ${defect} (${dialect})`,
+      dialect,
+      command: mutant(`--dialect ${dialect} --defect ${defect}`),
+      cases: Object.keys(expect),
+      expect,
+    }),
+  ),
+];
+
+const CASES: Readonly<Record<'nick' | 'tilde', readonly ClientCase[]>> = {
+  nick: NICK_CLIENT_CASES,
+  tilde: TILDE_CLIENT_CASES,
+};
+
+interface Row {
+  readonly target: Target;
+  readonly c: ClientCase;
+  readonly expected: Expected;
+}
+
+const BY_TARGET: readonly (readonly Row[])[] = TARGETS.map((target) => {
+  const all = CASES[target.dialect];
+  const ids = target.cases === 'all' ? all.map((c) => c.id) : target.cases;
+  return ids.map((id) => {
+    const c = all.find((x) => x.id === id);
+    if (!c) throw new Error(`${target.name}: no case ${id}`);
+    return { target, c, expected: target.expect[id] ?? 'pass' };
+  });
+});
+
+/** Round-robin over the targets, so that the Node-based rows (slow to start) are spread out. */
+const ROWS: readonly Row[] = Array.from(
+  { length: Math.max(...BY_TARGET.map((rows) => rows.length)) },
+  (_, i) => BY_TARGET.flatMap((rows) => (i < rows.length ? [rows[i]!] : [])),
+).flat();
+
+/** Everything a person needs to see when a pinned verdict changes. */
+function explain(result: CaseResult): string {
+  return JSON.stringify(
+    {
+      verdict: result.verdict,
+      failure: result.failure,
+      error: result.error,
+      stdout: result.targetOutput?.stdout.slice(-1_500),
+      stderr: result.targetOutput?.stderr.slice(-1_500),
+      transcript: result.transcript,
+    },
+    null,
+    2,
+  );
+}
+
+describe('client profile verdicts', () => {
+  beforeAll(() => {
+    if (!existsSync(join(PACKAGE_ROOT, 'dist/cli/commands/connect.js'))) {
+      throw new Error('dist/ is missing: run `npm run build` (npm test does) before this file');
+    }
+  });
+
+  it('runs every client case against at least one target', () => {
+    const covered = new Set(ROWS.map((row) => row.c.id));
+    for (const c of [...NICK_CLIENT_CASES, ...TILDE_CLIENT_CASES]) expect(covered).toContain(c.id);
+  });
+
+  for (const { target, c, expected } of ROWS) {
+    it.concurrent(
+      `${target.name}: ${c.id} ${expected === 'pass' ? 'passes' : `${expected.verdict}s on ${expected.requirement}`}`,
+      async () => {
+        const result = await runCase(c, {
+          target: { kind: 'client', command: target.command() },
+          dialect: target.dialect,
+          ...(target.prompt ? { prompt: target.prompt } : {}),
+          retries: 0,
+        });
+        const want =
+          expected === 'pass'
+            ? { verdict: 'pass', requirement: undefined }
+            : { verdict: expected.verdict, requirement: expected.requirement };
+        expect(
+          { verdict: result.verdict, requirement: result.failure?.requirement },
+          explain(result),
+        ).toEqual(want);
+      },
+      ROW_TIMEOUT_MS,
+    );
+  }
+});
