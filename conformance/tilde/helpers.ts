@@ -286,6 +286,15 @@ export class ChunkScanner {
   }
 }
 
+/**
+ * With a probe of the target's threads, how long no flood byte arrives, while a thread is asleep
+ * in a send, before the flood counts as stalled: long enough that a watcher reading late under load
+ * rarely passes for a blocked member, short enough that the kernel rarely lets more through toward
+ * a member that stopped reading meanwhile (it does, now and then, when it compacts that member's
+ * receive queue).
+ */
+export const PROBED_STALL_MS = 300;
+
 /** How a flood ended. */
 export type FloodEnd =
   | { readonly kind: 'stopped'; readonly bytes: number }
@@ -325,15 +334,15 @@ export async function flood(
       if (scanners.every((s) => s.count >= sent)) break;
       const closed = scanners.find((s) => s.conn.closed);
       if (closed) return { kind: 'closed', bytes: sent, label: closed.conn.label };
-      // A spawned target shows a blocked write at once (a thread asleep in a send).
-      if (options.probe && options.probe() > 0) {
-        return { kind: 'stalled', bytes: sent, delivered: scanners.map((s) => s.count) };
-      }
       const counts = scanners.map((s) => s.count);
       if (counts.some((c, i) => c !== last[i])) {
         last = counts;
         lastProgress = performance.now();
       } else if (performance.now() - lastProgress > options.stallMs) {
+        return { kind: 'stalled', bytes: sent, delivered: counts };
+      } else if (options.probe && performance.now() - lastProgress > PROBED_STALL_MS && options.probe() > 0) {
+        // A spawned target shows a blocked write sooner: a thread asleep in a send while nothing
+        // arrives for a moment (a thread blocked only by a watcher that reads late goes on).
         return { kind: 'stalled', bytes: sent, delivered: counts };
       }
       await sleep(2);
