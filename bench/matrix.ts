@@ -62,7 +62,10 @@ options (environment variable in brackets):
                       (e.g. to complete a matrix that hit its time bound)
   --big-runs N        runs of the big configuration (default: --runs)
 
-servers: reference-nick reference-tilde reference-nick-strict seed-nick seed-tilde ncat`;
+servers: reference-nick reference-tilde reference-nick-turn reference-tilde-turn seed-nick seed-tilde ncat`;
+
+const serve = (args: string) =>
+  `exec node ${CHATKIT} serve --port {port} --max-clients 100000 ${args}> /dev/null`;
 
 const SERVERS: ServerDef[] = [
   {
@@ -71,7 +74,7 @@ const SERVERS: ServerDef[] = [
     dialect: 'nick',
     kind: 'reference',
     color: '#1f77b4',
-    command: `exec node ${CHATKIT} serve --port {port} --max-clients 100000 > /dev/null`,
+    command: serve(''),
   },
   {
     id: 'reference-tilde',
@@ -79,15 +82,23 @@ const SERVERS: ServerDef[] = [
     dialect: 'tilde',
     kind: 'reference',
     color: '#2ca02c',
-    command: `exec node ${CHATKIT} serve --dialect tilde --port {port} --max-clients 100000 > /dev/null`,
+    command: serve('--dialect tilde '),
   },
   {
-    id: 'reference-nick-strict',
-    label: 'reference NICK, --write-batching backpressure',
+    id: 'reference-nick-turn',
+    label: 'reference NICK --write-batching turn',
     dialect: 'nick',
-    kind: 'reference-strict',
+    kind: 'reference-turn',
     color: '#17becf',
-    command: `exec node ${CHATKIT} serve --port {port} --max-clients 100000 --write-batching backpressure > /dev/null`,
+    command: serve('--write-batching turn '),
+  },
+  {
+    id: 'reference-tilde-turn',
+    label: 'reference tilde --write-batching turn',
+    dialect: 'tilde',
+    kind: 'reference-turn',
+    color: '#bcbd22',
+    command: serve('--dialect tilde --write-batching turn '),
   },
   {
     id: 'seed-nick',
@@ -121,7 +132,8 @@ const FULL_MESSAGES = 100;
 const PACED_RATE = 5;
 const SIZE = 64;
 const JOIN_CONCURRENCY = 8;
-const BIG_JOIN_CONCURRENCY = 64;
+/** Node's listen backlog is 511: this many handshakes at once fit in it. */
+const BIG_JOIN_CONCURRENCY = 512;
 /** Bound on one run, beyond the generator's own. */
 const RUN_TIMEOUT_S = 240;
 /** A run counts as disturbed when others used more than this much CPU (% of one core). */
@@ -401,24 +413,50 @@ async function main(): Promise<void> {
 
   type Job = { server: ServerDef; members: number; mode: Mode; rep: number };
   const jobs: Job[] = [];
-  for (let rep = 1; rep <= o.runs; rep++) {
+  const regular = (rep: number) => {
     for (const mode of o.modes) {
       for (const members of o.members) {
         for (const server of servers) {
           // Past its select() limit ncat cannot serve; a run would only measure the failure.
           if (server.kind === 'ncat' && members > 1000) continue;
-          // The strict-batching variant is there to show what batching buys where it matters.
-          if (server.kind === 'reference-strict' && members < 1000) continue;
+          // The tilde turn variant is there for the targets, which are at 1000 members.
+          if (server.id === 'reference-tilde-turn' && members < 1000) continue;
           jobs.push({ server, members, mode, rep });
         }
       }
     }
+  };
+  const bigJobs = (rep: number) => {
+    if (o.big <= 0) return;
+    for (const server of servers.filter((s) => s.kind === 'reference' || s.kind === 'reference-turn')) {
+      // With one write per message and member, a join storm of this size is N²/2 writes: one
+      // run shows it; the repetitions go to the batching variant.
+      if (server.kind === 'reference' && rep > 1) continue;
+      jobs.push({ server, members: o.big, mode: 'big', rep });
+    }
+  };
+  // The first repetition and the big runs come first, so that a matrix cut short by its time
+  // bound still has every configuration.
+  for (let rep = 1; rep <= Math.max(o.runs, o.bigRuns ?? o.runs); rep++) {
+    if (rep <= o.runs) regular(rep);
+    if (rep <= (o.bigRuns ?? o.runs)) bigJobs(rep);
   }
-  if (o.big > 0) {
-    for (let rep = 1; rep <= (o.bigRuns ?? o.runs); rep++) {
-      for (const server of servers.filter((s) => s.kind === 'reference')) {
-        jobs.push({ server, members: o.big, mode: 'big', rep });
-      }
+
+  let profile: MatrixResults['profile'];
+  let profileTurn: MatrixResults['profileTurn'];
+  if (o.profile && performance.now() < deadline) {
+    const members = Math.max(...o.members);
+    const ref = servers.find((s) => s.id === 'reference-nick');
+    const strict = servers.find((s) => s.id === 'reference-nick-turn');
+    if (ref) {
+      log(`profiling ${ref.label}, ${members} members, full speed ...`);
+      await waitForQuiet(o.quietWait);
+      profile = await profileRun(ref, members);
+    }
+    if (strict && performance.now() < deadline) {
+      log(`profiling ${strict.label}, ${members} members, full speed ...`);
+      await waitForQuiet(o.quietWait);
+      profileTurn = await profileRun(strict, members);
     }
   }
 
@@ -457,24 +495,6 @@ async function main(): Promise<void> {
     } else log(`  failed: ${error}`);
   }
 
-  let profile: MatrixResults['profile'];
-  let profileStrict: MatrixResults['profileStrict'];
-  if (o.profile && performance.now() < deadline) {
-    const members = Math.max(...o.members);
-    const ref = servers.find((s) => s.id === 'reference-nick');
-    const strict = servers.find((s) => s.id === 'reference-nick-strict');
-    if (ref) {
-      log(`profiling ${ref.label}, ${members} members, full speed ...`);
-      await waitForQuiet(o.quietWait);
-      profile = await profileRun(ref, members);
-    }
-    if (strict && performance.now() < deadline) {
-      log(`profiling ${strict.label}, ${members} members, full speed ...`);
-      await waitForQuiet(o.quietWait);
-      profileStrict = await profileRun(strict, members);
-    }
-  }
-
   const disturbed = runs.filter((r) => r.background > BUSY_PERCENT).length;
   if (disturbed > 0) {
     notes.push(
@@ -501,7 +521,7 @@ async function main(): Promise<void> {
     servers,
     runs,
     ...(profile ? { profile } : {}),
-    ...(profileStrict ? { profileStrict } : {}),
+    ...(profileTurn ? { profileTurn } : {}),
     notes,
     durationMs: Math.round(performance.now() - started),
   };
@@ -514,12 +534,23 @@ async function main(): Promise<void> {
       generatedAt: results.generatedAt,
       machine: results.machine,
       command: `${previous.command}, then ${results.command}`,
-      config: { ...previous.config, big: results.config.big || previous.config.big },
+      config: {
+        ...previous.config,
+        big: results.config.big || previous.config.big,
+        bigJoinConcurrency: results.config.bigJoinConcurrency,
+      },
       servers: [...previous.servers, ...results.servers.filter((s) => !ids.has(s.id))],
-      runs: [...previous.runs, ...results.runs],
+      // New figures replace the old ones of the same configuration.
+      runs: [
+        ...previous.runs.filter(
+          (r) =>
+            !results.runs.some((n) => n.server === r.server && n.members === r.members && n.mode === r.mode),
+        ),
+        ...results.runs,
+      ],
       ...((results.profile ?? previous.profile) ? { profile: results.profile ?? previous.profile } : {}),
-      ...((results.profileStrict ?? previous.profileStrict)
-        ? { profileStrict: results.profileStrict ?? previous.profileStrict }
+      ...((results.profileTurn ?? previous.profileTurn)
+        ? { profileTurn: results.profileTurn ?? previous.profileTurn }
         : {}),
       notes: [...previous.notes, ...results.notes],
       durationMs: previous.durationMs + results.durationMs,

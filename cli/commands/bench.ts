@@ -92,7 +92,7 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
       options: ['lazy', 'eager'] as const,
       default: 'lazy' as const,
       description:
-        "lazy: while others still join, joined members are not read (their announcements wait in the kernel's buffers), so the join time is the server's; eager: read every member all the time (each join then costs the generator one read per member)",
+        "lazy: while others still join, joined members are read only every 500 ms (their announcements wait in the kernel's buffers), so the join time is the server's; eager: read every member all the time (each join then costs the generator one read per member)",
     })(),
     'join-timeout': seconds(`bound on one client's handshake [default: ${DEFAULT_JOIN_TIMEOUT_MS / 1000}]`),
     drain: seconds(

@@ -54,6 +54,12 @@ export const SETTLE_QUIET_MS = 200;
 export const SETTLE_MAX_MS = 60_000;
 /** Period of the one shared timer (progress, sampling, deadlines). */
 export const TICK_MS = 100;
+/**
+ * With lazy join reads, every member is still read once this often while others join, so that
+ * its kernel buffers never fill: a server that then sees backpressure (or blocks, like ncat and
+ * the seeds) would measure the generator's laziness, not itself.
+ */
+export const JOIN_READ_SWEEP_MS = 500;
 /** Period of the pacing timer of paced senders. */
 export const PACE_TICK_MS = 1;
 /** Bytes of the shared receive buffer: the most one read takes from one socket. */
@@ -87,8 +93,9 @@ export interface BenchOptions {
   joinRate: number;
   joinTimeoutMs: number;
   /**
-   * `lazy` (default): while clients are still joining, members that have joined are not read; the
-   * join announcements wait in their sockets' kernel buffers and are read once all have joined.
+   * `lazy` (default): while clients are still joining, members that have joined are read only
+   * every {@link JOIN_READ_SWEEP_MS}; the join announcements wait in their sockets' kernel buffers
+   * meanwhile, and are read once all have joined.
    * `eager`: every member is read all the time, so every join costs the generator one read per
    * member (and the join time measures the generator as much as the server).
    */
@@ -405,6 +412,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   }
 
   // ---- the one shared timer ---------------------------------------------------------------------
+  let lastSweepAt = 0;
   let lastTickSeen = 0;
   let lastTickAt = 0;
   let drainStartedAt = 0;
@@ -417,6 +425,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     if (phase === 'join') {
       for (const c of clients) {
         if (c.pending && now >= c.deadline) lose(c, 'timeout');
+      }
+      if (lazyJoinReads && now - lastSweepAt >= JOIN_READ_SWEEP_MS) {
+        lastSweepAt = now;
+        // One read each (the read callback pauses the socket again).
+        for (const c of members) if (c.state === 'member') c.socket.resume();
       }
     }
     if (seen !== lastTickSeen) {

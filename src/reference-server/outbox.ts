@@ -55,12 +55,16 @@ export class Fanout {
   /** Outboxes with a message of their own this turn (also non-members: a prompt, a refusal). */
   readonly #touched: Outbox[] = [];
   #entries: Uint8Array[] = [];
+  /** Byte offset of each entry in the turn's concatenation. */
+  #offsets: number[] = [];
   #entryBytes = 0;
   /** Broadcasts ever appended; an outbox's cursor counts the ones it has taken. */
   #seq = 0;
   /** `#seq` when the current turn began: `#entries[i]` is broadcast `#turnStart + i`. */
   #turnStart = 0;
   #scheduled = false;
+  /** The turn's broadcasts concatenated, while the turn ends. */
+  #shared: Uint8Array | undefined;
   /** Earliest time (performance.now()) of the next flush. */
   #nextFlushAt = 0;
 
@@ -77,6 +81,7 @@ export class Fanout {
   /** Appends one message for every subscriber; returns how many will get it. */
   broadcast(bytes: Uint8Array): number {
     this.#entries.push(bytes);
+    this.#offsets.push(this.#entryBytes);
     this.#entryBytes += bytes.length;
     this.#seq++;
     this.#schedule();
@@ -86,6 +91,18 @@ export class Fanout {
   /** This turn's broadcasts from `seq` on (a subscriber's cursor) to now. */
   since(seq: number): Uint8Array[] {
     return this.#entries.slice(seq - this.#turnStart);
+  }
+
+  /**
+   * While a turn ends: the turn's broadcasts from `seq` on as one byte array, a view of the shared
+   * concatenation (the same bytes for every member in step); undefined when there are none.
+   */
+  endingTurnFrom(seq: number): Uint8Array | undefined {
+    const shared = this.#shared;
+    const i = seq - this.#turnStart;
+    if (shared === undefined || i >= this.#entries.length) return undefined;
+    const from = this.#offsets[i]!;
+    return from === 0 ? shared : shared.subarray(from);
   }
 
   /** From now on `outbox` gets every broadcast (and none made before). */
@@ -118,11 +135,13 @@ export class Fanout {
     const cpu = process.cpuUsage();
     const count = this.#entries.length;
     if (count > 0) {
-      const shared = count === 1 ? this.#entries[0]! : Buffer.concat(this.#entries, this.#entryBytes);
-      for (const outbox of this.#subscribers) outbox.endTurn(shared, this.#turnStart, this.#seq);
+      this.#shared = count === 1 ? this.#entries[0]! : Buffer.concat(this.#entries, this.#entryBytes);
+      for (const outbox of this.#subscribers) outbox.endTurn(this);
     }
-    for (const outbox of this.#touched.splice(0)) outbox.endTurn(undefined, this.#turnStart, this.#seq);
+    this.#shared = undefined;
+    for (const outbox of this.#touched.splice(0)) outbox.endTurn(this);
     this.#entries = [];
+    this.#offsets = [];
     this.#entryBytes = 0;
     this.#turnStart = this.#seq;
     const used = process.cpuUsage(cpu);
@@ -194,27 +213,19 @@ export class Outbox {
   }
 
   /**
-   * The fan-out's turn ended: this member's share (the turn's broadcasts since its cursor and its
-   * own messages, in order) goes out in one write, unless the socket is backed up. `shared` is
-   * the turn's broadcasts concatenated, written as it is when the member is in step.
+   * The fan-out's turn is ending: this member's share (its own messages, then the turn's
+   * broadcasts since its cursor, one view of the shared bytes) goes out in one write, or, while
+   * the socket is backed up, joins its queue as one entry per turn.
    */
-  endTurn(shared: Uint8Array | undefined, turnStart: number, seq: number): void {
+  endTurn(fanout: Fanout): void {
     this.#touched = false;
     if (this.#closed) return;
-    const socket = this.#socket;
-    if (
-      shared !== undefined &&
-      this.#cursor === turnStart &&
-      this.#queue.length === 0 &&
-      !socket.writableNeedDrain &&
-      socket.writable
-    ) {
-      this.#cursor = seq;
-      socket.write(shared);
-    } else {
-      this.#catchUp();
-      if (!socket.writableNeedDrain) this.#flush();
+    if (this.#cursor >= 0) {
+      const rest = fanout.endingTurnFrom(this.#cursor);
+      if (rest !== undefined) this.#enqueue(rest);
+      this.#cursor = fanout.seq;
     }
+    if (!this.#socket.writableNeedDrain) this.#flush();
     this.#checkBound();
   }
 
