@@ -176,6 +176,7 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.handshake.trailing-newline',
+    catches: ['D-NS-7'],
     title: 'admits a nickname sent with one trailing LF or CRLF (an `nc` user) under the nickname without it',
     requirements: ['NICK-NICK-3'],
     level: 'SHOULD',
@@ -221,6 +222,7 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.handshake.invalid-nick',
+    catches: ['D-NS-7'],
     timeoutMs: 45_000,
     title:
       'refuses invalid nicknames (`:`, space, TAB, control byte, over 32 bytes, empty after the LF, not ASCII) and announces none',
@@ -263,6 +265,7 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.handshake.duplicate-nick',
+    catches: ['D-NS-7'],
     title:
       "refuses a member's nickname (same bytes) without announcing it, and admits a nickname that differs only in case",
     requirements: ['NICK-NICK-4'],
@@ -294,6 +297,7 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.handshake.non-ascii-nick',
+    catches: ['D-NS-5'],
     title: 'survives a nickname that is not ASCII: never sends its bytes, and goes on admitting newcomers',
     requirements: ['ROBUST-BAD-1', 'ENC-NICK-1'],
     level: 'MUST',

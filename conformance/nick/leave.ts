@@ -67,6 +67,7 @@ export const NICK_LEAVE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.leave.eof',
+    catches: ['D-NS-1'],
     title:
       'on EOF from a member, closes it and promptly sends `<nick> left!` once to the remaining members only',
     requirements: ['NICK-LEAVE-1', 'ROBUST-EOF-1'],
@@ -102,6 +103,7 @@ export const NICK_LEAVE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.leave.handshake-eof',
+    catches: ['D-NS-4'],
     title:
       'announces nothing for a connection that sends EOF before its nickname, closes it, and goes on serving',
     requirements: ['NICK-LEAVE-2', 'ROBUST-EOF-1'],
@@ -136,6 +138,7 @@ export const NICK_LEAVE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.leave.handshake-reset',
+    catches: ['D-NS-9'],
     title: 'announces nothing for a connection reset before its nickname, and goes on serving',
     requirements: ['NICK-LEAVE-2', 'ROBUST-RESET-1'],
     level: 'MUST',
@@ -155,6 +158,7 @@ export const NICK_LEAVE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.leave.wrong-name',
+    catches: ['D-NS-10'],
     title:
       "announces each leave under the leaver's own nickname, even after a second member with the same nickname left",
     requirements: ['NICK-LEAVE-1'],

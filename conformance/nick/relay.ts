@@ -227,7 +227,7 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
     ...robustness,
     id: 'nick.relay.oversize',
     title: 'relays a chunk of more than 1024 bytes in pieces, losing and reordering nothing',
-    requirements: ['NICK-RELAY-4', 'TRANSPORT-3'],
+    requirements: ['NICK-RELAY-4', 'TRANSPORT-3', 'ROBUST-SIZE-1'],
     level: 'MUST',
     hint: 'Read with recv(1024) and relay every piece as it comes; if you read more at once, send it on in slices of at most 1024 bytes, never drop the rest.',
     async run(t) {
@@ -250,6 +250,7 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.relay.non-ascii',
+    catches: ['D-NS-6'],
     title: 'never relays a chunk holding a byte >= 0x80; closes the sender (announced) or drops the chunk',
     requirements: ['NICK-RELAY-2', 'ENC-NICK-1', 'NICK-LEAVE-1'],
     level: 'MUST',

@@ -50,6 +50,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.handshake-nonblocking',
+    catches: ['D-NS-3'],
     title: 'admits and serves others while a connection has not answered the prompt',
     requirements: ['ROBUST-HANDSHAKE-1'],
     level: 'MUST',
@@ -73,6 +74,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.handshake-timeout',
+    catches: ['D-NS-3'],
     title: 'closes a connection that sends no nickname within a bounded time, announcing nothing',
     requirements: ['ROBUST-HANDSHAKE-2', 'NICK-LEAVE-2'],
     level: 'SHOULD',
@@ -109,6 +111,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.dead-member',
+    catches: ['D-NS-2'],
     title:
       'when a write to a dead connection fails, delivers the message to everyone else and keeps the sender',
     requirements: ['ROBUST-DEAD-1', 'NICK-LEAVE-1'],
@@ -158,6 +161,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.slow-reader',
+    catches: ['D-NS-8'],
     title: 'keeps delivering to every other member, and admitting newcomers, while one member reads nothing',
     requirements: ['ROBUST-SLOW-1'],
     level: 'MUST',
@@ -204,6 +208,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.slow-reader-closed',
+    catches: ['D-NS-8'],
     title: 'bounds the output queued for a member that reads nothing, then closes it and announces its leave',
     requirements: ['ROBUST-SLOW-1', 'NICK-LEAVE-1'],
     level: 'SHOULD',
@@ -261,6 +266,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.late-joiner',
+    catches: ['D-NS-11'],
     title:
       'delivers a message only to the members of the moment it was read, never to a later joiner (even when a slow member held it up)',
     requirements: ['NICK-RELAY-1', 'NICK-PROMPT-2', 'NICK-JOIN-1'],

@@ -1,7 +1,7 @@
 /**
  * `chatkit conform --list`: the cases, and the requirement coverage: every MUST and SHOULD of
- * spec/PROTOCOL.md with the cases that check it, uncovered ones marked. What binds only the checker
- * (FRAME-6, profile `—` in Annex C) is marked as such, not as a gap.
+ * spec/PROTOCOL.md with the cases that check it, uncovered ones marked. A requirement no case can
+ * judge ({@link NOT_JUDGED_BY_CASES}, profile `—` in Annex C) is marked with the reason, not as a gap.
  *
  * @module
  */
@@ -35,8 +35,21 @@ export function parseAnnexC(markdown: string): AnnexRow[] {
   return rows;
 }
 
-/** How well one requirement is covered. */
-export type CoverageStatus = 'covered' | 'uncovered' | 'checker' | 'other-dialect';
+/**
+ * The MUST and SHOULD requirements no case can judge, and why; each has profile `—` in Annex C.
+ * Adding one is a decision, so a test pins this list.
+ */
+export const NOT_JUDGED_BY_CASES: Readonly<Record<string, string>> = {
+  'FRAME-6': "binds the checker: verified by chatkit's own tests",
+  'FRAME-7':
+    'not observable on the wire (a batched write and writes merged by TCP look the same): checked on the reference server by its tests',
+};
+
+/**
+ * How well one requirement is covered. `not-judged`: no case can judge it
+ * ({@link NOT_JUDGED_BY_CASES}); `uncovered`: a case is missing, or is not among those selected.
+ */
+export type CoverageStatus = 'covered' | 'uncovered' | 'not-judged' | 'other-dialect';
 
 /** One requirement and the cases that check it. */
 export interface CoverageRow {
@@ -82,9 +95,19 @@ function annexRows(): AnnexRow[] {
   return annex;
 }
 
+/** Requirements of one dialect whose IDs do not say so (CLIENT-PROMPT-1: only NICK has a prompt). */
+const DIALECT_OF: Readonly<Record<string, DialectName>> = { 'CLIENT-PROMPT-1': 'nick' };
+
+/** The one dialect a requirement binds (`NICK-*`, `ENC-NICK-*`, ...), or undefined for both. */
+export function requirementDialect(id: string): DialectName | undefined {
+  if (/^(?:ENC-)?NICK-/.test(id)) return 'nick';
+  if (/^(?:ENC-)?TILDE-/.test(id)) return 'tilde';
+  return DIALECT_OF[id];
+}
+
 /**
  * Every MUST and SHOULD requirement with the listed cases that check it. With `dialect`, the other
- * dialect's own requirements (`NICK-*` / `TILDE-*`) are marked `other-dialect`.
+ * dialect's own requirements ({@link requirementDialect}) are marked `other-dialect`.
  */
 export function requirementCoverage(cases: readonly ConformanceCase[], dialect?: DialectName): CoverageRow[] {
   const byAnnex = new Map(annexRows().map((r) => [r.id, r]));
@@ -93,16 +116,15 @@ export function requirementCoverage(cases: readonly ConformanceCase[], dialect?:
     if (r.level !== 'MUST' && r.level !== 'SHOULD') continue;
     const a = byAnnex.get(r.id);
     const covering = cases.filter((c) => c.requirements.includes(r.id)).map((c) => c.id);
-    const otherDialect =
-      dialect !== undefined && (dialect === 'nick' ? r.id.startsWith('TILDE-') : r.id.startsWith('NICK-'));
-    const checkerOnly = a !== undefined && (a.profile === '—' || a.binds === 'checker');
+    const only = requirementDialect(r.id);
+    const otherDialect = dialect !== undefined && only !== undefined && only !== dialect;
     const status: CoverageStatus =
       covering.length > 0
         ? 'covered'
         : otherDialect
           ? 'other-dialect'
-          : checkerOnly
-            ? 'checker'
+          : NOT_JUDGED_BY_CASES[r.id] !== undefined
+            ? 'not-judged'
             : 'uncovered';
     rows.push({
       id: r.id,
@@ -132,7 +154,7 @@ export function renderList(cases: readonly ConformanceCase[], coverage: readonly
   }
   const relevant = coverage.filter((r) => r.status !== 'other-dialect');
   const covered = relevant.filter((r) => r.status === 'covered').length;
-  const judgeable = relevant.filter((r) => r.status !== 'checker').length;
+  const judgeable = relevant.filter((r) => r.status !== 'not-judged').length;
   out.push('');
   out.push(`requirement coverage (MUST and SHOULD of spec/PROTOCOL.md): ${covered}/${judgeable} covered`);
   const reqWidth = Math.max(...relevant.map((r) => r.id.length), 2);
@@ -140,9 +162,9 @@ export function renderList(cases: readonly ConformanceCase[], coverage: readonly
     const what =
       r.status === 'covered'
         ? r.cases.join(', ')
-        : r.status === 'checker'
-          ? "(binds the checker: verified by chatkit's own tests)"
-          : `NOT COVERED (${r.binds}; profile ${r.profile})`;
+        : r.status === 'not-judged'
+          ? `(no case: ${NOT_JUDGED_BY_CASES[r.id]})`
+          : `NOT COVERED by the cases listed (${r.binds}; profile ${r.profile})`;
     out.push(`  ${r.id.padEnd(reqWidth)}  ${r.level.padEnd(6)}  ${what}`);
   }
   return `${out.join('\n')}\n`;

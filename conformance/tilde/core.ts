@@ -71,7 +71,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
     ...tilde,
     id: 'tilde.join.broadcast',
     title: 'sends `SERVER~<user> added to the chat` to every member, the newcomer included',
-    requirements: ['TILDE-JOIN-1'],
+    requirements: ['TILDE-JOIN-1', 'TRANSPORT-1'],
     level: 'MUST',
     hint: 'After reading the username, append the client to your list, then send "SERVER~<user> added to the chat" to every client in the list, the newcomer too.',
     async run(t) {

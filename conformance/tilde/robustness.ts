@@ -182,6 +182,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.slow.others-unaffected',
+    catches: ['D-TS-10'],
     title:
       'goes on delivering every message to the members that read while one member stops reading (a flood of megabytes toward it)',
     requirements: ['ROBUST-SLOW-1'],

@@ -408,6 +408,13 @@ describe('NICK server case verdicts', () => {
     }
   });
 
+  it("each case declares as `catches` exactly the seed defects it catches (the verdict matrix shows them)", () => {
+    for (const c of NICK_CASES) {
+      const defects = [...new Set(SEED_DEFECTS.filter((d) => d.case === c.id).map((d) => d.defect))];
+      expect(c.catches ?? [], c.id).toEqual(defects);
+    }
+  });
+
   describe.concurrent("the seeds' servers fail exactly the cases of their Annex A defects", () => {
     for (const [script, prompt] of [
       ['nick_server.py', 'NICK'],

@@ -294,6 +294,36 @@ describe('tilde_server.py (tilde server)', () => {
       await bob.waitForText('SERVER~alice added to the chat', { timeoutMs: FLOOD_DEADLINE_MS });
       await alice.waitForText('SERVER~alice added to the chat', { timeoutMs: FLOOD_DEADLINE_MS });
     });
+
+    it('D-TS-10: a member that stops reading stalls every sender; members listed after it get nothing more', async () => {
+      const alice = await join_('alice');
+      const zed = await join_('zed', [alice]);
+      const bob = await join_('bob', [alice, zed]);
+      // active_clients = [alice, zed, bob]; zed's own listener ends up blocked in sendall() to zed.
+      await stallOn(zed);
+      const bobMark = bob.stream().length;
+      alice.send('after-stall');
+      await pollUntil(() => threadsBlockedInSend(server.pid) >= 2, {
+        timeoutMs: FLOOD_DEADLINE_MS,
+        what: "alice's listener to block in sendall() at zed",
+      });
+      await alice.waitForText('alice~after-stall', { timeoutMs: FLOOD_DEADLINE_MS });
+      bob.send('bob-too');
+      await pollUntil(() => threadsBlockedInSend(server.pid) >= 3, {
+        timeoutMs: FLOOD_DEADLINE_MS,
+        what: "bob's listener to block in sendall() at zed",
+      });
+      // alice is listed before zed and hears bob; bob, listed after zed, hears nobody, not even himself.
+      await alice.waitForText('bob~bob-too', { timeoutMs: FLOOD_DEADLINE_MS });
+      await bob.quiet(QUIET_WINDOW_MS);
+      const heard = Buffer.from(bob.stream().subarray(bobMark)).toString('latin1');
+      expect(heard).not.toContain('alice~after-stall');
+      expect(heard).not.toContain('bob~bob-too');
+      // Nothing closes zed; once it reads again, the stalled loops go on.
+      zed.resumeReading();
+      await bob.waitForText('alice~after-stall', { after: bobMark, timeoutMs: FLOOD_DEADLINE_MS });
+      await bob.waitForText('bob~bob-too', { after: bobMark, timeoutMs: FLOOD_DEADLINE_MS });
+    });
   });
 });
 

@@ -677,6 +677,10 @@ describe('Annex A.3: the defects of tilde_server.py are absent (tilde dialect)',
   it('D-TS-9: an announcement made while a member is backed up never reaches a member who joined after it', async () => {
     await newcomerAfterBacklog('tilde');
   }, 90_000);
+
+  it('D-TS-10: a member that stops reading does not stall the others; it is closed as a leave', async () => {
+    await floodPastSlowMember(session, 'tilde');
+  }, 60_000);
 });
 
 describe('D-TS-8: a port in use makes startServer reject; the server never listens elsewhere', () => {
