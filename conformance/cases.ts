@@ -6,6 +6,7 @@
 import { NICK_CLIENT_CASES } from './client/nick.js';
 import { TILDE_CLIENT_CASES } from './client/tilde.js';
 import type { ConformanceCase } from './harness/case.js';
+import { LINE_CASES } from './line/cases.js';
 import { NICK_HANDSHAKE_CASES } from './nick/handshake.js';
 import { NICK_LEAVE_CASES } from './nick/leave.js';
 import { NICK_RELAY_CASES } from './nick/relay.js';
@@ -29,4 +30,5 @@ export const ALL_CASES: readonly ConformanceCase[] = [
   ...TILDE_LEAVE_CASES,
   ...TILDE_ROBUSTNESS_CASES,
   ...TILDE_CLIENT_CASES,
+  ...LINE_CASES,
 ];

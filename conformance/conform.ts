@@ -205,6 +205,7 @@ export function casesFor(
   profiles: readonly Profile[],
   only: readonly string[],
   exclude: readonly string[],
+  framing: 'chunk' | 'line' = 'chunk',
 ): ConformanceCase[] {
   return selectCases(all, {
     dialect,
@@ -212,6 +213,7 @@ export function casesFor(
     profiles,
     only,
     exclude,
+    framing,
   });
 }
 

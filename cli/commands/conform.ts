@@ -14,7 +14,7 @@ import {
 } from '../../conformance/conform.js';
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
 import { CONFORM_EXIT, type RunReport } from '../../conformance/harness/report.js';
-import { unknownPatterns } from '../../conformance/harness/select.js';
+import { matchesId, unknownPatterns } from '../../conformance/harness/select.js';
 import { TargetError } from '../../conformance/harness/spawn.js';
 import { isPromptToken, ProbeError } from '../../conformance/probe.js';
 import { badgeJson, renderBadgeSvg } from '../../conformance/report/badge.js';
@@ -257,7 +257,15 @@ With --baseline, failures the file lists are reported as known and do not count.
     }
     if (resolution.note) say(`note: ${resolution.note}`);
 
-    const cases = casesFor(ALL_CASES, spec, resolution.dialect, profilesFor(spec, profiles), only, exclude);
+    const cases = casesFor(
+      ALL_CASES,
+      spec,
+      resolution.dialect,
+      profilesFor(spec, profiles),
+      only,
+      exclude,
+      flags.framing,
+    );
     if (cases.length === 0 && !(flags.fuzz > 0 && spec.kind !== 'client')) {
       await resolution.release();
       live.stop();
@@ -266,7 +274,7 @@ With --baseline, failures the file lists are reported as known and do not count.
         : ` profiles ${profilesFor(spec, profiles).join(',')}`;
       this.fail(
         'CONFORM_NO_CASES',
-        `no ${resolution.dialect} ${spec.kind === 'client' ? 'client' : 'server'} case matches${narrowed}${exclude.length ? ` minus --exclude ${exclude.join(',')}` : ''}: nothing to judge (see --list)`,
+        `no ${resolution.dialect} ${spec.kind === 'client' ? 'client' : 'server'} case matches${narrowed}${exclude.length ? ` minus --exclude ${exclude.join(',')}` : ''}: nothing to judge (see --list)${lineOnlyHint(only, flags.framing)}`,
         CONFORM_EXIT.UNJUDGED,
       );
     }
@@ -399,4 +407,13 @@ With --baseline, failures the file lists are reported as known and do not count.
     }
     if (baseline && flags.baseline !== undefined) write(flags.baseline, renderBaseline(baseline), 'baseline');
   }
+}
+
+/** When `--only` names only line-profile cases and the target is not declared to speak it. */
+function lineOnlyHint(only: readonly string[], framing: 'chunk' | 'line'): string {
+  if (framing === 'line' || only.length === 0) return '';
+  const matched = ALL_CASES.filter((c) => only.some((p) => matchesId(c.id, p)));
+  return matched.length > 0 && matched.every((c) => c.framing === 'line')
+    ? '; the line-profile cases run only with --framing line'
+    : '';
 }

@@ -1,17 +1,77 @@
 /**
- * Procedures the NICK and tilde client cases share: what a client does with a name it must not
- * send, and whether each message left in one write.
+ * Procedures the NICK and tilde client cases share: joining as a person would, what a client does
+ * with a name it must not send, whether each message left in one write, and whether bytes it
+ * cannot decode stop it.
  *
  * @module
  */
-import { escapeBytes } from '../../src/codec/index.js';
+import { type DialectName, escapeBytes } from '../../src/codec/index.js';
 import type { ClientCaseContext } from '../harness/client-context.js';
 import type { Connection } from '../harness/connection.js';
 
 /** Budget of every client case: the sum of its bounded waits, with room for a slow interpreter start. */
 export const CLIENT_CASE_TIMEOUT_MS = 60_000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** What every client case of `dialect` declares besides its own id, text and run. */
+export function clientCase<D extends DialectName>(dialect: D) {
+  return { kind: 'client', dialect, profile: 'client', timeoutMs: CLIENT_CASE_TIMEOUT_MS } as const;
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `<prefix>` + bytes + `<suffix>` as one buffer. */
+export function withBytes(prefix: string, bytes: readonly number[], suffix = ''): Uint8Array {
+  return new Uint8Array([...Buffer.from(prefix), ...bytes, ...Buffer.from(suffix)]);
+}
+
+/** A message from `from` as the server relays it: NICK `<from>: <text>`, tilde `<from>~<text>`. */
+export function relayed(dialect: DialectName, from: string, text: string): string {
+  return dialect === 'nick' ? `${from}: ${text}` : `${from}~${text}`;
+}
+
+/**
+ * The person types a name (`alice_…`), then the lines `typedAhead` at once, and the client must
+ * connect (or fail `requirement`). Resolves with the name and the connection; chatkit has sent
+ * nothing yet.
+ */
+export async function connected(
+  t: ClientCaseContext,
+  requirement: string,
+  ...typedAhead: string[]
+): Promise<{ name: string; conn: Connection }> {
+  const name = t.nick('alice');
+  await t.launch(name, ...typedAhead);
+  return { name, conn: await t.accept(requirement) };
+}
+
+/**
+ * The person types a name (`alice_…`) and nothing else; the client must connect (or fail
+ * `requirement`), and chatkit plays the dialect's handshake ({@link ClientCaseContext.nickHandshake},
+ * {@link ClientCaseContext.tildeHandshake}). Resolves with the name, the connection and the
+ * stream offset past the name.
+ */
+export async function joined(
+  t: ClientCaseContext,
+  requirement: string,
+): Promise<{ name: string; conn: Connection; at: number }> {
+  const { name, conn } = await connected(t, requirement);
+  const at = t.dialect === 'nick' ? await t.nickHandshake(conn, name) : await t.tildeHandshake(conn, name);
+  return { name, conn, at };
+}
+
+/**
+ * After a quiet window (so that it is a chunk of its own, even for a client that reads one chunk
+ * per message), `from` sends a message with a fresh token as its text; resolves with the token.
+ * The display cases pass it as `unless` to {@link ClientCaseContext.expectShown}: a client shows
+ * what it receives in order.
+ */
+export async function sendLater(t: ClientCaseContext, conn: Connection, from: string): Promise<string> {
+  await sleep(t.timing.quietMs);
+  const later = t.token('later');
+  conn.send(relayed(t.dialect, from, later));
+  return later;
+}
 
 /** Waits until something arrives on `conn` (or it closes), bounded; then lets the write settle. */
 async function somethingArrives(t: ClientCaseContext, conn: Connection, timeoutMs: number): Promise<void> {
@@ -89,7 +149,7 @@ export async function judgeNameNotSent(
  * that holds one paced message must have arrived as exactly one chunk. A message written with two
  * writes shows up as two chunks on loopback when the writes are apart in time.
  */
-export function expectOneChunkEach(
+function expectOneChunkEach(
   t: ClientCaseContext,
   conn: Connection,
   spans: readonly { readonly from: number; readonly to: number; readonly what: string }[],
@@ -113,4 +173,52 @@ export function expectOneChunkEach(
       connection: conn.label,
     });
   }
+}
+
+/**
+ * FRAME-2 (SHOULD, FRAME-6): the client joins and the person says two lines; its name and each
+ * message must each have arrived as one chunk. `what` names them in the dialect's words.
+ */
+export async function judgeOneWriteEach(
+  t: ClientCaseContext,
+  options: {
+    /** What a client that never connects fails (the handshake's requirement). */
+    readonly requirement: string;
+    readonly what: { readonly name: string; readonly message: string };
+  },
+): Promise<void> {
+  const { name, conn, at: first } = await joined(t, options.requirement);
+  const second = await t.say(conn, name, `one ${t.token('w')}`, first);
+  const third = await t.say(conn, name, `two ${t.token('w')}`, second);
+  expectOneChunkEach(t, conn, [
+    { from: 0, to: first, what: options.what.name },
+    { from: first, to: second, what: `the first ${options.what.message}` },
+    { from: second, to: third, what: `the second ${options.what.message}` },
+  ]);
+}
+
+/**
+ * CLIENT-BYTES-1: bob's relay `caf` + `bytes` (which the client cannot decode) arrives, then a later
+ * message; the later one must be shown and the client must still be connected. `what` names the
+ * bytes in the dialect's words (`bytes >= 0x80`, `invalid UTF-8`).
+ */
+export async function judgeKeepsGoingAfterBadBytes(
+  t: ClientCaseContext,
+  options: {
+    /** What a client that never connects fails. */
+    readonly requirement: string;
+    readonly bytes: readonly number[];
+    readonly what: string;
+  },
+): Promise<void> {
+  const { conn } = await joined(t, options.requirement);
+  const bob = t.nick('bob');
+  conn.send(withBytes(relayed(t.dialect, bob, 'caf'), options.bytes, ` ${t.token('bad')}`));
+  const later = await sendLater(t, conn, bob);
+  await t.expectShown(later, {
+    conn,
+    requirement: 'CLIENT-BYTES-1',
+    what: `a message that arrives after one with ${options.what} is still displayed`,
+  });
+  t.expectStillConnected(conn, 'CLIENT-BYTES-1', `a message with ${options.what}`);
 }

@@ -4,30 +4,26 @@
  * one message per line, each once the previous one came back. The `Hii` variant runs the same
  * cases with the runner's `prompt`.
  *
- * What the seeds' `nick_client.py` / `hii_client.py` fail, and why (Annex A.2):
- *
- * | case | defect |
- * |---|---|
- * | nick.client.chat-waits-for-connected | D-NC-3 |
- * | nick.client.nickname-empty | D-NC-4 |
- * | nick.client.nickname-invalid | D-NC-4 (the seed validates no nickname; the annex names only the empty one) |
- * | nick.client.nickname-non-ascii | D-NC-6 |
- * | nick.client.eof | D-NC-1 |
- * | nick.client.bad-bytes | D-NC-2 |
- * | nick.client.input-goes-on (SHOULD: warn) | D-NC-5 |
+ * A case that the seeds' `nick_client.py` / `hii_client.py` fail names the Annex A.2 defect that
+ * makes them fail in its `catches` (test/conformance/client-verdicts.int.test.ts pins the verdicts).
  */
 import type { ClientCase } from '../harness/case.js';
-import { isValidNickname } from '../harness/client-context.js';
-import { CLIENT_CASE_TIMEOUT_MS, expectOneChunkEach, judgeNameNotSent } from './judge.js';
+import { type ClientCaseContext, isValidNickname } from '../harness/client-context.js';
+import {
+  clientCase,
+  connected,
+  joined,
+  judgeKeepsGoingAfterBadBytes,
+  judgeNameNotSent,
+  judgeOneWriteEach,
+  sleep,
+} from './judge.js';
 
-const client = {
-  kind: 'client',
-  dialect: 'nick',
-  profile: 'client',
-  timeoutMs: CLIENT_CASE_TIMEOUT_MS,
-} as const;
+const client = clientCase('nick');
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** What to fix when a client sends a nickname it must refuse (the same advice for every such case). */
+const NICKNAME_RULES_HINT =
+  'Check the nickname before connecting (1-32 printable ASCII characters, no space, no ":"): if it is invalid, print why and ask again (or exit).';
 
 /** The prompt token as a word of its own: `Nickname` holds no `NICK` (case, and letters around it). */
 function tokenAsWord(token: string): RegExp {
@@ -35,9 +31,13 @@ function tokenAsWord(token: string): RegExp {
   return new RegExp(`(?<![A-Za-z0-9])${escaped}(?![A-Za-z0-9])`);
 }
 
-/** `<prefix>` + bytes + `<suffix>` as one buffer. */
-function withBytes(prefix: string, bytes: readonly number[], suffix: string): Uint8Array {
-  return new Uint8Array([...Buffer.from(prefix), ...bytes, ...Buffer.from(suffix)]);
+/** The person types a line with "é", then, a quiet window later, a plain line; resolves with the plain one. */
+async function typeAccentedThenPlain(t: ClientCaseContext): Promise<string> {
+  t.type(`caf\u00e9 ${t.token('accent')}`);
+  await sleep(t.timing.quietMs);
+  const plain = `plain ${t.token('after')}`;
+  t.type(plain);
+  return plain;
 }
 
 /** The NICK client cases, in report order (handshake, messages, display, robustness, input). */
@@ -50,9 +50,7 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     level: 'MUST',
     hint: 'Connect, then only recv(): send the nickname (nickname.encode(), no newline) in one send() when the prompt arrives, and nothing before it.',
     async run(t) {
-      const nick = t.nick('alice');
-      await t.launch(nick);
-      const conn = await t.accept('NICK-NICK-1');
+      const { name: nick, conn } = await connected(t, 'NICK-NICK-1');
       await t.expectNothingSent(conn, {
         requirement: 'NICK-NICK-1',
         what: `the client sends nothing before it receives the prompt "${t.prompt}"`,
@@ -79,9 +77,7 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     level: 'MUST',
     hint: 'In the receive loop, when the message is the prompt, send the nickname and `continue`: do not print() it (print only what is not the prompt).',
     async run(t) {
-      const nick = t.nick('alice');
-      await t.launch(nick);
-      const conn = await t.accept('CLIENT-PROMPT-1');
+      const { name: nick, conn } = await connected(t, 'CLIENT-PROMPT-1');
       // Only what the client shows after the prompt was sent counts: its own input prompt is earlier.
       const mark = t.mark();
       await t.nickHandshake(conn, nick);
@@ -108,13 +104,10 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     level: 'MUST',
     hint: "Send each line as f'{nickname}: {line}'.encode('ascii') in one send(), without the newline input() removed.",
     async run(t) {
-      const nick = t.nick('alice');
-      await t.launch(nick);
-      const conn = await t.accept('NICK-CHAT-1');
-      let at = await t.nickHandshake(conn, nick);
-      at = await t.say(conn, nick, `hello ${t.token('one')}`, at);
+      const { name: nick, conn, at } = await joined(t, 'NICK-CHAT-1');
+      const next = await t.say(conn, nick, `hello ${t.token('one')}`, at);
       const two = t.token('two');
-      await t.say(conn, nick, `${two} a:b ~ c: d`, at, two);
+      await t.say(conn, nick, `${two} a:b ~ c: d`, next, two);
     },
   },
   {
@@ -125,17 +118,10 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     level: 'SHOULD',
     hint: 'Build the whole message first, then call sendall() once: never send the "<nick>: " prefix and the text separately.',
     async run(t) {
-      const nick = t.nick('alice');
-      await t.launch(nick);
-      const conn = await t.accept('NICK-NICK-1');
-      const first = await t.nickHandshake(conn, nick);
-      const second = await t.say(conn, nick, `one ${t.token('w')}`, first);
-      const third = await t.say(conn, nick, `two ${t.token('w')}`, second);
-      expectOneChunkEach(t, conn, [
-        { from: 0, to: first, what: 'the nickname' },
-        { from: first, to: second, what: 'the first chat message' },
-        { from: second, to: third, what: 'the second chat message' },
-      ]);
+      await judgeOneWriteEach(t, {
+        requirement: 'NICK-NICK-1',
+        what: { name: 'the nickname', message: 'chat message' },
+      });
     },
   },
   {
@@ -145,13 +131,12 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
       'keeps a line typed ahead until `Connected to server!` arrives (not before the prompt, not after `joined!` alone)',
     requirements: ['NICK-CHAT-2', 'NICK-NICK-1'],
     level: 'MUST',
+    catches: ['D-NC-3'],
     hint: 'Start sending chat only after "Connected to server!" was received: e.g. a threading.Event set by the receive loop, which the write loop waits for before its first send().',
     async run(t) {
-      const nick = t.nick('alice');
       const text = `early ${t.token('ahead')}`;
       // The person types the nickname and a message at once, before anything is on the screen.
-      await t.launch(nick, text);
-      const conn = await t.accept('NICK-CHAT-2');
+      const { name: nick, conn } = await connected(t, 'NICK-CHAT-2', text);
       await t.expectNothingSent(conn, {
         requirement: 'NICK-CHAT-2',
         what: 'before the prompt the client sends nothing, although a message was typed ahead',
@@ -182,7 +167,8 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     title: 'given an empty nickname, sends no invalid nickname (and leaves no prompt unanswered)',
     requirements: ['NICK-NICK-2'],
     level: 'MUST',
-    hint: 'Check the nickname before connecting (1-32 printable ASCII characters, no space, no ":"): if it is invalid, print why and ask again (or exit).',
+    catches: ['D-NC-4'],
+    hint: NICKNAME_RULES_HINT,
     async run(t) {
       await judgeNameNotSent(t, {
         typed: '',
@@ -199,7 +185,8 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     title: 'given a nickname with `:` (`a:b`), does not send it',
     requirements: ['NICK-NICK-2'],
     level: 'MUST',
-    hint: 'Check the nickname before connecting (1-32 printable ASCII characters, no space, no ":"): if it is invalid, print why and ask again (or exit).',
+    catches: ['D-NC-4'],
+    hint: NICKNAME_RULES_HINT,
     async run(t) {
       await judgeNameNotSent(t, {
         typed: 'a:b',
@@ -216,6 +203,7 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     title: 'given a non-ASCII nickname (`zoë`), refuses it instead of failing at the prompt',
     requirements: ['NICK-NICK-2', 'CLIENT-INPUT-1'],
     level: 'MUST',
+    catches: ['D-NC-6'],
     hint: 'Check the nickname before connecting (nickname.isascii() and the other rules): a nickname that fails only when the prompt arrives leaves the server with an unanswered prompt.',
     async run(t) {
       await judgeNameNotSent(t, {
@@ -233,12 +221,10 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     title: 'when the server closes the connection, reports it and exits or stops, without a busy loop',
     requirements: ['CLIENT-EOF-1'],
     level: 'MUST',
+    catches: ['D-NC-1'],
     hint: "In the receive loop, `if not data:` (recv() returned b''), print that the server closed the connection, close the socket and leave the loop (then exit).",
     async run(t) {
-      const nick = t.nick('alice');
-      await t.launch(nick);
-      const conn = await t.accept('CLIENT-EOF-1');
-      await t.nickHandshake(conn, nick);
+      const { conn } = await joined(t, 'CLIENT-EOF-1');
       await t.expectStopsAfterClose(conn, 'CLIENT-EOF-1');
     },
   },
@@ -248,24 +234,14 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     title: 'after a message with bytes >= 0x80, stays connected and keeps displaying later messages',
     requirements: ['CLIENT-BYTES-1'],
     level: 'MUST',
+    catches: ['D-NC-2'],
     hint: "Decode received bytes with data.decode('ascii', errors='replace') so a stray byte shows as U+FFFD instead of raising in the receive loop.",
     async run(t) {
-      const nick = t.nick('alice');
-      await t.launch(nick);
-      const conn = await t.accept('CLIENT-BYTES-1');
-      await t.nickHandshake(conn, nick);
-      const bob = t.nick('bob');
-      conn.send(withBytes(`${bob}: caf`, [0xc3, 0xa9], ` ${t.token('bad')}`));
-      // A gap, so the later message is a chunk of its own even for a client that reads one chunk per message.
-      await sleep(t.timing.quietMs);
-      const later = t.token('later');
-      conn.send(`${bob}: ${later}`);
-      await t.expectShown(later, {
-        conn,
+      await judgeKeepsGoingAfterBadBytes(t, {
         requirement: 'CLIENT-BYTES-1',
-        what: 'a message that arrives after one with bytes >= 0x80 is still displayed',
+        bytes: [0xc3, 0xa9],
+        what: 'bytes >= 0x80',
       });
-      t.expectStillConnected(conn, 'CLIENT-BYTES-1', 'a message with bytes >= 0x80');
     },
   },
   {
@@ -276,15 +252,9 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     level: 'MUST',
     hint: "Before sending, check line.isascii() (and printable): refuse other lines with a message; never encode with 'utf-8' in the NICK dialect.",
     async run(t) {
-      const nick = t.nick('alice');
-      await t.launch(nick);
-      const conn = await t.accept('ENC-NICK-1');
-      const at = await t.nickHandshake(conn, nick);
-      t.type(`caf\u00e9 ${t.token('accent')}`);
-      await sleep(t.timing.quietMs);
-      // A later line is the sentinel: once it arrived, anything sent for the first line is there too.
-      const plain = `plain ${t.token('after')}`;
-      t.type(plain);
+      const { name: nick, conn, at } = await joined(t, 'ENC-NICK-1');
+      // The plain line is the sentinel: once it arrived, anything sent for the first line is there too.
+      const plain = await typeAccentedThenPlain(t);
       await conn
         .waitForText(`${nick}: ${plain}`, { after: at, timeoutMs: t.timing.quietMs * 2 })
         .catch(() => undefined);
@@ -301,16 +271,11 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     title: 'after refusing a non-ASCII line, still sends the next line',
     requirements: ['CLIENT-INPUT-1'],
     level: 'SHOULD',
+    catches: ['D-NC-5'],
     hint: "Check each line before encoding it (line.isascii()); on a bad line print a message and `continue` the input loop, instead of letting encode('ascii') raise and end the write thread.",
     async run(t) {
-      const nick = t.nick('alice');
-      await t.launch(nick);
-      const conn = await t.accept('CLIENT-INPUT-1');
-      const at = await t.nickHandshake(conn, nick);
-      t.type(`caf\u00e9 ${t.token('accent')}`);
-      await sleep(t.timing.quietMs);
-      const plain = `plain ${t.token('after')}`;
-      t.type(plain);
+      const { name: nick, conn, at } = await joined(t, 'CLIENT-INPUT-1');
+      const plain = await typeAccentedThenPlain(t);
       try {
         await conn.waitForText(`${nick}: ${plain}`, { after: at, timeoutMs: t.timing.stepMs });
       } catch {

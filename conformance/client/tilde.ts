@@ -4,37 +4,24 @@
  * first, then one message per line, each once the previous one came back. A GUI client is judged
  * through a headless twin (`tilde_client.py` for the seed's Tk client).
  *
- * What the seed's `tilde_client.py` fails, and why (Annex A.4):
- *
- * | case | defect |
- * |---|---|
- * | tilde.client.content-waits-for-added | D-TC-7 |
- * | tilde.client.username-empty | D-TC-6 |
- * | tilde.client.username-invalid | D-TC-6 (the seed validates no username; the annex names only the empty one) |
- * | tilde.client.display-first-tilde | D-TC-1 |
- * | tilde.client.display-no-separator | D-TC-2 |
- * | tilde.client.merged-relays | D-TC-4 |
- * | tilde.client.split-character | D-TC-5 (a character split between two chunks) |
- * | tilde.client.bad-bytes | D-TC-5 |
- * | tilde.client.eof | D-TC-3 |
+ * A case that the seed's `tilde_client.py` fails names the Annex A.4 defect that makes it fail in
+ * its `catches` (test/conformance/client-verdicts.int.test.ts pins the verdicts).
  */
 import type { ClientCase } from '../harness/case.js';
 import { isValidUsername } from '../harness/client-context.js';
-import { CLIENT_CASE_TIMEOUT_MS, expectOneChunkEach, judgeNameNotSent } from './judge.js';
+import {
+  clientCase,
+  connected,
+  joined,
+  judgeKeepsGoingAfterBadBytes,
+  judgeNameNotSent,
+  judgeOneWriteEach,
+  sendLater,
+  sleep,
+  withBytes,
+} from './judge.js';
 
-const client = {
-  kind: 'client',
-  dialect: 'tilde',
-  profile: 'client',
-  timeoutMs: CLIENT_CASE_TIMEOUT_MS,
-} as const;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** `<prefix>` + bytes + `<suffix>` as one buffer. */
-function withBytes(prefix: string, bytes: readonly number[], suffix = ''): Uint8Array {
-  return new Uint8Array([...Buffer.from(prefix), ...bytes, ...Buffer.from(suffix)]);
-}
+const client = clientCase('tilde');
 
 /** The tilde client cases, in report order (handshake, messages, display, robustness, input). */
 export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
@@ -46,9 +33,7 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     level: 'MUST',
     hint: 'Right after connect(), sendall(username.encode()) once (no newline), then only recv() until "SERVER~<username> added to the chat" arrives.',
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
+      const { name: user, conn } = await connected(t, 'TILDE-USER-1');
       const at = await t.expectExactly(conn, user, {
         requirement: 'TILDE-USER-1',
         what: `the first write is the username "${user}", without a terminator`,
@@ -69,17 +54,10 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     level: 'SHOULD',
     hint: 'Encode the whole message, then call sendall() once per message: never split it across several send() calls.',
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      const first = await t.tildeHandshake(conn, user);
-      const second = await t.say(conn, user, `one ${t.token('w')}`, first);
-      const third = await t.say(conn, user, `two ${t.token('w')}`, second);
-      expectOneChunkEach(t, conn, [
-        { from: 0, to: first, what: 'the username' },
-        { from: first, to: second, what: 'the first message' },
-        { from: second, to: third, what: 'the second message' },
-      ]);
+      await judgeOneWriteEach(t, {
+        requirement: 'TILDE-USER-1',
+        what: { name: 'the username', message: 'message' },
+      });
     },
   },
   {
@@ -90,13 +68,10 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     level: 'MUST',
     hint: 'Send line.encode("utf-8") in one sendall(), without a newline and without any prefix (the server adds "<user>~").',
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      let at = await t.tildeHandshake(conn, user);
+      const { name: user, conn, at } = await joined(t, 'TILDE-USER-1');
       const one = t.token('one');
-      at = await t.say(conn, user, `${one} caf\u00e9 ~ 5\u20ac`, at, one);
-      await t.say(conn, user, `plain ${t.token('two')}`, at);
+      const next = await t.say(conn, user, `${one} caf\u00e9 ~ 5\u20ac`, at, one);
+      await t.say(conn, user, `plain ${t.token('two')}`, next);
     },
   },
   {
@@ -105,13 +80,12 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     title: 'keeps a line typed ahead until its own `SERVER~<user> added to the chat` arrives',
     requirements: ['TILDE-MSG-1', 'TILDE-USER-1'],
     level: 'MUST',
+    catches: ['D-TC-7'],
     hint: 'Send messages only after "SERVER~<username> added to the chat" was received: e.g. a threading.Event set by the receive loop, which the send code waits for.',
     async run(t) {
-      const user = t.nick('alice');
       const text = `early ${t.token('ahead')}`;
       // The person types the username and a message at once.
-      await t.launch(user, text);
-      const conn = await t.accept('TILDE-MSG-1');
+      const { name: user, conn } = await connected(t, 'TILDE-MSG-1', text);
       const at = await t.expectExactly(conn, user, {
         requirement: 'TILDE-MSG-1',
         what: `the first write is the username "${user}" alone; the typed-ahead message waits`,
@@ -133,6 +107,7 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     title: 'given an empty username, sends nothing in its place (not the next line typed)',
     requirements: ['TILDE-USER-1', 'TILDE-USER-2', 'TILDE-MSG-1'],
     level: 'MUST',
+    catches: ['D-TC-6'],
     hint: 'Check the username before connecting and before starting the receive thread: if it is empty (or invalid), show why and ask again; never send a message as the first write.',
     async run(t) {
       await judgeNameNotSent(t, {
@@ -151,6 +126,7 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     title: 'given a username with `~` (`a~b`), does not send it',
     requirements: ['TILDE-USER-2'],
     level: 'MUST',
+    catches: ['D-TC-6'],
     hint: 'Check the username before connecting: 1-32 bytes of UTF-8, no "~", no control character, not "SERVER"; if it is invalid, show why and ask again.',
     async run(t) {
       await judgeNameNotSent(t, {
@@ -168,18 +144,14 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     title: 'displays `<user>~<content>` split at the first `~` only: `bob~a~b` as `[bob] a~b`',
     requirements: ['TILDE-DISPLAY-1'],
     level: 'MUST',
+    catches: ['D-TC-1'],
     hint: "Split once: user, content = message.split('~', 1) (not message.split('~')[1]), then show f'[{user}] {content}'.",
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      await t.tildeHandshake(conn, user);
+      const { conn } = await joined(t, 'TILDE-USER-1');
       const bob = t.nick('bob');
       const content = `a~b ~ ${t.token('tilde')}`;
       conn.send(`${bob}~${content}`);
-      await sleep(t.timing.quietMs);
-      const later = t.token('later');
-      conn.send(`${bob}~${later}`);
+      const later = await sendLater(t, conn, bob);
       await t.expectShown(`[${bob}] ${content}`, {
         requirement: 'TILDE-DISPLAY-1',
         what: `"${bob}~${content}" is displayed with its whole content`,
@@ -193,18 +165,13 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     title: 'displays a message without `~` as it is and keeps running',
     requirements: ['TILDE-DISPLAY-1'],
     level: 'MUST',
+    catches: ['D-TC-2'],
     hint: "Handle a message without '~': if '~' not in message, show it as it is (no [user] part) instead of indexing split('~')[1], which raises IndexError and ends the receive thread.",
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      await t.tildeHandshake(conn, user);
+      const { conn } = await joined(t, 'TILDE-USER-1');
       const plain = `no separator ${t.token('plain')}`;
       conn.send(plain);
-      await sleep(t.timing.quietMs);
-      const bob = t.nick('bob');
-      const later = t.token('later');
-      conn.send(`${bob}~${later}`);
+      const later = await sendLater(t, conn, t.nick('bob'));
       await t.expectShown(plain, {
         requirement: 'TILDE-DISPLAY-1',
         what: `the message "${plain}" (no "~") is displayed as it is`,
@@ -222,20 +189,16 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     title: 'loses nothing when two relays arrive as one chunk: `a~hib~yo` is shown as `[a] hib~yo`',
     requirements: ['FRAME-4', 'TILDE-DISPLAY-1'],
     level: 'MUST',
+    catches: ['D-TC-4'],
     hint: "Split each received chunk once, at its first '~' (message.split('~', 1)), so the rest of a merged chunk stays in the content instead of being dropped.",
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      await t.tildeHandshake(conn, user);
+      const { conn } = await joined(t, 'TILDE-USER-1');
       const amy = t.nick('amy');
       const ben = t.nick('ben');
       const rest = `hi ${t.token('one')}${ben}~yo ${t.token('two')}`;
       // One write stands for two relays that TCP merged into one chunk (FRAME-5).
       conn.send(`${amy}~${rest}`);
-      await sleep(t.timing.quietMs);
-      const later = t.token('later');
-      conn.send(`${amy}~${later}`);
+      const later = await sendLater(t, conn, amy);
       await t.expectShown(`[${amy}] ${rest}`, {
         requirement: 'FRAME-4',
         what: 'the merged chunk is displayed whole, split at its first "~" (no byte lost)',
@@ -250,12 +213,10 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
       'joins a character split between two chunks: `bob~caf\\xc3` then `\\xa9 ...` is shown as `[bob] café ...`',
     requirements: ['FRAME-4'],
     level: 'MUST',
+    catches: ['D-TC-5'],
     hint: "Do not decode each chunk on its own: keep an incomplete UTF-8 sequence at the end of a chunk and decode it with the next (e.g. codecs.getincrementaldecoder('utf-8')(errors='replace')).",
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      await t.tildeHandshake(conn, user);
+      const { conn } = await joined(t, 'TILDE-USER-1');
       const bob = t.nick('bob');
       const tail = ` ${t.token('split')}`;
       // One relay `bob~café ...` that TCP delivered in two chunks, cut inside the é.
@@ -274,23 +235,14 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     title: 'after a message with invalid UTF-8, stays connected and keeps displaying later messages',
     requirements: ['CLIENT-BYTES-1'],
     level: 'MUST',
+    catches: ['D-TC-5'],
     hint: "Decode with data.decode('utf-8', errors='replace') (or catch UnicodeDecodeError) so invalid bytes show as U+FFFD instead of ending the receive thread.",
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      await t.tildeHandshake(conn, user);
-      const bob = t.nick('bob');
-      conn.send(withBytes(`${bob}~caf`, [0xff], ` ${t.token('bad')}`));
-      await sleep(t.timing.quietMs);
-      const later = t.token('later');
-      conn.send(`${bob}~${later}`);
-      await t.expectShown(later, {
-        conn,
-        requirement: 'CLIENT-BYTES-1',
-        what: 'a message that arrives after one with invalid UTF-8 is still displayed',
+      await judgeKeepsGoingAfterBadBytes(t, {
+        requirement: 'TILDE-USER-1',
+        bytes: [0xff],
+        what: 'invalid UTF-8',
       });
-      t.expectStillConnected(conn, 'CLIENT-BYTES-1', 'a message with invalid UTF-8');
     },
   },
   {
@@ -299,12 +251,10 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     title: 'when the server closes the connection, reports it and exits or stops, without a busy loop',
     requirements: ['CLIENT-EOF-1'],
     level: 'MUST',
+    catches: ['D-TC-3'],
     hint: "In the receive loop, when recv() returns b'' the server has closed: show it once, close the socket and leave the loop (do not `continue` reading).",
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      await t.tildeHandshake(conn, user);
+      const { conn } = await joined(t, 'TILDE-USER-1');
       await t.expectStopsAfterClose(conn, 'CLIENT-EOF-1');
     },
   },
@@ -316,10 +266,7 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     level: 'SHOULD',
     hint: 'On an empty line, show "Message cannot be empty" and wait for the next line; send nothing for it.',
     async run(t) {
-      const user = t.nick('alice');
-      await t.launch(user);
-      const conn = await t.accept('TILDE-USER-1');
-      const at = await t.tildeHandshake(conn, user);
+      const { conn, at } = await joined(t, 'TILDE-USER-1');
       t.type('');
       await sleep(t.timing.quietMs);
       const next = `next ${t.token('after')}`;

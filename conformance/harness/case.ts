@@ -49,6 +49,11 @@ interface CaseBase {
   readonly timeoutMs?: number;
   /** The seeds' defects (spec Annex A, e.g. `D-NS-1`) this case catches on their scripts. */
   readonly catches?: readonly string[];
+  /**
+   * `line`: the case judges the optional line profile (spec §8), so a run includes it only when the
+   * target is declared to speak it (`chatkit conform --framing line`).
+   */
+  readonly framing?: 'line';
 }
 
 /** A case that judges a server: chatkit plays the clients. */

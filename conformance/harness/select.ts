@@ -17,6 +17,8 @@ export interface Selection {
   readonly profiles: readonly Profile[];
   readonly only?: readonly string[];
   readonly exclude?: readonly string[];
+  /** The framing the target is declared to speak; line-profile cases run only under `line`. Default `chunk`. */
+  readonly framing?: 'chunk' | 'line';
 }
 
 /** Whether `id` matches a pattern: the exact id, or a prefix written `nick.leave.` or `nick.leave.*`. */
@@ -32,6 +34,7 @@ export function selectCases(all: readonly ConformanceCase[], selection: Selectio
     (c) =>
       c.dialect === selection.dialect &&
       c.kind === selection.kind &&
+      (c.framing === undefined || c.framing === (selection.framing ?? 'chunk')) &&
       (selection.only?.length
         ? selection.only.some((p) => matchesId(c.id, p))
         : selection.profiles.includes(c.profile)) &&

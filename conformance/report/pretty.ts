@@ -202,11 +202,14 @@ function verdictSentence(report: RunReport, options: PrettyOptions): string {
           : `${failing('SHOULD')} SHOULD case(s) warned and --fail-on should is set`;
       return paint('red', `does not conform (${report.target.dialect}, ${profiles}): ${why} (exit 1)`);
     }
-    default:
-      return paint(
-        'red',
-        `not judged: ${report.summary.error} case(s) could not be run (see the errors above) (exit ${report.exitCode})`,
-      );
+    default: {
+      const { error, skip } = report.summary;
+      const why =
+        error > 0
+          ? `${error} case(s) could not be run (see the errors above)`
+          : `every case was skipped (see the reasons above)${skip > 0 ? '' : ': none ran'}`;
+      return paint('red', `not judged: ${why} (exit ${report.exitCode})`);
+    }
   }
 }
 

@@ -212,13 +212,13 @@ class StreamDecoder<D extends DialectName> implements Decoder<MessageOf<D>> {
         continue;
       }
       if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-      if (line.length > this.#limit) events.push(this.#issue('LINE_TOO_LONG', 'LINE-3', at, line));
+      if (line.length > this.#limit) events.push(this.#issue('LINE_TOO_LONG', 'LINE-2', at, line));
       else if (line.length > 0) events.push(this.#classify(line, at, whole));
     }
     const rest = data.subarray(start);
     if (!this.#discarding && rest.length > this.#limit + 1) {
       events.push(
-        this.#issue('LINE_TOO_LONG', 'LINE-3', this.#offset + start, rest.slice(0, this.#limit + 1)),
+        this.#issue('LINE_TOO_LONG', 'LINE-2', this.#offset + start, rest.slice(0, this.#limit + 1)),
       );
       this.#discarding = true;
     }

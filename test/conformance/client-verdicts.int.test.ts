@@ -4,7 +4,9 @@
  * `chatkit connect`, and the client mutants. Each row is one case against one client program, with
  * the verdict it must get and, for a failure, the requirement it must name.
  *
- * - The seeds fail exactly the cases mapped to their Annex A defects (tables below) and pass the rest.
+ * - The seeds fail exactly the cases mapped to their Annex A defects (tables below) and pass the rest;
+ *   each such case declares the same defects in its `catches` (the verdict matrix shows them), and
+ *   every client defect of Annex A (D-NC-*, D-TC-*) is caught by some case.
  * - `chatkit connect` passes everything, in both dialects and with the `Hii` prompt.
  * - `mutant_client.py --defect none` passes everything; each other defect is caught by its named case
  *   (run only against the cases it concerns, to keep the file fast: every row spawns a program).
@@ -12,7 +14,7 @@
  * Rows run concurrently (each case has its own port and process group); no retries, so a flaky
  * verdict shows as a failure here.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { NICK_CLIENT_CASES } from '../../conformance/client/nick.js';
@@ -36,10 +38,17 @@ vi.setConfig({ maxConcurrency: ROWS_IN_FLIGHT });
 const CHATKIT_BIN = join(PACKAGE_ROOT, 'bin/chatkit.js');
 const MUTANT = join(PACKAGE_ROOT, 'conformance/mutants/mutant_client.py');
 
-/** What a row must give: a verdict, and for fail/warn the requirement the failure names. */
+/**
+ * What a row must give: a verdict, and for fail/warn the requirement the failure names and, for a
+ * seed, the Annex A defects it shows (none for chatkit's own client and the mutants).
+ */
 type Expected =
   | 'pass'
-  | { readonly verdict: Extract<Verdict, 'fail' | 'warn'>; readonly requirement: string };
+  | {
+      readonly verdict: Extract<Verdict, 'fail' | 'warn'>;
+      readonly requirement: string;
+      readonly defects: readonly string[];
+    };
 
 interface Target {
   readonly name: string;
@@ -57,8 +66,16 @@ const python = (script: string) => () =>
 const chatkit = (args: string) => () =>
   `'${process.execPath}' '${CHATKIT_BIN}' connect {host}:{port} ${args}`;
 const mutant = (args: string) => () => `'${pythonExecutable()}' '${MUTANT}' ${args} {host} {port}`;
-const fail = (requirement: string): Expected => ({ verdict: 'fail', requirement });
-const warn = (requirement: string): Expected => ({ verdict: 'warn', requirement });
+const fail = (requirement: string, ...defects: string[]): Expected => ({
+  verdict: 'fail',
+  requirement,
+  defects,
+});
+const warn = (requirement: string, ...defects: string[]): Expected => ({
+  verdict: 'warn',
+  requirement,
+  defects,
+});
 
 /** The cases that concern the prompt token: the `Hii` variant runs these. */
 const PROMPT_CASES = [
@@ -69,34 +86,55 @@ const PROMPT_CASES = [
 ];
 
 /**
- * nick_client.py and hii_client.py (Annex A.2). The annex's D-NC-4 names the empty nickname; the
- * seed validates no nickname at all, so `a:b` fails the same requirement.
+ * nick_client.py and hii_client.py (Annex A.2): each case they do not pass, with the defects that
+ * make them fail it. D-NC-4 covers both the empty nickname and `a:b` (any nickname is sent
+ * unchecked); `zoë` is D-NC-6 (accepted, then fails at the prompt).
  */
 const NICK_SEED: Readonly<Record<string, Expected>> = {
-  'nick.client.chat-waits-for-connected': fail('NICK-CHAT-2'), // D-NC-3
-  'nick.client.nickname-empty': fail('NICK-NICK-2'), // D-NC-4
-  'nick.client.nickname-invalid': fail('NICK-NICK-2'), // D-NC-4 (any nickname is sent unchecked)
-  'nick.client.nickname-non-ascii': fail('NICK-NICK-2'), // D-NC-6
-  'nick.client.eof': fail('CLIENT-EOF-1'), // D-NC-1
-  'nick.client.bad-bytes': fail('CLIENT-BYTES-1'), // D-NC-2
-  'nick.client.input-goes-on': warn('CLIENT-INPUT-1'), // D-NC-5
+  'nick.client.chat-waits-for-connected': fail('NICK-CHAT-2', 'D-NC-3'),
+  'nick.client.nickname-empty': fail('NICK-NICK-2', 'D-NC-4'),
+  'nick.client.nickname-invalid': fail('NICK-NICK-2', 'D-NC-4'),
+  'nick.client.nickname-non-ascii': fail('NICK-NICK-2', 'D-NC-6'),
+  'nick.client.eof': fail('CLIENT-EOF-1', 'D-NC-1'),
+  'nick.client.bad-bytes': fail('CLIENT-BYTES-1', 'D-NC-2'),
+  'nick.client.input-goes-on': warn('CLIENT-INPUT-1', 'D-NC-5'),
 };
 
 /**
- * tilde_client.py, the headless twin of the seed's Tk client (Annex A.4). D-TC-6 names the empty
- * username; the seed validates none, so `a~b` fails TILDE-USER-2.
+ * tilde_client.py, the headless twin of the seed's Tk client (Annex A.4): each case it does not
+ * pass, with the defects that make it fail it. D-TC-6 covers both the empty username and `a~b`;
+ * D-TC-5 both invalid UTF-8 and a character split between two chunks (the first piece alone is
+ * invalid: the annex's `a~caf\xc3`).
  */
 const TILDE_SEED: Readonly<Record<string, Expected>> = {
-  'tilde.client.content-waits-for-added': fail('TILDE-MSG-1'), // D-TC-7
-  'tilde.client.username-empty': fail('TILDE-USER-1'), // D-TC-6
-  'tilde.client.username-invalid': fail('TILDE-USER-2'), // D-TC-6 (any username is sent unchecked)
-  'tilde.client.display-first-tilde': fail('TILDE-DISPLAY-1'), // D-TC-1
-  'tilde.client.display-no-separator': fail('TILDE-DISPLAY-1'), // D-TC-2
-  'tilde.client.merged-relays': fail('FRAME-4'), // D-TC-4
-  'tilde.client.split-character': fail('FRAME-4'), // D-TC-5 (a character split between chunks)
-  'tilde.client.bad-bytes': fail('CLIENT-BYTES-1'), // D-TC-5
-  'tilde.client.eof': fail('CLIENT-EOF-1'), // D-TC-3
+  'tilde.client.content-waits-for-added': fail('TILDE-MSG-1', 'D-TC-7'),
+  'tilde.client.username-empty': fail('TILDE-USER-1', 'D-TC-6'),
+  'tilde.client.username-invalid': fail('TILDE-USER-2', 'D-TC-6'),
+  'tilde.client.display-first-tilde': fail('TILDE-DISPLAY-1', 'D-TC-1'),
+  'tilde.client.display-no-separator': fail('TILDE-DISPLAY-1', 'D-TC-2'),
+  'tilde.client.merged-relays': fail('FRAME-4', 'D-TC-4'),
+  'tilde.client.split-character': fail('FRAME-4', 'D-TC-5'),
+  'tilde.client.bad-bytes': fail('CLIENT-BYTES-1', 'D-TC-5'),
+  'tilde.client.eof': fail('CLIENT-EOF-1', 'D-TC-3'),
 };
+
+/**
+ * Client defects of Annex A that no client case can show, with the reason. Empty: every D-NC and
+ * D-TC defect has a reproduction against a server chatkit plays (the headless twin stands in for
+ * the Tk client, whose receive loop is the same code).
+ */
+const NOT_CAUGHT: Readonly<Record<string, string>> = {};
+
+/** The client defects of Annex A (sections A.2 and A.4), with the requirements each breaks. */
+function annexClientDefects(): ReadonlyMap<string, readonly string[]> {
+  const spec = readFileSync(join(PACKAGE_ROOT, 'spec/PROTOCOL.md'), 'utf8');
+  const annex = spec.slice(spec.indexOf('## Annex A'), spec.indexOf('## Annex B'));
+  return new Map(
+    [...annex.matchAll(/^\| (D-(?:NC|TC)-\d+) \| ([^|]+) \|/gm)].map(
+      (m) => [m[1]!, m[2]!.split(',').map((r) => r.trim())] as const,
+    ),
+  );
+}
 
 const TARGETS: readonly Target[] = [
   {
@@ -267,6 +305,39 @@ describe('client profile verdicts', () => {
   it('runs every client case against at least one target', () => {
     const covered = new Set(ROWS.map((row) => row.c.id));
     for (const c of [...NICK_CLIENT_CASES, ...TILDE_CLIENT_CASES]) expect(covered).toContain(c.id);
+  });
+
+  it("each case catches exactly the seed's defects its failure shows, and none where the seed passes", () => {
+    const annex = annexClientDefects();
+    const seeds = [
+      { dialect: 'nick', table: NICK_SEED, prefix: 'D-NC-' },
+      { dialect: 'tilde', table: TILDE_SEED, prefix: 'D-TC-' },
+    ] as const;
+    for (const { dialect, table, prefix } of seeds) {
+      for (const c of CASES[dialect]) {
+        const row = table[c.id] ?? 'pass';
+        const defects = row === 'pass' ? [] : row.defects;
+        expect(c.catches ?? [], c.id).toEqual(defects);
+        if (row === 'pass') continue;
+        // Every seed failure is explained by a defect of its own script's section of the annex.
+        expect(defects.length, c.id).toBeGreaterThan(0);
+        for (const d of defects) expect(d, c.id).toMatch(new RegExp(`^${prefix}\\d+$`));
+        // The requirement it fails is one the defect breaks.
+        const breaks = defects.flatMap((d) => annex.get(d) ?? []);
+        expect(breaks, c.id).toContain(row.requirement);
+      }
+    }
+  });
+
+  it('maps every client defect of Annex A (D-NC-*, D-TC-*) to a catching case, or says why none can', () => {
+    const annex = [...annexClientDefects().keys()];
+    expect(annex.filter((d) => d.startsWith('D-NC-')).length).toBeGreaterThan(0);
+    expect(annex.filter((d) => d.startsWith('D-TC-')).length).toBeGreaterThan(0);
+    const caught = new Set([...NICK_CLIENT_CASES, ...TILDE_CLIENT_CASES].flatMap((c) => c.catches ?? []));
+    for (const d of annex) expect(caught.has(d) || d in NOT_CAUGHT, d).toBe(true);
+    // Nothing is both, and nothing is named that the annex does not list.
+    for (const d of Object.keys(NOT_CAUGHT)) expect(caught.has(d), d).toBe(false);
+    expect([...caught, ...Object.keys(NOT_CAUGHT)].filter((d) => !annex.includes(d))).toEqual([]);
   });
 
   for (const { target, c, expected } of ROWS) {

@@ -45,7 +45,8 @@ const REFERENCE_MODULE = join(PACKAGE_ROOT, 'dist/src/reference-server/index.js'
 const START_REFERENCE =
   'import(process.argv[1]).then((m) => m.startServer({ dialect: "nick", port: Number(process.argv[2]), prompt: process.argv[3] }))';
 const NICK_CASES: readonly ServerCase[] = ALL_CASES.filter(
-  (c): c is ServerCase => c.kind === 'server' && c.dialect === 'nick',
+  // The line-profile cases are judged against line-profile servers (line-verdicts.int.test.ts).
+  (c): c is ServerCase => c.kind === 'server' && c.dialect === 'nick' && c.framing === undefined,
 );
 const caseById = (id: string): ServerCase => {
   const c = NICK_CASES.find((x) => x.id === id);

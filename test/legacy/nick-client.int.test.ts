@@ -7,27 +7,18 @@
  * reassembled stream; the client's screen is its stdout.
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Connection, type Listener, listen } from '../../conformance/harness/connection.js';
-import {
-  PYTHON_TARGETS_DIR,
-  pollUntil,
-  processCpuTimeMs,
-  spawnPythonClient,
-  type TargetHandle,
-} from '../../conformance/harness/spawn.js';
+import { describe, expect, it } from 'vitest';
+import type { Connection } from '../../conformance/harness/connection.js';
+import { PYTHON_TARGETS_DIR, type TargetHandle } from '../../conformance/harness/spawn.js';
 import { escapeBytes } from '../../src/codec/escape.js';
+import {
+  expectPrintingBusyLoop,
+  QUIET_WINDOW_MS,
+  text,
+  usage,
+  useSeedClient,
+} from './helpers.js';
 
-/** "Nothing arrives" windows: long enough for loopback delivery on a loaded machine (it takes < 1 ms idle). */
-const QUIET_WINDOW_MS = 500;
-/** Deadline for the client process to start and connect. */
-const CONNECT_DEADLINE_MS = 10_000;
-/** Output a busy printing loop produces quickly (one `print('')` is one byte). */
-const FLOOD_STDOUT_BYTES = 20_000;
-/** CPU a busy loop burns quickly even when it gets a third of a core. */
-const BUSY_CPU_MS = 200;
-/** Deadline for the two above. */
-const BUSY_DEADLINE_MS = 10_000;
 /** The client's nickname prompt (seed 004), printed without a newline because stdin is not a terminal. */
 const INPUT_PROMPT = '\x1b[32m \tChoose your Nickname : \x1b[0m';
 
@@ -36,41 +27,8 @@ const TARGETS = [
   { script: 'hii_client.py', prompt: 'Hii' },
 ] as const;
 
-const text = (connection: Connection) => escapeBytes(connection.stream());
-
 describe.each(TARGETS)('$script (NICK client, prompt "$prompt")', ({ script, prompt }) => {
-  let listener: Listener;
-  let client: TargetHandle | undefined;
-  let server: Connection | undefined;
-
-  beforeEach(async ({ onTestFailed }) => {
-    client = undefined;
-    server = undefined;
-    listener = await listen({ label: 'server' });
-    onTestFailed(() => {
-      console.error(
-        [
-          server?.transcript() ?? '(no connection)',
-          `# ${script} stdout\n${client?.stdout()}`,
-          `# stderr\n${client?.stderr()}`,
-        ]
-          .join('\n')
-          .slice(-20_000),
-      );
-    });
-  });
-  afterEach(async () => {
-    await client?.stop();
-    await listener.close();
-  });
-
-  /** Starts the client with `stdin` already written, and accepts its connection. */
-  async function start(stdin: string): Promise<{ client: TargetHandle; server: Connection }> {
-    client = await spawnPythonClient(join(PYTHON_TARGETS_DIR, script), { port: listener.port });
-    client.writeStdin(stdin);
-    server = await listener.nextConnection({ timeoutMs: CONNECT_DEADLINE_MS });
-    return { client, server };
-  }
+  const { start } = useSeedClient(join(PYTHON_TARGETS_DIR, script), script);
 
   /** Plays a legacy server's handshake for `nick`: prompt, then the two announcements, each paced. */
   async function handshake(client: TargetHandle, server: Connection, nick: string): Promise<void> {
@@ -103,17 +61,9 @@ describe.each(TARGETS)('$script (NICK client, prompt "$prompt")', ({ script, pro
     it('D-NC-1: when the server closes, the client prints empty lines forever (busy loop)', async () => {
       const { client, server } = await start('alice\n');
       await handshake(client, server, 'alice');
-      const printed = client.outputBytes().stdout;
-      const cpu = processCpuTimeMs(client.pid) ?? 0;
+      const since = usage(client);
       server.end();
-      await pollUntil(() => client.outputBytes().stdout - printed >= FLOOD_STDOUT_BYTES, {
-        timeoutMs: BUSY_DEADLINE_MS,
-        what: `${FLOOD_STDOUT_BYTES} bytes of output`,
-      });
-      await pollUntil(() => (processCpuTimeMs(client.pid) ?? cpu) - cpu >= BUSY_CPU_MS, {
-        timeoutMs: BUSY_DEADLINE_MS,
-        what: `${BUSY_CPU_MS} ms of CPU time`,
-      });
+      await expectPrintingBusyLoop(client, 'output', since);
       expect(client.stdout().slice(-1000)).toBe('\n'.repeat(1000));
       // It never closes its side either (after our FIN, we still see no FIN from it).
       expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');

@@ -8,35 +8,32 @@
  * server's own tracebacks.
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Connection, openConnection } from '../../conformance/harness/connection.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Connection } from '../../conformance/harness/connection.js';
 import {
   PYTHON_TARGETS_DIR,
   pollUntil,
   processCpuTimeMs,
-  spawnPythonServer,
   type TargetHandle,
   threadsAllWaitingForInput,
   threadsBlockedInSend,
 } from '../../conformance/harness/spawn.js';
 import { escapeBytes } from '../../src/codec/escape.js';
+import {
+  expectBusyLoop,
+  FLOOD_DEADLINE_MS,
+  QUIET_WINDOW_MS,
+  sleep,
+  stallOn,
+  text,
+  useSeedServer,
+} from './helpers.js';
 
-/** "Nothing arrives" windows: long enough for loopback delivery on a loaded machine (it takes < 1 ms idle). */
-const QUIET_WINDOW_MS = 500;
-/** CPU a busy-looping thread burns quickly even when it gets a third of a core; an idle server burns ~0. */
-const BUSY_CPU_MS = 200;
-/** Deadline to observe {@link BUSY_CPU_MS} of CPU time. */
-const BUSY_DEADLINE_MS = 10_000;
 /** Window and ceiling for "the server is idle". Blocked threads use no CPU; one clock tick is 10 ms. */
 const IDLE_WINDOW_MS = 300;
 const IDLE_CPU_MS = 50;
-/** Deadline for a slow member's kernel buffers to fill (a few MB on loopback) and to drain again. */
-const FLOOD_DEADLINE_MS = 20_000;
-/** One flood write, and how many writes are queued per round while waiting for the server to block. */
-const FLOOD_WRITE_BYTES = 1_000;
-const FLOOD_WRITES_PER_ROUND = 64;
-/** Pause between flood rounds, so that /proc is checked while the server works through the queue. */
-const FLOOD_ROUND_PAUSE_MS = 5;
+/** How a stalled member floods (D-NS-8, D-NS-11): one write, and how many are queued per round. */
+const FLOOD = { byte: 'a'.charCodeAt(0), writeBytes: 1_000, writesPerRound: 64 } as const;
 /** The NICK server's recv size: a longer nickname write is cut here. */
 const NICK_RECV_BYTES = 1024;
 
@@ -49,18 +46,6 @@ const TARGETS = [
   { script: 'hii_server.py', prompt: 'Hii' },
 ] as const;
 
-const text = (connection: Connection) => escapeBytes(connection.stream());
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once the process has burnt {@link BUSY_CPU_MS} of CPU time: a busy loop (bounded). */
-async function expectBusyLoop(pid: number, what: string): Promise<void> {
-  const start = processCpuTimeMs(pid) ?? 0;
-  await pollUntil(() => (processCpuTimeMs(pid) ?? start) - start >= BUSY_CPU_MS, {
-    timeoutMs: BUSY_DEADLINE_MS,
-    what: `${BUSY_CPU_MS} ms of CPU time (${what})`,
-  });
-}
-
 /** CPU time the process uses during a window. */
 async function cpuDuring(pid: number, ms: number): Promise<number> {
   const start = processCpuTimeMs(pid) ?? 0;
@@ -68,38 +53,14 @@ async function cpuDuring(pid: number, ms: number): Promise<number> {
   return (processCpuTimeMs(pid) ?? start) - start;
 }
 
-/** The byte a stalled member floods with (D-NS-8, D-NS-11). */
-const FLOOD_BYTE = 'a';
-
 describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, prompt }) => {
+  const seed = useSeedServer(join(PYTHON_TARGETS_DIR, script), script);
+  const { connect } = seed;
+  // The current test's server, under the name the tests use.
   let server: TargetHandle;
-  let peers: Connection[] = [];
-
-  beforeEach(async ({ onTestFailed }) => {
-    peers = [];
-    server = await spawnPythonServer(join(PYTHON_TARGETS_DIR, script));
-    onTestFailed(() => {
-      console.error(
-        [
-          ...peers.map((p) => p.transcript()),
-          `# ${script} stdout\n${server.stdout()}`,
-          `# stderr\n${server.stderr()}`,
-        ]
-          .join('\n')
-          .slice(-20_000),
-      );
-    });
+  beforeEach(() => {
+    server = seed.server;
   });
-  afterEach(async () => {
-    for (const peer of peers) peer.close();
-    await server.stop();
-  });
-
-  async function connect(label: string): Promise<Connection> {
-    const peer = await openConnection({ port: server.port!, label });
-    peers.push(peer);
-    return peer;
-  }
 
   /** Connects and waits for the prompt, as a client must before it answers (NICK-NICK-1). */
   async function prompted(label: string): Promise<Connection> {
@@ -116,21 +77,6 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
     await peer.waitForText(`${nick} joined!Connected to server!`, { after: prompt.length });
     await Promise.all(others.map((o, i) => o.waitForText(`${nick} joined!`, { after: before[i]! })));
     return peer;
-  }
-
-  /**
-   * Makes `slow` stop reading and floods from it until its handle() thread is blocked in send(): its own
-   * relays fill its receive window and the server's send buffer. Observed in /proc, not guessed from timing.
-   */
-  async function stallOn(slow: Connection): Promise<void> {
-    slow.pauseReading();
-    const chunk = new Uint8Array(FLOOD_WRITE_BYTES).fill(FLOOD_BYTE.charCodeAt(0));
-    const deadline = performance.now() + FLOOD_DEADLINE_MS;
-    while (threadsBlockedInSend(server.pid) === 0) {
-      if (performance.now() > deadline) throw new Error('the server never blocked in send()');
-      for (let i = 0; i < FLOOD_WRITES_PER_ROUND; i++) slow.send(chunk);
-      await sleep(FLOOD_ROUND_PAUSE_MS);
-    }
   }
 
   describe('an ordinary session', () => {
@@ -318,7 +264,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
 
     it('D-NS-8: a member that stops reading blocks the server: its thread and then the accept loop hang in send()', async () => {
       const alice = await join_('alice');
-      await stallOn(alice);
+      await stallOn(server, alice, FLOOD);
 
       const bob = await prompted('bob');
       bob.send('bob');
@@ -341,7 +287,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
     it('D-NS-11: a broadcast in progress reaches a newcomer: bob gets a message the server read before he joined', async () => {
       const zed = await join_('zed');
       const carol = await join_('carol', [zed]);
-      await stallOn(zed);
+      await stallOn(server, zed, FLOOD);
       // carol's handle() has read her message and blocks while broadcasting it, at zed (first in the list).
       carol.send('carol: MARK');
       await pollUntil(() => threadsBlockedInSend(server.pid) >= 2, {

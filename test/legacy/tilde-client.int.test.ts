@@ -8,68 +8,34 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Connection, type Listener, listen } from '../../conformance/harness/connection.js';
+import { describe, expect, it } from 'vitest';
+import type { Connection } from '../../conformance/harness/connection.js';
 import {
   PYTHON_TARGETS_DIR,
-  pollUntil,
-  processCpuTimeMs,
   pythonExecutable,
-  spawnPythonClient,
   spawnTarget,
   type TargetHandle,
 } from '../../conformance/harness/spawn.js';
 import { escapeBytes } from '../../src/codec/escape.js';
+import {
+  BUSY_DEADLINE_MS,
+  expectPrintingBusyLoop,
+  QUIET_WINDOW_MS,
+  sleep,
+  text,
+  usage,
+  useSeedClient,
+} from './helpers.js';
 
-/** "Nothing arrives / nothing is shown" windows: loopback delivery and a print take < 1 ms when idle. */
-const QUIET_WINDOW_MS = 500;
-/** Deadline for the client process to start and connect. */
-const CONNECT_DEADLINE_MS = 10_000;
-/** Output a busy printing loop produces quickly (each line is ~40 bytes). */
-const FLOOD_STDOUT_BYTES = 20_000;
-/** CPU a busy loop burns quickly even when it gets a third of a core. */
-const BUSY_CPU_MS = 200;
-/** Deadline for the two above, and for compiling. */
-const BUSY_DEADLINE_MS = 10_000;
 /** What the client prints before any traffic: its HOST, then its two connection messages. */
 const BANNER = '127.0.0.1\nSuccessfully connected to server\n[SERVER] Successfully connected to the server\n';
 
 const HEADLESS = join(PYTHON_TARGETS_DIR, 'tilde_client.py');
 const TK = join(PYTHON_TARGETS_DIR, 'tilde_client_tk.py');
-const text = (connection: Connection) => escapeBytes(connection.stream());
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('tilde_client.py (headless twin of the tkinter tilde client)', () => {
-  let listener: Listener;
-  let client: TargetHandle | undefined;
-  let server: Connection | undefined;
-
-  beforeEach(async ({ onTestFailed }) => {
-    client = undefined;
-    server = undefined;
-    listener = await listen({ label: 'server' });
-    onTestFailed(() => {
-      console.error(
-        [
-          server?.transcript() ?? '(no connection)',
-          `# stdout (tail)\n${client?.stdout().slice(-2_000)}`,
-          `# stderr\n${client?.stderr()}`,
-        ].join('\n'),
-      );
-    });
-  });
-  afterEach(async () => {
-    await client?.stop();
-    await listener.close();
-  });
-
-  /** Starts the client with `stdin` already written, and accepts its connection. */
-  async function start(stdin: string): Promise<{ client: TargetHandle; server: Connection }> {
-    client = await spawnPythonClient(HEADLESS, { port: listener.port });
-    client.writeStdin(stdin);
-    server = await listener.nextConnection({ timeoutMs: CONNECT_DEADLINE_MS });
-    return { client, server };
-  }
+  const seed = useSeedClient(HEADLESS, 'tilde_client.py');
+  const { start } = seed;
 
   /** Starts as `user` and plays the server's join announcement. */
   async function joined(user: string): Promise<{ client: TargetHandle; server: Connection }> {
@@ -82,8 +48,8 @@ describe('tilde_client.py (headless twin of the tkinter tilde client)', () => {
 
   /** Sends one message, as one write, and waits until the client printed `shown`. */
   async function show(message: string | Uint8Array, shown: string): Promise<void> {
-    server!.send(message);
-    await client!.waitForOutput('stdout', `${shown}\n`);
+    seed.server.send(message);
+    await seed.client.waitForOutput('stdout', `${shown}\n`);
   }
 
   describe('an ordinary session', () => {
@@ -107,48 +73,40 @@ describe('tilde_client.py (headless twin of the tkinter tilde client)', () => {
 
   describe('defects', () => {
     it('D-TC-1: content containing `~` is cut at its first `~`', async () => {
-      await joined('alice');
+      const { client } = await joined('alice');
       await show('bob~a~b~c', '[bob] a');
-      expect(client!.stdout()).not.toContain('a~b');
+      expect(client.stdout()).not.toContain('a~b');
     });
 
     it('D-TC-2: a message without `~` kills the listening thread: nothing more is shown', async () => {
-      const { client } = await joined('alice');
-      server!.send('no separator');
+      const { client, server } = await joined('alice');
+      server.send('no separator');
       await client.waitForOutput('stderr', 'IndexError: list index out of range');
-      server!.send('bob~later');
+      server.send('bob~later');
       await sleep(QUIET_WINDOW_MS);
       expect(client.stdout()).not.toContain('later');
     });
 
     it('D-TC-3: when the server closes, the client shows "Message recevied from client is empty" forever', async () => {
       const { client, server } = await joined('alice');
-      const printed = client.outputBytes().stdout;
-      const cpu = processCpuTimeMs(client.pid) ?? 0;
+      const since = usage(client);
       server.end();
-      await pollUntil(() => client.outputBytes().stdout - printed >= FLOOD_STDOUT_BYTES, {
-        timeoutMs: BUSY_DEADLINE_MS,
-        what: `${FLOOD_STDOUT_BYTES} bytes of error text`,
-      });
-      await pollUntil(() => (processCpuTimeMs(client.pid) ?? cpu) - cpu >= BUSY_CPU_MS, {
-        timeoutMs: BUSY_DEADLINE_MS,
-        what: `${BUSY_CPU_MS} ms of CPU time`,
-      });
+      await expectPrintingBusyLoop(client, 'error text', since);
       expect(client.stdout().split('Message recevied from client is empty\n').length).toBeGreaterThan(100);
     });
 
     it('D-TC-4: two relays merged into one chunk show as one: `a~hi` + `b~yo` -> `[a] hib`', async () => {
-      await joined('alice');
+      const { client } = await joined('alice');
       // One write stands for what TCP does when the server's two writes arrive in one recv() (FRAME-5).
       await show('a~hib~yo', '[a] hib');
-      expect(client!.stdout()).not.toContain('[b]');
+      expect(client.stdout()).not.toContain('[b]');
     });
 
     it('D-TC-5: invalid UTF-8 from the server kills the listening thread', async () => {
-      const { client } = await joined('alice');
-      server!.send(new Uint8Array([...Buffer.from('bob~caf'), 0xff]));
+      const { client, server } = await joined('alice');
+      server.send(new Uint8Array([...Buffer.from('bob~caf'), 0xff]));
       await client.waitForOutput('stderr', 'UnicodeDecodeError');
-      server!.send('bob~later');
+      server.send('bob~later');
       await sleep(QUIET_WINDOW_MS);
       expect(client.stdout()).not.toContain('later');
     });

@@ -13,9 +13,7 @@ import {
   listeningPorts,
   PYTHON_TARGETS_DIR,
   pollUntil,
-  processCpuTimeMs,
   pythonExecutable,
-  spawnPythonServer,
   spawnTarget,
   type TargetHandle,
   TcpState,
@@ -24,58 +22,31 @@ import {
   threadsBlockedInSend,
 } from '../../conformance/harness/spawn.js';
 import { escapeBytes } from '../../src/codec/escape.js';
+import {
+  expectPrintingBusyLoop,
+  FLOOD_DEADLINE_MS,
+  QUIET_WINDOW_MS,
+  stallOn,
+  text,
+  useSeedServer,
+} from './helpers.js';
 
-/** "Nothing arrives" windows: long enough for loopback delivery on a loaded machine (it takes < 1 ms idle). */
-const QUIET_WINDOW_MS = 500;
-/** CPU a busy-looping thread burns quickly even when it gets a third of a core; an idle server burns ~0. */
-const BUSY_CPU_MS = 200;
-/** Output a busy printing loop produces quickly (each line is ~40 bytes). */
-const FLOOD_STDOUT_BYTES = 20_000;
-/** Deadline for the two above. */
-const BUSY_DEADLINE_MS = 10_000;
 /** The tilde server's recv size: longer writes are cut here. */
 const TILDE_RECV_BYTES = 2048;
-/** Deadline for a slow member's kernel buffers to fill (a few MB on loopback) and to drain again. */
-const FLOOD_DEADLINE_MS = 20_000;
-/** One flood write, how many are queued per round, and the pause between rounds (to check /proc). */
-const FLOOD_WRITE_BYTES = 2_000;
-const FLOOD_WRITES_PER_ROUND = 32;
-const FLOOD_ROUND_PAUSE_MS = 5;
+/** How a stalled member floods (D-TS-9, D-TS-10): one write, and how many are queued per round. */
+const FLOOD = { byte: 0x7a, writeBytes: 2_000, writesPerRound: 32 } as const;
 
 const SCRIPT = join(PYTHON_TARGETS_DIR, 'tilde_server.py');
-const text = (connection: Connection) => escapeBytes(connection.stream());
 const count = (haystack: string, needle: string) => haystack.split(needle).length - 1;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('tilde_server.py (tilde server)', () => {
+  const seed = useSeedServer(SCRIPT, 'tilde_server.py');
+  const { connect } = seed;
+  // The current test's server, under the name the tests use.
   let server: TargetHandle;
-  let peers: Connection[] = [];
-
-  beforeEach(async ({ onTestFailed }) => {
-    peers = [];
-    server = await spawnPythonServer(SCRIPT);
-    onTestFailed(() => {
-      console.error(
-        [
-          ...peers.map((p) => p.transcript()),
-          `# stdout (tail)\n${server.stdout().slice(-2_000)}`,
-          `# stderr\n${server.stderr()}`,
-        ]
-          .join('\n')
-          .slice(-20_000),
-      );
-    });
+  beforeEach(() => {
+    server = seed.server;
   });
-  afterEach(async () => {
-    for (const peer of peers) peer.close();
-    await server.stop();
-  });
-
-  async function connect(label: string): Promise<Connection> {
-    const peer = await openConnection({ port: server.port!, label });
-    peers.push(peer);
-    return peer;
-  }
 
   /**
    * Sends `user` as the first write and waits until it and every member in `others` saw the join, and until
@@ -94,33 +65,9 @@ describe('tilde_server.py (tilde server)', () => {
     return peer;
   }
 
-  /**
-   * Makes `slow` stop reading and floods from it until its listener thread is blocked in sendall(): its own
-   * relays fill its receive window and the server's send buffer. Observed in /proc, not guessed from timing.
-   */
-  async function stallOn(slow: Connection): Promise<void> {
-    slow.pauseReading();
-    const chunk = new Uint8Array(FLOOD_WRITE_BYTES).fill(0x7a);
-    const deadline = performance.now() + FLOOD_DEADLINE_MS;
-    while (threadsBlockedInSend(server.pid) === 0) {
-      if (performance.now() > deadline) throw new Error('the server never blocked in send()');
-      for (let i = 0; i < FLOOD_WRITES_PER_ROUND; i++) slow.send(chunk);
-      await sleep(FLOOD_ROUND_PAUSE_MS);
-    }
-  }
-
-  /** Resolves once the server printed `line` at least `times` more times and burnt CPU: a busy loop. */
-  async function expectPrintingBusyLoop(line: string): Promise<void> {
-    const printed = server.outputBytes().stdout;
-    const cpu = processCpuTimeMs(server.pid) ?? 0;
-    await pollUntil(() => server.outputBytes().stdout - printed >= FLOOD_STDOUT_BYTES, {
-      timeoutMs: BUSY_DEADLINE_MS,
-      what: `${FLOOD_STDOUT_BYTES} bytes of "${line}"`,
-    });
-    await pollUntil(() => (processCpuTimeMs(server.pid) ?? cpu) - cpu >= BUSY_CPU_MS, {
-      timeoutMs: BUSY_DEADLINE_MS,
-      what: `${BUSY_CPU_MS} ms of CPU time`,
-    });
+  /** Resolves once the server printed `line` again and again and burnt CPU: a busy loop. */
+  async function expectLoopPrinting(line: string): Promise<void> {
+    await expectPrintingBusyLoop(server, `"${line}"`);
     expect(count(server.stdout(), `${line}\n`)).toBeGreaterThan(100);
   }
 
@@ -151,7 +98,7 @@ describe('tilde_server.py (tilde server)', () => {
       const alice = await join_('alice');
       const bob = await join_('bob', [alice]);
       bob.end();
-      await expectPrintingBusyLoop('The message send from client bob is empty');
+      await expectLoopPrinting('The message send from client bob is empty');
       // No leave, and bob is still relayed to (he keeps reading after his FIN).
       expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
       alice.send('still there?');
@@ -161,7 +108,7 @@ describe('tilde_server.py (tilde server)', () => {
     it('D-TS-2: a connection that closes before its username busy-loops printing "Client username is empty"', async () => {
       const ghost = await connect('ghost');
       ghost.close();
-      await expectPrintingBusyLoop('Client username is empty');
+      await expectLoopPrinting('Client username is empty');
     });
 
     it("D-TS-3: a dead member kills the listener of every later sender, and members after it miss the sender's message", async () => {
@@ -274,7 +221,7 @@ describe('tilde_server.py (tilde server)', () => {
 
     it('D-TS-9: a join announcement in progress reaches a member who joined after it', async () => {
       const zed = await join_('zed');
-      await stallOn(zed);
+      await stallOn(server, zed, FLOOD);
       // alice's client_handler appends her, then blocks broadcasting her announcement at zed (first in the list).
       const alice = await connect('alice');
       alice.send('alice');
@@ -300,7 +247,7 @@ describe('tilde_server.py (tilde server)', () => {
       const zed = await join_('zed', [alice]);
       const bob = await join_('bob', [alice, zed]);
       // active_clients = [alice, zed, bob]; zed's own listener ends up blocked in sendall() to zed.
-      await stallOn(zed);
+      await stallOn(server, zed, FLOOD);
       const bobMark = bob.stream().length;
       alice.send('after-stall');
       await pollUntil(() => threadsBlockedInSend(server.pid) >= 2, {

@@ -11,7 +11,7 @@
  * window; each server write that must arrive as its own chunk waits for the client's observed effect of
  * the previous one; issues are asserted by code and bytes, never by message.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { splitFirstLine } from '../../cli/stdin.js';
 import type { Connection } from '../../conformance/harness/connection.js';
@@ -25,16 +25,18 @@ import {
   connect,
   formatForDisplay,
 } from '../../src/reference-client/client.js';
-import { runTerminalClient, type TerminalClientOptions } from '../../src/reference-client/tui.js';
 import {
   accountedBytes,
   bytesOf,
   collect,
+  exitWithin,
   nickServerHandshake,
   onCleanup,
   QUIET_MS,
+  runTerminal,
   scriptedServer,
   summarise,
+  type TerminalOverrides,
   tildeServerHandshake,
   track,
   useCleanup,
@@ -117,42 +119,6 @@ async function expectNoConnection(server: Awaited<ReturnType<typeof scriptedServ
   });
 }
 
-/** A captured output stream with a bounded wait for text to appear in it. */
-function capture() {
-  const stream = new PassThrough();
-  let content = '';
-  const waiters = new Set<() => void>();
-  stream.on('data', (chunk: Buffer) => {
-    content += chunk.toString('utf8');
-    for (const waiter of waiters) waiter();
-  });
-  return {
-    stream,
-    text: () => content,
-    lines: () => content.split('\n').filter((line) => line !== ''),
-    waitFor(needle: string, timeoutMs = WAIT_MS): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!content.includes(needle)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`"${needle}" not in output within ${timeoutMs} ms; output: ${JSON.stringify(content)}`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
-
-type TerminalOverrides = Partial<Omit<TerminalClientOptions, 'input' | 'output' | 'errorOutput'>>;
-
 /**
  * Starts the terminal program in scripted mode against `port`, as `chatkit connect` runs it with piped
  * input: everything the user typed is written at once, before the program starts, and the nickname is
@@ -171,38 +137,7 @@ async function terminal(
   if (stdin === 'ends') input.end();
   const { first, rest } = await splitFirstLine(input);
   // Ending `input` ends `rest` too (it is piped on): that is the end of input.
-  return { ...run(port, rest, { nick: first ?? '', ...options }), input };
-}
-
-/** Starts the terminal program on `input` with the nickname given as an option. */
-function run(port: number, input: Readable, options: TerminalOverrides = {}) {
-  const output = capture();
-  const errorOutput = capture();
-  const exit = runTerminalClient({
-    host: '127.0.0.1',
-    port,
-    dialect: 'nick',
-    nick: 'alice',
-    isTTY: false,
-    color: false,
-    env: {},
-    ...options,
-    input,
-    output: output.stream,
-    errorOutput: errorOutput.stream,
-  });
-  return { input, output, errorOutput, exit };
-}
-
-/** Resolves with the exit code, or rejects if the program has not ended within the deadline. */
-function exitWithin(exit: Promise<number>, timeoutMs = WAIT_MS): Promise<number> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    exit,
-    new Promise<number>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`did not exit within ${timeoutMs} ms`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return { ...runTerminal(port, rest, { nick: first ?? '', ...options }), input };
 }
 
 /** Asserts the scripted server's stream is exactly `expected` and nothing more comes in a quiet window. */

@@ -1,12 +1,15 @@
 /**
- * Shared pieces of the reference client's tests: cleanup tracking, bounded event collection, and the
- * byte accounting that FRAME-4 promises (every received byte is in exactly one message or issue).
+ * Shared pieces of the reference client's tests: cleanup tracking, bounded event collection, the
+ * byte accounting that FRAME-4 promises (every received byte is in exactly one message or issue), and
+ * the terminal program run with in-memory streams.
  */
+import { PassThrough, type Readable } from 'node:stream';
 import { afterEach } from 'vitest';
 import { type Connection, type Listener, listen } from '../../conformance/harness/connection.js';
 import type { TargetHandle } from '../../conformance/harness/spawn.js';
 import { concatBytes } from '../../src/codec/text.js';
 import type { ChatClient, ClientEvent } from '../../src/reference-client/client.js';
+import { runTerminalClient, type TerminalClientOptions } from '../../src/reference-client/tui.js';
 
 /** Deadline for anything that happens promptly on loopback, even with every core busy. */
 export const WAIT_MS = 5_000;
@@ -119,4 +122,75 @@ export function waitForText(client: ChatClient, text: string, timeoutMs = WAIT_M
       return false;
     }, timeoutMs)
     .then(() => undefined);
+}
+
+/** A captured output stream with a bounded wait for text to appear in it. */
+export function capture() {
+  const stream = new PassThrough();
+  let content = '';
+  const waiters = new Set<() => void>();
+  stream.on('data', (chunk: Buffer) => {
+    content += chunk.toString('utf8');
+    for (const waiter of waiters) waiter();
+  });
+  return {
+    stream,
+    text: () => content,
+    lines: () => content.split('\n').filter((line) => line !== ''),
+    waitFor(needle: string, timeoutMs = WAIT_MS): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!content.includes(needle)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(`"${needle}" not in output within ${timeoutMs} ms; output: ${JSON.stringify(content)}`),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** What a test may set of the terminal program's options (the streams are the test's own). */
+export type TerminalOverrides = Partial<Omit<TerminalClientOptions, 'input' | 'output' | 'errorOutput'>>;
+
+/**
+ * Starts the terminal program on `input` against `port` (NICK, nickname `alice`, scripted mode, no
+ * colour unless `options` say otherwise), its output and error output captured.
+ */
+export function runTerminal<I extends Readable>(port: number, input: I, options: TerminalOverrides = {}) {
+  const output = capture();
+  const errorOutput = capture();
+  const exit = runTerminalClient({
+    host: '127.0.0.1',
+    port,
+    dialect: 'nick',
+    nick: 'alice',
+    isTTY: false,
+    color: false,
+    env: {},
+    ...options,
+    input,
+    output: output.stream,
+    errorOutput: errorOutput.stream,
+  });
+  return { input, output, errorOutput, exit };
+}
+
+/** Resolves with the exit code, or rejects if the program has not ended within the deadline. */
+export function exitWithin(exit: Promise<number>, timeoutMs = WAIT_MS): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    exit,
+    new Promise<number>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not exit within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -6,16 +6,15 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
 import { freePort } from '../../conformance/harness/spawn.js';
+import { PACE_ECHO_TIMEOUT_MS } from '../../src/reference-client/tui.js';
 import {
-  PACE_ECHO_TIMEOUT_MS,
-  runTerminalClient,
-  type TerminalClientOptions,
-} from '../../src/reference-client/tui.js';
-import {
+  exitWithin,
   nickServerHandshake,
   onCleanup,
   QUIET_MS,
+  runTerminal,
   scriptedServer,
+  type TerminalOverrides,
   tildeServerHandshake,
   useCleanup,
   WAIT_MS,
@@ -25,72 +24,11 @@ useCleanup();
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
-/** A captured output stream with a bounded wait for text to appear in it. */
-function capture() {
-  const stream = new PassThrough();
-  let content = '';
-  const waiters = new Set<() => void>();
-  stream.on('data', (chunk: Buffer) => {
-    content += chunk.toString('utf8');
-    for (const waiter of waiters) waiter();
-  });
-  return {
-    stream,
-    text: () => content,
-    waitFor(needle: string, timeoutMs = WAIT_MS): Promise<void> {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!content.includes(needle)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`"${needle}" not in output within ${timeoutMs} ms; output: ${JSON.stringify(content)}`),
-          );
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
-
-type TerminalOverrides = Partial<Omit<TerminalClientOptions, 'input' | 'output' | 'errorOutput'>>;
-
 /** Starts the program against `port`; the input is ended after the test if it is still open. */
 function terminal(port: number, options: TerminalOverrides = {}) {
   const input = new PassThrough();
-  const output = capture();
-  const errorOutput = capture();
   onCleanup(() => input.end());
-  const exit = runTerminalClient({
-    host: '127.0.0.1',
-    port,
-    dialect: 'nick',
-    nick: 'alice',
-    isTTY: false,
-    color: false,
-    env: {},
-    ...options,
-    input,
-    output: output.stream,
-    errorOutput: errorOutput.stream,
-  });
-  return { input, output, errorOutput, exit };
-}
-
-/** Resolves with the exit code, or rejects if the program has not ended within the deadline. */
-function exitWithin(exit: Promise<number>, timeoutMs = WAIT_MS): Promise<number> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    exit,
-    new Promise<number>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`did not exit within ${timeoutMs} ms`)), timeoutMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return runTerminal(port, input, options);
 }
 
 const lines = (content: string) => content.split('\n').filter((line) => line !== '');
