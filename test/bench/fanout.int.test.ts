@@ -4,7 +4,10 @@
  * message server sends, in the same order; only write boundaries may differ under load.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { ALL_CASES } from '../../conformance/cases.js';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
+import { runCases } from '../../conformance/harness/runner.js';
+import { selectCases } from '../../conformance/harness/select.js';
 import { type ChatServer, startServer } from '../../src/reference-server/index.js';
 
 const WAIT_MS = 5_000;
@@ -70,4 +73,27 @@ describe("reference server, writeBatching 'turn'", () => {
     expect(text(cat)).toBe('SERVER~cat added to the chatann~again');
     expect(text(ben)).toBe('SERVER~ben added to the chatann~helloSERVER~cat added to the chatann~again');
   });
+});
+
+/** Bound on one dialect's whole suite (it takes seconds; the slow-reader cases wait out floods). */
+const SUITE_MS = 240_000;
+
+describe("reference server, writeBatching 'turn', judged by the conformance suite", () => {
+  it.concurrent.each(['nick', 'tilde'] as const)(
+    '%s: passes every server case (core and robustness)',
+    async (dialect) => {
+      const cases = selectCases(ALL_CASES, { dialect, kind: 'server', profiles: ['core', 'robustness'] });
+      expect(cases.length).toBeGreaterThan(20);
+      // Its own server, closed here: the file's afterEach would close it under the other dialect's run.
+      const s = await startServer({ dialect, port: 0, writeBatching: 'turn' });
+      const target = { kind: 'address', host: '127.0.0.1', port: s.port } as const;
+      const results = await runCases(cases, { target, dialect }).finally(() => s.close());
+      const notPassed = results
+        .filter((r) => r.verdict !== 'pass')
+        .map((r) => `${r.id}: ${r.verdict} ${r.failure?.message ?? r.error ?? r.skipReason ?? ''}`);
+      expect(notPassed).toEqual([]);
+      expect(results).toHaveLength(cases.length);
+    },
+    SUITE_MS,
+  );
 });

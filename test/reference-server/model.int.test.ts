@@ -525,7 +525,13 @@ function commandArbitraries(dialect: DialectName): fc.Arbitrary<Cmd>[] {
   ];
 }
 
-describe.each(['nick', 'tilde'] as const)('%s: the reference server against the room model', (dialect) => {
+// Both output modes: 'turn' (the batching option of FRAME-7) may change write boundaries, never a stream.
+describe.each([
+  ['nick', 'backpressure'],
+  ['tilde', 'backpressure'],
+  ['nick', 'turn'],
+  ['tilde', 'turn'],
+] as const)('%s, writeBatching %s: the reference server against the room model', (dialect, writeBatching) => {
   it(
     `gives every connection exactly the bytes the model predicts, after every command (${RUNS} runs)`,
     async () => {
@@ -536,7 +542,7 @@ describe.each(['nick', 'tilde'] as const)('%s: the reference server against the 
             const session = new Session();
             try {
               // The model has no clock: no pending connection may time out during a run, however slow.
-              const server = await session.server({ dialect, handshakeTimeoutMs: 600_000 });
+              const server = await session.server({ dialect, writeBatching, handshakeTimeoutMs: 600_000 });
               const real: Real = { server, session, conns: new Map(), leaves: [], drops: [] };
               server.on('leave', (e) => real.leaves.push(e));
               server.on('drop', (e) => real.drops.push(e));
