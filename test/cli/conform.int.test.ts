@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CASES } from '../../conformance/cases.js';
+import type { Profile } from '../../conformance/harness/case.js';
+import { selectCases } from '../../conformance/harness/select.js';
 import { runReportSchema } from '../../conformance/harness/report.js';
 import {
   freePort,
@@ -28,10 +30,8 @@ const RUN_MS = 75_000;
 const NICK_SEED = 'python3 conformance/targets/python/nick_server.py 127.0.0.1 {port}';
 
 /** The server cases a run against a chunk-profile target selects (line-profile cases need --framing line). */
-const serverCases = (dialect: 'nick' | 'tilde', profile: string) =>
-  ALL_CASES.filter(
-    (c) => c.kind === 'server' && c.dialect === dialect && c.profile === profile && c.framing === undefined,
-  );
+const serverCases = (dialect: 'nick' | 'tilde', profile: Profile) =>
+  selectCases(ALL_CASES, { dialect, kind: 'server', profiles: [profile] });
 /** A case of the registry checking `requirement` first, at `level`, in `profile` (undefined if none yet). */
 const caseFor = (dialect: 'nick' | 'tilde', requirement: string, level = 'MUST', profile?: string) =>
   ALL_CASES.find(

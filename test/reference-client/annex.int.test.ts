@@ -16,12 +16,10 @@ import { describe, expect, it } from 'vitest';
 import { splitFirstLine } from '../../cli/stdin.js';
 import type { Connection } from '../../conformance/harness/connection.js';
 import { escapeBytes } from '../../src/codec/escape.js';
-import { concatBytes } from '../../src/codec/text.js';
 import { CodecError } from '../../src/errors.js';
 import {
   type ChatClient,
   type ClientEvent,
-  type ConnectOptions,
   connect,
   formatForDisplay,
 } from '../../src/reference-client/client.js';
@@ -33,15 +31,18 @@ import {
   nickServerHandshake,
   onCleanup,
   QUIET_MS,
+  rejection,
   runTerminal,
   scriptedServer,
+  sentBy,
+  start,
   summarise,
   type TerminalOverrides,
   tildeServerHandshake,
-  track,
   useCleanup,
   WAIT_MS,
 } from './helpers.js';
+import { cpuDuring, until } from '../support/wait.js';
 
 useCleanup();
 
@@ -49,48 +50,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const latin1 = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
 const utf8Text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 const show = (event: ClientEvent) => formatForDisplay(event, { color: false });
-/** Every byte the scripted server wrote, in order. */
-const sentBy = (peer: Connection) =>
-  concatBytes(peer.events().flatMap((e) => (e.dir === 'out' && e.bytes !== undefined ? [e.bytes] : [])));
 
-/** CPU time this process (the client and the scripted server) burns during a window, in ms. */
-async function cpuDuring(ms: number): Promise<number> {
-  const start = process.cpuUsage();
-  await sleep(ms);
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
-}
 /** A busy loop (D-NC-1, D-TC-3) burns the whole window; a stopped client next to nothing, even on a loaded machine. */
 const CPU_WINDOW_MS = 300;
-
-/** Polls `predicate` (state with no event to wait on) until it holds; bounded. */
-async function until(predicate: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(1);
-  }
-}
-
-/** The code of the error `promise` rejects with, and the error. */
-async function rejection(promise: Promise<unknown>): Promise<{ code: string; error: unknown }> {
-  try {
-    await promise;
-  } catch (error) {
-    return { code: (error as { code?: string }).code ?? 'NO_CODE', error };
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Starts `connect` against a fresh scripted server and hands over both ends. */
-async function start(options: Omit<ConnectOptions, 'host' | 'port'>) {
-  const server = await scriptedServer();
-  const pending = connect({ host: '127.0.0.1', port: server.port, ...options }).then(track);
-  // A rejection is asserted by the caller; this keeps it from being reported as unhandled meanwhile.
-  pending.catch(() => undefined);
-  const peer = await server.nextConnection({ timeoutMs: WAIT_MS });
-  return { server, peer, pending };
-}
 
 /** A member: the scripted server played the whole handshake. `at` is the server's stream offset after it. */
 async function member(dialect: 'nick' | 'tilde', prompt = 'NICK', nick = 'alice') {

@@ -6,11 +6,9 @@ import { connect as netConnect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
 import { freePort, PYTHON_COMMAND, spawnTarget } from '../../conformance/harness/spawn.js';
-import { concatBytes } from '../../src/codec/text.js';
 import { CodecError } from '../../src/errors.js';
 import {
   type ClientError,
-  type ConnectOptions,
   connect,
   EventOverflowError,
 } from '../../src/reference-client/client.js';
@@ -21,7 +19,10 @@ import {
   nickServerHandshake,
   onCleanup,
   QUIET_MS,
+  rejection,
   scriptedServer,
+  sentBy,
+  start,
   summarise,
   tildeServerHandshake,
   track,
@@ -33,29 +34,6 @@ import {
 useCleanup();
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
-/** Every byte the scripted server wrote, in order. */
-const sentBy = (peer: Connection) =>
-  concatBytes(peer.events().flatMap((e) => (e.dir === 'out' && e.bytes !== undefined ? [e.bytes] : [])));
-
-/** Starts `connect` against a fresh scripted server and hands over both ends. */
-async function start(options: Omit<ConnectOptions, 'host' | 'port'>) {
-  const server = await scriptedServer();
-  const pending = connect({ host: '127.0.0.1', port: server.port, ...options }).then(track);
-  // A rejection is asserted by the caller; this keeps it from being reported as unhandled meanwhile.
-  pending.catch(() => undefined);
-  const peer = await server.nextConnection({ timeoutMs: WAIT_MS });
-  return { server, peer, pending };
-}
-
-/** The code of the error `promise` rejects with. */
-async function rejection(promise: Promise<unknown>): Promise<{ code: string; error: unknown }> {
-  try {
-    await promise;
-  } catch (error) {
-    return { code: (error as { code?: string }).code ?? 'NO_CODE', error };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('NICK handshake', () => {
   it('sends nothing before the prompt, then only its nickname in one write (NICK-NICK-1)', async () => {

@@ -16,18 +16,19 @@
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Connection } from '../../conformance/harness/connection.js';
 import { createDecoder } from '../../src/codec/decoder.js';
 import type { AnyMessage, DialectName } from '../../src/codec/dialect.js';
 import { encode } from '../../src/codec/encode.js';
 import { concatBytes } from '../../src/codec/text.js';
 import { type ClientEvent, connect } from '../../src/reference-client/client.js';
 import { splitAt, validMessage } from '../support/arbitraries.js';
+import { isPrefix } from '../support/wait.js';
 import {
   accountedBytes,
   collect,
   nickServerHandshake,
   scriptedServer,
+  sentBy,
   tildeServerHandshake,
   useCleanup,
   WAIT_MS,
@@ -120,16 +121,6 @@ const scenario = fc.record({
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Every byte the scripted server wrote, in order. */
-const sentBy = (peer: Connection) =>
-  concatBytes(peer.events().flatMap((e) => (e.dir === 'out' && e.bytes !== undefined ? [e.bytes] : [])));
-
-function isPrefix(prefix: Uint8Array, of: Uint8Array): boolean {
-  return (
-    prefix.length <= of.length &&
-    Buffer.compare(Buffer.from(prefix), Buffer.from(of.subarray(0, prefix.length))) === 0
-  );
-}
 
 describe('the client under arbitrary server bytes', () => {
   it(

@@ -8,7 +8,7 @@ import { afterEach } from 'vitest';
 import { type Connection, type Listener, listen } from '../../conformance/harness/connection.js';
 import type { TargetHandle } from '../../conformance/harness/spawn.js';
 import { concatBytes } from '../../src/codec/text.js';
-import type { ChatClient, ClientEvent } from '../../src/reference-client/client.js';
+import { type ChatClient, type ClientEvent, type ConnectOptions, connect } from '../../src/reference-client/client.js';
 import { runTerminalClient, type TerminalClientOptions } from '../../src/reference-client/tui.js';
 
 /** Deadline for anything that happens promptly on loopback, even with every core busy. */
@@ -193,4 +193,28 @@ export function exitWithin(exit: Promise<number>, timeoutMs = WAIT_MS): Promise<
       timer = setTimeout(() => reject(new Error(`did not exit within ${timeoutMs} ms`)), timeoutMs);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** Every byte the scripted server wrote, in order. */
+export const sentBy = (peer: Connection) =>
+  concatBytes(peer.events().flatMap((e) => (e.dir === 'out' && e.bytes !== undefined ? [e.bytes] : [])));
+
+/** Starts `connect` against a fresh scripted server and hands over both ends. */
+export async function start(options: Omit<ConnectOptions, 'host' | 'port'>) {
+  const server = await scriptedServer();
+  const pending = connect({ host: '127.0.0.1', port: server.port, ...options }).then(track);
+  // A rejection is asserted by the caller; this keeps it from being reported as unhandled meanwhile.
+  pending.catch(() => undefined);
+  const peer = await server.nextConnection({ timeoutMs: WAIT_MS });
+  return { server, peer, pending };
+}
+
+/** The code of the error `promise` rejects with, and the error. */
+export async function rejection(promise: Promise<unknown>): Promise<{ code: string; error: unknown }> {
+  try {
+    await promise;
+  } catch (error) {
+    return { code: (error as { code?: string }).code ?? 'NO_CODE', error };
+  }
+  throw new Error('expected a rejection');
 }

@@ -40,6 +40,7 @@ import {
   utf8,
   WAIT_MS,
 } from './helpers.js';
+import { cpuDuring } from '../support/wait.js';
 import { awaitLength, BACKLOG_QUEUE_BYTES, backUp, floodPastSlowMember } from './slow-reader.js';
 
 const session = new Session();
@@ -76,12 +77,6 @@ function record(server: ChatServer) {
 }
 
 /** CPU time this process (and so the in-process server) burns during a window, in ms. */
-async function cpuDuring(ms: number): Promise<number> {
-  const start = process.cpuUsage();
-  await sleep(ms);
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
-}
 /** A busy loop burns the whole window; an idle server next to nothing, even on a loaded machine. */
 const CPU_WINDOW_MS = 300;
 

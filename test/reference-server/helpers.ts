@@ -13,9 +13,12 @@ import { type Connection, openConnection } from '../../conformance/harness/conne
 import { escapeBytes } from '../../src/codec/escape.js';
 import type { DialectName } from '../../src/codec/index.js';
 import { type ChatServer, type ServerOptions, startServer } from '../../src/reference-server/index.js';
+import { isPrefix, until } from '../support/wait.js';
 
 /** Deadline for anything that happens promptly on loopback (milliseconds when idle), even on a busy machine. */
 export const WAIT_MS = 5_000;
+
+export { isPrefix, until };
 /** A window in which nothing is expected to arrive; loopback delivery takes well under 1 ms when idle. */
 export const QUIET_MS = 150;
 
@@ -24,10 +27,6 @@ export const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(tex
 /** Concatenated bytes. */
 export const concat = (...parts: readonly Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 
-/** Whether `prefix` is a prefix of `bytes`. */
-export function isPrefix(prefix: Uint8Array, bytes: Uint8Array): boolean {
-  return prefix.length <= bytes.length && Buffer.compare(prefix, bytes.subarray(0, prefix.length)) === 0;
-}
 
 /** Asserts byte equality, showing both sides escaped (and the transcript on failure). */
 export function expectBytes(actual: Uint8Array, expected: Uint8Array, what: string, conn?: Connection): void {
@@ -58,14 +57,6 @@ export async function expectStream(
   expectBytes(conn.stream(), expected, what, conn);
 }
 
-/** Polls `predicate` (the server's own state, which has no event to wait on) until it holds; bounded. */
-export async function until(predicate: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 /** Waits until the server's members (in join order) and open connections are as given; bounded. */
 export async function expectServerState(

@@ -7,6 +7,7 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fanout, Outbox } from '../../src/reference-server/outbox.js';
+import { until } from '../support/wait.js';
 
 /** Bound on every wait of this file. */
 const WAIT_MS = 10_000;
@@ -60,14 +61,6 @@ async function pair(): Promise<Pair> {
   return { socket, writes, peer, received: () => Buffer.concat(chunks), receivedBytes: () => bytes };
 }
 
-async function until(what: string, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 const msg = (i: number) => Buffer.from(`alice: message ${i};`);
 
 describe("reference server output, writeBatching 'backpressure' (the default)", () => {
@@ -77,7 +70,7 @@ describe("reference server output, writeBatching 'backpressure' (the default)", 
     const sent = Array.from({ length: 200 }, (_, i) => msg(i));
     for (const m of sent) outbox.send(m);
     const all = Buffer.concat(sent);
-    await until('every byte to arrive', () => p.receivedBytes() >= all.length);
+    await until(() => p.receivedBytes() >= all.length, 'every byte to arrive', WAIT_MS);
     expect(p.writes).toEqual(sent);
     expect(p.received()).toEqual(all);
   });
@@ -99,7 +92,7 @@ describe("reference server output, writeBatching 'backpressure' (the default)", 
     expect(p.writes.length, 'nothing is written while the socket is backed up').toBe(writesBefore);
     p.peer.resume();
     const all = Buffer.concat([...sent, ...queued]);
-    await until('every byte to arrive', () => p.receivedBytes() >= all.length);
+    await until(() => p.receivedBytes() >= all.length, 'every byte to arrive', WAIT_MS);
     expect(p.writes.slice(writesBefore)).toEqual([Buffer.concat(queued)]);
     // Megabytes: compared natively (a deep equality walks them byte by byte for seconds).
     expect(p.receivedBytes()).toBe(all.length);
@@ -127,14 +120,14 @@ describe("reference server output, writeBatching 'turn'", () => {
     for (const p of members) new Outbox(p.socket, UNBOUNDED, () => undefined, fanout).subscribe();
     const first = [msg(1), msg(2), msg(3)];
     for (const m of first) fanout.broadcast(m);
-    await until('the first turn to be written', () => members.every((p) => p.writes.length === 1));
+    await until(() => members.every((p) => p.writes.length === 1), 'the first turn to be written', WAIT_MS);
     const second = msg(4);
     fanout.broadcast(second);
-    await until('the second turn to be written', () => members.every((p) => p.writes.length === 2));
+    await until(() => members.every((p) => p.writes.length === 2), 'the second turn to be written', WAIT_MS);
     const all = Buffer.concat([...first, second]);
     for (const p of members) {
       expect(p.writes).toEqual([Buffer.concat(first), second]);
-      await until('every byte to arrive', () => p.receivedBytes() >= all.length);
+      await until(() => p.receivedBytes() >= all.length, 'every byte to arrive', WAIT_MS);
       expect(p.received()).toEqual(all);
     }
   });
@@ -147,7 +140,7 @@ describe("reference server output, writeBatching 'turn'", () => {
     fanout.broadcast(msg(1));
     outbox.send(Buffer.from('only for you;'));
     fanout.broadcast(msg(2));
-    await until('the turn to be written', () => p.writes.length === 1);
+    await until(() => p.writes.length === 1, 'the turn to be written', WAIT_MS);
     // The member's own message is queued after the broadcast before it; the turn's remaining
     // broadcasts follow.
     expect(p.writes).toEqual([Buffer.concat([msg(1), Buffer.from('only for you;'), msg(2)])]);
