@@ -149,7 +149,7 @@ export async function runMatrix(
   return columns.filter((c): c is MatrixColumn => c !== undefined);
 }
 
-const SYMBOL: Record<VerdictName, string> = { pass: 'pass', fail: '**FAIL**', warn: 'warn', skip: 'skip', flaky: 'flaky', error: 'ERROR' };
+const SYMBOL: Record<VerdictName, string> = { pass: 'pass', fail: '**FAIL**', warn: 'warn', skip: 'skip', flaky: 'flaky', error: 'ERROR', blocked: 'blocked' };
 
 /** The matrix as Markdown: one table per dialect and kind, cases down, targets across. */
 export function matrixMarkdown(columns: readonly MatrixColumn[], meta: { date: string; durationMs: number }): string {

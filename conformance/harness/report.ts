@@ -8,9 +8,9 @@
 import { z } from 'zod';
 
 /** The schema's name and version; a breaking change bumps the number. */
-export const REPORT_SCHEMA = 'chatkit-conformance/1';
+export const REPORT_SCHEMA = 'chatkit-conformance/2';
 
-const verdict = z.enum(['pass', 'fail', 'warn', 'skip', 'flaky', 'error']);
+const verdict = z.enum(['pass', 'fail', 'warn', 'skip', 'flaky', 'error', 'blocked']);
 const level = z.enum(['MUST', 'SHOULD', 'INFO']);
 const profile = z.enum(['core', 'robustness', 'client', 'stress']);
 
@@ -42,7 +42,22 @@ export const failureSchema = z.strictObject({
   expected: z.array(z.string()),
   actual: z.string(),
   connection: z.string().optional(),
-  hint: z.string(),
+  /**
+   * What to fix, shown only where the failure matches what the hint assumes (a precondition's
+   * failure carries the hint of the requirement it broke, or none).
+   */
+  hint: z.string().optional(),
+  /**
+   * Set when the failure is of a precondition the case stands on (a handshake, a join, an echo),
+   * not of what the case itself checks: the id of the case that judges that precondition.
+   */
+  precondition: z.string().optional(),
+});
+
+/** What a `blocked` case stood on: the failed case, and the requirement it failed. */
+export const blockedBySchema = z.strictObject({
+  id: z.string(),
+  requirement: z.string(),
 });
 
 /** One case's result. */
@@ -60,6 +75,8 @@ export const caseResultSchema = z.strictObject({
   failure: failureSchema.optional(),
   skipReason: z.string().optional(),
   error: z.string().optional(),
+  /** For `blocked`: the case it stands on that failed in the same run (it is neither pass nor fail). */
+  blockedBy: blockedBySchema.optional(),
   transcript: z.array(connectionTranscriptSchema),
   targetOutput: z.strictObject({ stdout: z.string(), stderr: z.string() }).optional(),
   /** The command that reruns just this case. */
@@ -100,9 +117,20 @@ export const runReportSchema = z.strictObject({
     skip: z.number().int(),
     flaky: z.number().int(),
     error: z.number().int(),
+    blocked: z.number().int(),
     must: levelCount,
     should: levelCount,
   }),
+  /** The run's seed: the nicknames and texts the cases used derive from it (`--seed` reproduces them). */
+  seed: z.number().int().optional(),
+  /** Why nothing (or not everything) could be judged: e.g. the target stopped answering during a case. */
+  unjudged: z
+    .strictObject({
+      reason: z.string(),
+      /** The case during which the target stopped answering, when one. */
+      during: z.string().optional(),
+    })
+    .optional(),
   /** With `--baseline`: ids of baseline entries that no longer name a case (stale). */
   staleBaseline: z.array(z.string()).optional(),
   cases: z.array(caseResultSchema),
@@ -135,7 +163,7 @@ export function summarise(
 ): { summary: RunReport['summary']; exitCode: number } {
   const count = (v: VerdictName) => cases.filter((c) => c.verdict === v).length;
   const judged = (l: 'MUST' | 'SHOULD') =>
-    cases.filter((c) => c.level === l && c.verdict !== 'skip' && c.verdict !== 'error');
+    cases.filter((c) => c.level === l && c.verdict !== 'skip' && c.verdict !== 'error' && c.verdict !== 'blocked');
   const passedOf = (l: 'MUST' | 'SHOULD') =>
     judged(l).filter((c) => c.verdict === 'pass' || c.verdict === 'flaky').length;
   const summary = {
@@ -146,6 +174,7 @@ export function summarise(
     skip: count('skip'),
     flaky: count('flaky'),
     error: count('error'),
+    blocked: count('blocked'),
     must: { passed: passedOf('MUST'), total: judged('MUST').length },
     should: { passed: passedOf('SHOULD'), total: judged('SHOULD').length },
   };
@@ -153,7 +182,7 @@ export function summarise(
   const counts = (c: CaseResult) => c.baseline !== 'known';
   const failed = (l: 'MUST' | 'SHOULD') =>
     judged(l).some((c) => counts(c) && c.verdict !== 'pass' && c.verdict !== 'flaky');
-  const judgedAny = cases.some((c) => c.verdict !== 'error' && c.verdict !== 'skip');
+  const judgedAny = cases.some((c) => c.verdict !== 'error' && c.verdict !== 'skip' && c.verdict !== 'blocked');
   // A MUST case the harness could not judge leaves conformance open: never report it as a pass.
   const mustUnjudged = cases.some((c) => c.level === 'MUST' && c.verdict === 'error');
   let exitCode: number = CONFORM_EXIT.OK;

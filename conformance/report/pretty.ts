@@ -50,6 +50,7 @@ const VERDICT_STYLE: Record<VerdictName, Paint> = {
   skip: 'gray',
   flaky: 'magenta',
   error: 'red',
+  blocked: 'gray',
 };
 
 /** `PASS`, `FAIL`... padded to one width, coloured when asked. */

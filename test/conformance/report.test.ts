@@ -68,7 +68,7 @@ describe('--reporter json', () => {
     const text = renderJson(report);
     const back = JSON.parse(text);
     expect(runReportSchema.parse(back)).toEqual(report);
-    expect(back.schema).toBe('chatkit-conformance/1');
+    expect(back.schema).toBe('chatkit-conformance/2');
   });
 
   it('refuses to write a report that breaks its own schema', () => {
