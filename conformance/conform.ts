@@ -9,10 +9,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DialectName } from '../src/codec/index.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
+import { ALL_CASES } from './cases.js';
 import type { ConformanceCase, Profile } from './harness/case.js';
 import { DEFAULT_TIMING } from './harness/context.js';
-import { type CaseResult, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';
-import { fillSpawnCommand, type RunTarget, runCases, SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
+import { newRunSeed } from './harness/names.js';
+import { type CaseResult, CONFORM_EXIT, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';
+import {
+  fillSpawnCommand,
+  type RunTarget,
+  runCases,
+  SPAWN_LISTEN_TIMEOUT_MS,
+  type TargetLost,
+  targetLostMessage,
+} from './harness/runner.js';
 import { type FuzzTarget, fuzzCaseResult, runFuzz } from './fuzz/fuzz.js';
 import { DEFAULT_SERVER_PROFILES, matchesId, selectCases } from './harness/select.js';
 import { freePort, spawnTarget } from './harness/spawn.js';
@@ -256,6 +265,8 @@ export interface ConformRun {
   readonly retries: number;
   readonly failOn: 'must' | 'should';
   readonly timeoutScale: number;
+  /** The run's seed (`--seed`): the cases' names and the fuzz sessions derive from it. Default: fresh. */
+  readonly seed?: number | undefined;
   /** `--fuzz N`: random sessions after the cases (0: none); `--seed` replays a run. */
   readonly fuzz?: { readonly runs: number; readonly seed?: number | undefined } | undefined;
   /** The baseline read from `--baseline`, and whether `--update-baseline` rewrites it. */
@@ -270,7 +281,13 @@ export async function runConformance(
 ): Promise<{ report: RunReport; baseline?: BaselineEntry[] }> {
   const startedAt = new Date();
   const started = performance.now();
+  const seed = run.seed ?? run.fuzz?.seed ?? newRunSeed();
+  let lost: TargetLost | undefined;
   const results = await runCases(run.cases, {
+    seed,
+    onTargetLost: (l) => {
+      lost = l;
+    },
     target: run.spec,
     dialect: run.resolution.dialect,
     ...(run.resolution.prompt ? { prompt: run.resolution.prompt } : {}),
@@ -279,13 +296,15 @@ export async function runConformance(
     timing: scaledTiming(run.timeoutScale),
     timeoutScale: run.timeoutScale,
     rerunTemplate: rerunTemplate(run.spec, run.resolution, run),
+    lookup: (id) => ALL_CASES.find((c) => c.id === id),
     ...(run.onCaseStart ? { onCaseStart: run.onCaseStart } : {}),
     ...(run.onCaseEnd ? { onCaseEnd: run.onCaseEnd } : {}),
   });
   if (run.fuzz && run.fuzz.runs > 0 && run.spec.kind !== 'client') {
     results.push(await fuzzResult(run, run.spec, run.fuzz));
   }
-  return finishReport(run, results, startedAt, performance.now() - started);
+  const unjudged = lost ? { reason: targetLostMessage(lost), during: lost.during } : undefined;
+  return finishReport({ ...run, seed, unjudged }, results, startedAt, performance.now() - started);
 }
 
 /** Runs `--fuzz` against the target (a fresh instance per session with `--spawn`). */
@@ -326,7 +345,10 @@ async function fuzzResult(
 
 /** Builds the report from finished results: baseline marks, summary, exit code. */
 export function finishReport(
-  run: Omit<ConformRun, 'cases' | 'onCaseStart' | 'onCaseEnd'>,
+  run: Omit<ConformRun, 'cases' | 'onCaseStart' | 'onCaseEnd'> & {
+    /** Why not everything could be judged (a shared target that stopped answering): exit 3. */
+    readonly unjudged?: RunReport['unjudged'] | undefined;
+  },
   results: readonly CaseResult[],
   startedAt: Date,
   durationMs: number,
@@ -349,7 +371,10 @@ export function finishReport(
       cases = cases.map((c) => (c.baseline === 'new' ? { ...c, baseline: 'known' } : c));
     }
   }
-  const { summary, exitCode } = summarise(cases, run.failOn);
+  const summarised = summarise(cases, run.failOn);
+  const { summary } = summarised;
+  // A run cut short by a dead target cannot say whether the target conforms.
+  const exitCode = run.unjudged ? CONFORM_EXIT.UNJUDGED : summarised.exitCode;
   const spec = run.spec;
   const report: RunReport = {
     schema: REPORT_SCHEMA,
@@ -372,6 +397,8 @@ export function finishReport(
       failOn: run.failOn,
     },
     summary,
+    ...(run.seed === undefined ? {} : { seed: run.seed }),
+    ...(run.unjudged ? { unjudged: run.unjudged } : {}),
     ...(stale ? { staleBaseline: stale } : {}),
     cases,
     exitCode,

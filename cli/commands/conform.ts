@@ -153,7 +153,10 @@ With --baseline, failures the file lists are reported as known and do not count.
       default: 0,
       helpValue: 'N',
     }),
-    seed: Flags.integer({ description: 'seed of --fuzz, to replay a run exactly (printed with every fuzz result)' }),
+    seed: Flags.integer({
+      description:
+        "the run's seed: the nicknames and texts of every case, and the --fuzz sessions, derive from it (printed in every report), so the same seed replays a run",
+    }),
     list: Flags.boolean({ description: 'list the cases and the requirement coverage, run nothing' }),
     json: Flags.boolean({
       description: 'with --list: machine-readable; otherwise the same as --reporter json',
@@ -293,6 +296,7 @@ With --baseline, failures the file lists are reported as known and do not count.
         retries: flags.retries,
         failOn: flags['fail-on'],
         timeoutScale: flags['timeout-scale'],
+        seed: flags.seed,
         fuzz: flags.fuzz > 0 ? { runs: flags.fuzz, seed: flags.seed } : undefined,
         baseline: baselineEntries
           ? { entries: baselineEntries, update: flags['update-baseline'] }

@@ -54,6 +54,12 @@ interface CaseBase {
    * target is declared to speak it (`chatkit conform --framing line`).
    */
   readonly framing?: 'line';
+  /**
+   * Cases this one stands on, beyond the handshake, join and echo every server case stands on
+   * (those are found from the failure itself, preconditions.ts). When one of them fails in the same
+   * run and this one fails too, this one is reported `blocked` by it: one bug, one failure.
+   */
+  readonly standsOn?: readonly string[];
 }
 
 /** A case that judges a server: chatkit plays the clients. */
@@ -90,6 +96,11 @@ export interface FailureDetails {
   readonly actual: string;
   /** The connection it concerns, if one. */
   readonly connection?: string;
+  /**
+   * Set when a precondition the case stands on broke (a prompt, a join, an echo) rather than what
+   * the case judges: the id of the case that judges that precondition (see preconditions.ts).
+   */
+  readonly precondition?: string;
 }
 
 /** Thrown by a case (usually through the context's checks) when the target breaks a requirement. */

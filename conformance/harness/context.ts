@@ -7,10 +7,11 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { type DialectName, escapeBytes, type Framing } from '../../src/codec/index.js';
 import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
 import { type CloseKind, type Connection, ConnectionError, openConnection } from './connection.js';
+import { NameSource, newRunSeed } from './names.js';
+import { type PreconditionStep, preconditionCase, preconditionCaseOf } from './preconditions.js';
 
 /** Bound on one expected effect (a relay, a join); met in milliseconds by a working server. */
 export const STEP_TIMEOUT_MS = 5_000;
@@ -76,11 +77,24 @@ export class ServerCaseContext {
    * case can probe it read-only in /proc, e.g. for a busy loop (§6.1); undefined with `--target`.
    */
   readonly targetPid: number | undefined;
-  readonly #suffix = randomBytes(3).toString('hex');
+  /** The case being run (precondition failures name the case that judges the precondition). */
+  readonly caseId: string | undefined;
+  /** The requirements the case judges; undefined: every requirement is judged strictly. */
+  readonly #judged: ReadonlySet<string> | undefined;
+  /** Members by connection: a wait for a member's own relay is a wait for its echo. */
+  readonly #memberNick = new Map<Connection, string>();
+  /** Join announcements handed out by {@link joined}, by their text: the nickname they name. */
+  readonly #joinTexts = new Map<string, string>();
+  /**
+   * Where the target's texts differ from the spec's in a step the case stands on but does not judge
+   * (a prompt, a welcome, a join announcement): the case goes on judging behaviour, and the text is
+   * judged once, by its own case (no masking).
+   */
+  readonly deviations: string[] = [];
+  readonly #names: NameSource;
   readonly #connections: Connection[] = [];
   readonly #opened = new Map<Connection, number>();
   readonly #started = performance.now();
-  #counter = 0;
 
   /** Creates the context for one run of one case against `host:port`. */
   constructor(options: {
@@ -91,6 +105,13 @@ export class ServerCaseContext {
     framing?: Framing;
     timing?: CaseTiming;
     targetPid?: number;
+    caseId?: string;
+    /** The requirements the case judges (default: all, strictly). */
+    judges?: readonly string[];
+    /** The run's seed, from which the case's names derive (default: a fresh one). */
+    seed?: number;
+    /** Which attempt of the case this is (retries get other names). */
+    attempt?: number;
   }) {
     this.framing = options.framing ?? 'chunk';
     this.host = options.host;
@@ -99,16 +120,47 @@ export class ServerCaseContext {
     this.prompt = options.prompt ?? 'NICK';
     this.timing = options.timing ?? DEFAULT_TIMING;
     this.targetPid = options.targetPid;
+    this.caseId = options.caseId;
+    this.#judged = options.judges ? new Set(options.judges) : undefined;
+    this.#names = new NameSource({
+      seed: options.seed ?? newRunSeed(),
+      caseId: options.caseId ?? 'case',
+      dialect: options.dialect,
+      ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
+    });
   }
 
-  /** A nickname unique to this case run, valid in both dialects: `<base>_<run><n>` (at most 32 bytes). */
+  /** Whether this case judges `requirement` itself (its texts strictly), rather than standing on it. */
+  judges(requirement: string): boolean {
+    return this.#judged === undefined || this.#judged.has(requirement);
+  }
+
+  /**
+   * Marks a failure as one of a precondition the case stands on, naming the case that judges it
+   * (unless that is this case, or the case judges the requirement itself).
+   */
+  #asPrecondition(details: FailureDetails, step?: PreconditionStep): FailureDetails {
+    if (details.precondition !== undefined) return details;
+    const owner =
+      step !== undefined
+        ? preconditionCase(this.dialect, step)
+        : this.judges(details.requirement)
+          ? undefined
+          : preconditionCaseOf(this.dialect, details.requirement);
+    return owner === undefined || owner === this.caseId ? details : { ...details, precondition: owner };
+  }
+
+  /**
+   * A nickname unique to this case run, valid in its dialect, drawn from the whole valid alphabet
+   * (mixed case, punctuation, tilde: non-ASCII letters) from the run's seed: at most 32 bytes.
+   */
   nick(base: string): string {
-    return `${base.slice(0, 20)}_${this.#suffix}${(this.#counter++).toString(36)}`;
+    return this.#names.nick(base);
   }
 
   /** A text token unique to this case run, for messages the case looks for. */
   token(base = 'msg'): string {
-    return `${base}-${this.#suffix}${(this.#counter++).toString(36)}`;
+    return this.#names.token(base);
   }
 
   /** Every connection opened so far, with its opening time relative to the case start (ms). */
@@ -161,7 +213,9 @@ export class ServerCaseContext {
 
   /** The join announcement of `nick` (NICK-JOIN-1, TILDE-JOIN-1). */
   joined(nick: string): string {
-    return this.#end(this.dialect === 'nick' ? `${nick} joined!` : `SERVER~${nick} added to the chat`);
+    const text = this.#end(this.dialect === 'nick' ? `${nick} joined!` : `SERVER~${nick} added to the chat`);
+    this.#joinTexts.set(text, nick);
+    return text;
   }
 
   /** The leave announcement of `nick` (NICK-LEAVE-1, TILDE-LEAVE-2). */
@@ -173,31 +227,129 @@ export class ServerCaseContext {
    * Connects and completes the handshake as the spec says, pacing on observed traffic: NICK waits
    * for the prompt, answers, and waits for `Connected to server!`; tilde sends the username and
    * waits for its own `added`. A server that does not complete it fails the case.
+   *
+   * Texts the case does not judge are recognised by position instead (no masking): any first bytes
+   * are the prompt, anything but a refusal or a close after the nickname is the welcome, and in
+   * tilde the newcomer's own name coming back is its announcement; the difference is noted in
+   * {@link deviations} and judged by the text's own case.
    */
   async join(nick: string, label = nick): Promise<Member> {
     const conn = await this.connect(label);
     if (this.dialect === 'nick') {
-      await this.expectReceives(conn, [this.wire(this.prompt)], {
-        requirement: 'NICK-PROMPT-1',
-        what: `the prompt "${this.prompt}" on accept`,
-      });
+      const promptEnd = await this.#prompt(conn);
       conn.send(this.wire(nick));
-      const joinedAt = await this.expectReceives(conn, [this.wire('Connected to server!')], {
+      const joinedAt = await this.#admitted(conn, nick, promptEnd, this.wire('Connected to server!'), {
         requirement: 'NICK-JOIN-2',
+        step: 'welcome',
         what: `"Connected to server!" after the nickname ${nick}`,
       });
+      this.#memberNick.set(conn, nick);
       return { conn, nick, joinedAt };
     }
     conn.send(this.wire(nick));
-    const joinedAt = await this.expectReceives(conn, [this.joined(nick)], {
+    const joinedAt = await this.#admitted(conn, nick, 0, this.joined(nick), {
       requirement: 'TILDE-JOIN-1',
+      step: 'welcome',
       what: `its own join announcement after the username ${nick}`,
+      mustName: true,
     });
+    this.#memberNick.set(conn, nick);
     return { conn, nick, joinedAt };
+  }
+
+  /** Waits for the prompt on a fresh NICK connection; resolves with the offset past it. */
+  async #prompt(conn: Connection): Promise<number> {
+    const prompt = this.wire(this.prompt);
+    const options = { requirement: 'NICK-PROMPT-1', what: `the prompt "${this.prompt}" on accept` };
+    if (this.judges('NICK-PROMPT-1')) return this.expectReceives(conn, [prompt], options);
+    await this.#recognise(conn, 0, () => conn.stream().length > 0, { ...options, step: 'prompt' }, [prompt]);
+    const exact = indexOf(conn.stream(), toBytes(prompt), 0);
+    if (exact === 0) return toBytes(prompt).length;
+    // Another prompt text: the first message, whatever it says, is the prompt (NICK-PROMPT-1 judges it).
+    await conn.quiet(this.timing.quietMs);
+    const again = indexOf(conn.stream(), toBytes(prompt), 0);
+    if (again === 0) return toBytes(prompt).length;
+    this.deviations.push(`prompt: "${this.tail(conn)}" instead of "${show(prompt)}"`);
+    return conn.stream().length;
+  }
+
+  /**
+   * After the nickname (username) was sent: waits for `exact`, or, when the case does not judge
+   * `requirement`, for any answer that is not a refusal and leaves the connection open.
+   */
+  async #admitted(
+    conn: Connection,
+    nick: string,
+    after: number,
+    exact: string,
+    options: { requirement: string; step: PreconditionStep; what: string; mustName?: boolean },
+  ): Promise<number> {
+    if (this.judges(options.requirement)) {
+      return this.expectReceives(conn, [exact], { requirement: options.requirement, what: options.what, after });
+    }
+    const needle = toBytes(exact);
+    const name = toBytes(nick);
+    const answered = () => {
+      const s = conn.stream();
+      return indexOf(s, needle, after) !== -1 || (options.mustName ? indexOf(s, name, after) !== -1 : s.length > after);
+    };
+    await this.#recognise(conn, after, answered, options, [exact]);
+    let at = indexOf(conn.stream(), needle, after);
+    if (at === -1) {
+      // Let the rest of a differently worded welcome arrive before the case goes on.
+      await conn.quiet(this.timing.quietMs);
+      at = indexOf(conn.stream(), needle, after);
+    }
+    if (at !== -1) return at + needle.length;
+    const rest = conn.stream().subarray(after);
+    if (conn.closed || Buffer.from(rest).toString('latin1').includes('Refused')) {
+      this.fail(
+        this.#asPrecondition(
+          {
+            requirement: options.requirement,
+            message: `${conn.label}: ${options.what}: the server refused or closed the connection instead of admitting ${nick}`,
+            expected: [show(exact), 'any welcome, with the connection left open'],
+            actual: this.tail(conn, after),
+            connection: conn.label,
+          },
+          options.step,
+        ),
+      );
+    }
+    this.deviations.push(`${options.what}: "${this.tail(conn, after)}" instead of "${show(exact)}"`);
+    return conn.stream().length;
+  }
+
+  /** Waits until `done()` holds on `conn`; a timeout or a close fails as the precondition `step`. */
+  async #recognise(
+    conn: Connection,
+    after: number,
+    done: () => boolean,
+    options: { requirement: string; step: PreconditionStep; what: string },
+    expected: readonly string[],
+  ): Promise<void> {
+    try {
+      await conn.waitFor(done, { timeoutMs: this.timing.stepMs, what: options.what });
+    } catch (error) {
+      if (!(error instanceof ConnectionError)) throw error;
+      this.fail(
+        this.#asPrecondition(
+          {
+            requirement: options.requirement,
+            message: `${conn.label}: ${options.what}: ${error.code === 'CLOSED_BEFORE_MATCH' ? 'the connection closed first' : `nothing arrived within ${this.timing.stepMs} ms`}`,
+            expected: expected.map(show),
+            actual: this.tail(conn, after),
+            connection: conn.label,
+          },
+          options.step,
+        ),
+      );
+    }
   }
 
   /** Writes what `member` says (one write) and returns the relay every member should receive. */
   say(member: Member, text: string): string {
+    this.#memberNick.set(member.conn, member.nick);
     member.conn.send(this.line(member.nick, text));
     return this.relay(member.nick, text);
   }
@@ -212,6 +364,14 @@ export class ServerCaseContext {
     options: ExpectOptions,
   ): Promise<number> {
     const needles = alternatives.map(toBytes);
+    // A join announcement the case stands on but does not judge is recognised by the nickname.
+    const judged = this.judges(options.requirement);
+    const named = judged
+      ? []
+      : alternatives.flatMap((a) => {
+          const nick = typeof a === 'string' ? this.#joinTexts.get(a) : undefined;
+          return nick === undefined ? [] : [toBytes(nick)];
+        });
     const after = options.after ?? 0;
     let end = -1;
     const found = (stream: Uint8Array) => {
@@ -222,21 +382,40 @@ export class ServerCaseContext {
           return true;
         }
       }
+      for (const name of named) {
+        const at = indexOf(stream, name, after);
+        if (at !== -1) {
+          end = at + name.length;
+          return true;
+        }
+      }
       return false;
     };
     try {
       await conn.waitFor(found, { timeoutMs: options.timeoutMs ?? this.timing.stepMs, what: options.what });
+      if (named.length > 0 && !needles.some((n) => indexOf(conn.stream(), n, after) !== -1)) {
+        this.deviations.push(`${options.what}: the announcement differs from the spec's text`);
+      }
       return end;
     } catch (error) {
       if (!(error instanceof ConnectionError)) throw error;
-      this.fail({
+      const details: FailureDetails = {
         requirement: options.requirement,
         message: `${conn.label}: ${options.what}: ${error.code === 'CLOSED_BEFORE_MATCH' ? 'the connection closed first' : `nothing matching within ${options.timeoutMs ?? this.timing.stepMs} ms`}`,
         expected: alternatives.map(show),
         actual: this.tail(conn, after),
         connection: conn.label,
-      });
+      };
+      this.fail(this.#asPrecondition(details, this.#isEcho(conn, alternatives) ? 'echo' : undefined));
     }
+  }
+
+  /** Whether every alternative is a relay of `conn`'s own member's message: a wait for its echo. */
+  #isEcho(conn: Connection, alternatives: readonly (string | Uint8Array)[]): boolean {
+    const nick = this.#memberNick.get(conn);
+    if (nick === undefined || alternatives.length === 0) return false;
+    const prefix = this.dialect === 'nick' ? `${nick}: ` : `${nick}~`;
+    return alternatives.every((a) => typeof a === 'string' && a.startsWith(prefix));
   }
 
   /** Fails the case if any of `forbidden` is in the stream of `conn` between `after` and `before`. */
@@ -297,8 +476,10 @@ export class ServerCaseContext {
   async expectStillServing(requirement: string, why: string): Promise<Member> {
     const probe = await this.join(this.nick('probe'), 'probe').catch((error: unknown) => {
       if (error instanceof CaseFailure) {
+        // The case's own stimulus stopped the server: its own failure, not a precondition's.
+        const { precondition: _stood, ...details } = error.details;
         this.fail({
-          ...error.details,
+          ...details,
           requirement,
           message: `after ${why}, a new member cannot join: ${error.details.message}`,
         });

@@ -10,6 +10,8 @@ import { CASE_TIMEOUT_MS, CaseFailure, CaseSkip, type ConformanceCase } from './
 import { ClientCaseContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
+import { resolveRootCauses } from './blocking.js';
+import { checkLiveness } from './liveness.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
 import { freePort, spawnTarget, TargetError, type TargetHandle } from './spawn.js';
@@ -45,6 +47,21 @@ export interface RunOptions {
   readonly onCaseStart?: (c: ConformanceCase, index: number, total: number) => void;
   /** Called after each case. */
   readonly onCaseEnd?: (result: CaseResult, index: number, total: number) => void;
+  /** The run's seed: every case's nicknames and tokens derive from it (names.ts). Default: fresh per case. */
+  readonly seed?: number;
+  /**
+   * With `--target`: called once when the target stopped answering (checked after every case that
+   * did not pass); the cases after it are reported `error` without being run.
+   */
+  readonly onTargetLost?: (lost: TargetLost) => void;
+  /** Finds any case by id, for the hint of a precondition's case that was not selected. */
+  readonly lookup?: (id: string) => ConformanceCase | undefined;
+}
+
+/** A shared target that stopped answering: the case during which it did, and what was seen. */
+export interface TargetLost {
+  readonly during: string;
+  readonly reason: string;
 }
 
 /** Replaces `{port}` in a spawn command. */
@@ -113,15 +130,16 @@ async function withBudget<T>(work: Promise<T>, ms: number, onTimeout: () => T): 
   }
 }
 
-async function attempt(c: ConformanceCase, options: RunOptions): Promise<Attempt> {
+async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): Promise<Attempt> {
   const requirements = requirementIndex();
   const timing = options.timing ?? DEFAULT_TIMING;
   const hint = c.hint;
+  // A precondition's failure gets the hint of the case that judges it (blocking.ts), never this one's.
   const failureOf = (error: CaseFailure): CaseResult['failure'] => ({
     ...error.details,
     requirementText: requirements.get(error.details.requirement)?.text ?? '',
     expected: [...error.details.expected],
-    hint,
+    ...(error.details.precondition === undefined ? { hint } : {}),
   });
   let spawned: TargetHandle | undefined;
   let host = '127.0.0.1';
@@ -164,6 +182,10 @@ async function attempt(c: ConformanceCase, options: RunOptions): Promise<Attempt
           ...(options.prompt ? { prompt: options.prompt } : {}),
           ...(options.framing ? { framing: options.framing } : {}),
           ...(spawned ? { targetPid: spawned.pid } : {}),
+          caseId: c.id,
+          judges: c.requirements,
+          attempt: attemptNo,
+          ...(options.seed === undefined ? {} : { seed: options.seed }),
         })
       : undefined;
   const clientCtx =
@@ -207,7 +229,6 @@ async function attempt(c: ConformanceCase, options: RunOptions): Promise<Attempt
           message: `the case did not finish within ${budgetMs} ms: the target stopped answering`,
           expected: ['every step answered within its bound'],
           actual: 'the target hung',
-          hint,
         },
         transcript: [],
       };
@@ -273,7 +294,7 @@ export async function runCase(c: ConformanceCase, options: RunOptions): Promise<
   let final = first;
   while ((final.verdict === 'fail' || final.verdict === 'warn') && attempts <= retries) {
     attempts++;
-    const again = await attempt(c, options);
+    const again = await attempt(c, options, attempts);
     if (again.verdict === 'pass') {
       final = { ...first, verdict: 'flaky' };
       break;
@@ -304,17 +325,64 @@ export async function runCase(c: ConformanceCase, options: RunOptions): Promise<
   };
 }
 
-/** Runs cases one after another (targets are often single-threaded student servers). */
+/**
+ * Runs cases one after another (targets are often single-threaded student servers), then settles
+ * root causes: a case whose precondition's case failed too is `blocked` (blocking.ts).
+ */
 export async function runCases(
   cases: readonly ConformanceCase[],
   options: RunOptions,
 ): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
-  for (const [index, c] of cases.entries()) {
-    options.onCaseStart?.(c, index, cases.length);
-    const result = await runCase(c, options);
-    results.push(result);
-    options.onCaseEnd?.(result, index, cases.length);
+  const held: (() => void)[] = [];
+  let lost: TargetLost | undefined;
+  try {
+    for (const [index, c] of cases.entries()) {
+      options.onCaseStart?.(c, index, cases.length);
+      const result = lost ? notJudged(c, options, lost) : await runCase(c, options);
+      results.push(result);
+      options.onCaseEnd?.(result, index, cases.length);
+      const { target } = options;
+      if (lost || target.kind !== 'address' || result.verdict === 'pass' || result.verdict === 'skip') continue;
+      const live = await checkLiveness(target.host, target.port, options.dialect, options.timing ?? DEFAULT_TIMING);
+      held.push(live.release);
+      if (live.answers) continue;
+      // A case that got nothing on its first connection met a target that had stopped before it.
+      const previous = results.at(-2);
+      const metDead = (result.transcript[0]?.events ?? []).every((e) => e.dir !== 'in');
+      lost = { during: metDead && previous ? previous.id : c.id, reason: live.why };
+      options.onTargetLost?.(lost);
+    }
+  } finally {
+    for (const release of held) release();
   }
-  return results;
+  return resolveRootCauses(results, cases, options.lookup);
+}
+
+/** The result of a case not run because the shared target had stopped answering. */
+function notJudged(c: ConformanceCase, options: RunOptions, lost: TargetLost): CaseResult {
+  const requirements = requirementIndex();
+  return {
+    id: c.id,
+    title: c.title,
+    dialect: c.dialect,
+    kind: c.kind,
+    level: c.level,
+    profile: c.profile,
+    requirements: c.requirements.map((id) => {
+      const r = requirements.get(id);
+      return { id, level: r?.level ?? '?', text: r?.text ?? '' };
+    }),
+    verdict: 'error',
+    durationMs: 0,
+    attempts: 1,
+    error: targetLostMessage(lost),
+    transcript: [],
+    rerun: (options.rerunTemplate ?? 'chatkit conform --only {id}').replaceAll('{id}', c.id),
+  };
+}
+
+/** What the report says of a shared target that stopped answering, with the fix. */
+export function targetLostMessage(lost: TargetLost): string {
+  return `not judged: the target stopped answering during ${lost.during} (${lost.reason}). A student server often dies of one client's traffic (the tutorial's NICK server stops accepting after a client closes right after the prompt, spec D-NS-4); judge a fresh instance per case with --spawn "python3 server.py" instead of --target`;
 }

@@ -49,21 +49,47 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
   {
     ...core,
     id: 'nick.relay.all',
-    title: "relays a member's chunk unchanged to every member, the sender included",
+    title: "relays a member's chunk unchanged to every other member",
     requirements: ['NICK-RELAY-1'],
     level: 'MUST',
-    hint: "In the client's thread: data = recv(1024); then send exactly those bytes to every client in the list, the sender too.",
+    hint: "In the client's thread: data = recv(1024); then send exactly those bytes to every client in the list.",
     async run(t) {
       const alice = await t.join(t.nick('alice'));
       const bob = await t.join(t.nick('bob'));
+      const carol = await t.join(t.nick('carol'));
+      // Observed by the other members only: the sender's own copy is judged by nick.relay.echo.
       const relay = t.say(alice, t.token('hello'));
-      for (const m of [alice, bob]) {
+      for (const m of [bob, carol]) {
         await t.expectReceives(m.conn, [relay], {
           requirement: 'NICK-RELAY-1',
-          what: `${m === alice ? 'the sender' : 'another member'} receives "${relay}" unchanged`,
+          what: `another member receives "${relay}" unchanged`,
           after: m.joinedAt,
         });
       }
+    },
+  },
+  {
+    ...core,
+    id: 'nick.relay.echo',
+    title: "relays a member's chunk back to the sender too, unchanged",
+    requirements: ['NICK-RELAY-1'],
+    level: 'MUST',
+    hint: 'Broadcast to every client in the list, the sender included: do not skip the client the message came from (the tutorial client shows its own messages only through this echo).',
+    async run(t) {
+      const alice = await t.join(t.nick('alice'));
+      const bob = await t.join(t.nick('bob'));
+      const relay = t.say(alice, t.token('echo'));
+      // Wait for the other member first: then a missing echo is the echo, not a slow relay.
+      await t.expectReceives(bob.conn, [relay], {
+        requirement: 'NICK-RELAY-1',
+        what: `another member receives "${relay}"`,
+        after: bob.joinedAt,
+      });
+      await t.expectReceives(alice.conn, [relay], {
+        requirement: 'NICK-RELAY-1',
+        what: `the sender receives its own "${relay}" unchanged`,
+        after: alice.joinedAt,
+      });
     },
   },
   {

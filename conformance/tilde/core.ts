@@ -54,6 +54,16 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
         requirement: 'TILDE-JOIN-2',
         what: 'a connection that has not sent its username receives the messages of members',
       });
+      if (pending.stream().length > 0) {
+        // A greeting or a prompt before the username is also "something" (TILDE-JOIN-2).
+        t.fail({
+          requirement: 'TILDE-JOIN-2',
+          message: 'pending: the server sent something to a connection that has not sent its username yet',
+          expected: ['nothing at all until the username is accepted'],
+          actual: t.tail(pending),
+          connection: 'pending',
+        });
+      }
       pending.send(t.wire(pendingName));
       const own = t.joined(pendingName);
       const end = await t.expectReceives(pending, [own], {
@@ -94,27 +104,50 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.all',
-    title: "relays a member's content as `<user>~<content>` to every member, the sender included",
+    title: "relays a member's content as `<user>~<content>` to every other member",
     requirements: ['TILDE-RELAY-1'],
     level: 'MUST',
-    hint: "In the client's thread: data = recv(2048); then send username + '~' + data, in one sendall(), to every client in the list, the sender too.",
+    hint: "In the client's thread: data = recv(2048); then send username + '~' + data, in one sendall(), to every client in the list.",
     async run(t) {
       const alice = await t.join(t.nick('alice'));
       const bob = await t.join(t.nick('bob'));
-      // Longer than a tiny receive buffer, so a server that reads in small pieces shows it.
-      for (const [sender, text] of [
-        [alice, `${t.token('hello')} from the first member, in one write`],
-        [bob, `${t.token('reply')} from the second member, in one write`],
+      // Longer than a tiny receive buffer, so a server that reads in small pieces shows it. Observed
+      // by the other member only: the sender's own copy is judged by tilde.relay.echo.
+      for (const [sender, hearer, text] of [
+        [alice, bob, `${t.token('hello')} from the first member, in one write`],
+        [bob, alice, `${t.token('reply')} from the second member, in one write`],
       ] as const) {
         const relay = t.say(sender, text);
-        for (const m of [alice, bob]) {
-          await t.expectReceives(m.conn, [relay], {
-            requirement: 'TILDE-RELAY-1',
-            what: `${m === sender ? 'the sender' : 'another member'} receives "${relay}"`,
-            after: m.joinedAt,
-          });
-        }
+        await t.expectReceives(hearer.conn, [relay], {
+          requirement: 'TILDE-RELAY-1',
+          what: `another member receives "${relay}"`,
+          after: hearer.joinedAt,
+        });
       }
+    },
+  },
+  {
+    ...tilde,
+    id: 'tilde.relay.echo',
+    title: "relays a member's content back to the sender too, as `<user>~<content>`",
+    requirements: ['TILDE-RELAY-1'],
+    level: 'MUST',
+    hint: 'Broadcast to every client in the list, the sender included: do not skip the client the message came from.',
+    async run(t) {
+      const alice = await t.join(t.nick('alice'));
+      const bob = await t.join(t.nick('bob'));
+      const relay = t.say(alice, t.token('echo'));
+      // Wait for the other member first: then a missing echo is the echo, not a slow relay.
+      await t.expectReceives(bob.conn, [relay], {
+        requirement: 'TILDE-RELAY-1',
+        what: `another member receives "${relay}"`,
+        after: bob.joinedAt,
+      });
+      await t.expectReceives(alice.conn, [relay], {
+        requirement: 'TILDE-RELAY-1',
+        what: `the sender receives its own "${relay}"`,
+        after: alice.joinedAt,
+      });
     },
   },
   {

@@ -124,7 +124,7 @@ const MUTANTS: readonly Mutant[] = [
   },
   {
     defect: 'no-echo-to-sender',
-    catches: 'nick.relay.all',
+    catches: 'nick.relay.echo',
     expected: fail('NICK-RELAY-1'),
     control: 'nick.join.broadcast',
     failsAlso: {

@@ -54,6 +54,7 @@ const SEED_VERDICTS: readonly { id: string; verdict: Verdict; defects: readonly 
   { id: 'tilde.handshake.nothing-before-username', verdict: 'pass', defects: [], why: 'core' },
   { id: 'tilde.join.broadcast', verdict: 'pass', defects: [], why: 'core' },
   { id: 'tilde.relay.all', verdict: 'pass', defects: [], why: 'core' },
+  { id: 'tilde.relay.echo', verdict: 'pass', defects: [], why: 'core' },
   { id: 'tilde.relay.tilde-in-content', verdict: 'pass', defects: [], why: 'core' },
   { id: 'tilde.relay.utf8', verdict: 'pass', defects: [], why: 'core' },
   { id: 'tilde.relay.order', verdict: 'pass', defects: [], why: 'core' },
@@ -147,7 +148,7 @@ const MUTANTS: readonly { defect: string; caughtBy: string; verdict: Verdict; re
     verdict: 'fail',
     requirement: 'TILDE-JOIN-1',
   },
-  { defect: 'no-echo-to-sender', caughtBy: 'tilde.relay.all', verdict: 'fail', requirement: 'TILDE-RELAY-1' },
+  { defect: 'no-echo-to-sender', caughtBy: 'tilde.relay.echo', verdict: 'fail', requirement: 'TILDE-RELAY-1' },
   { defect: 'no-leave-removal', caughtBy: 'tilde.leave.eof', verdict: 'fail', requirement: 'ROBUST-EOF-1' },
   {
     defect: 'dies-on-disconnect',
