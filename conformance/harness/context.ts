@@ -517,4 +517,31 @@ export class ServerCaseContext {
   closeAll(): void {
     for (const conn of this.#connections) conn.close();
   }
+
+  /**
+   * Leaves a shared target (`--target`) the way the probe does, so that the next case finds it
+   * alive (probe.ts): on NICK a connection that got its prompt but never answered it first answers
+   * with a throwaway nickname (a close right after the prompt kills the seed's accept loop, D-NS-4),
+   * and every connection leaves with a reset (a FIN makes the seed's thread spin, D-NS-1).
+   */
+  async leaveShared(): Promise<void> {
+    if (this.dialect !== 'nick') {
+      this.closeAll();
+      return;
+    }
+    await Promise.all(
+      this.#connections.map(async (conn) => {
+        if (conn.closed) return;
+        const silent = conn.events().every((e) => e.dir !== 'out');
+        if (silent && conn.stream().length > 0) {
+          const at = conn.stream().length;
+          conn.send(this.wire(this.nick('bye')));
+          await conn
+            .waitFor((s) => s.length > at, { timeoutMs: this.timing.stepMs, what: 'an answer to the nickname' })
+            .catch(() => undefined);
+        }
+        conn.reset();
+      }),
+    );
+  }
 }

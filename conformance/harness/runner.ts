@@ -254,7 +254,8 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
       : (clientCtx?.connections() ?? []).map((conn) => ({ conn, openedAtMs: 0 }));
     result ??= { verdict: 'error', transcript: [] };
     result.transcript = connections.map(({ conn, openedAtMs }) => transcriptOf(conn, openedAtMs));
-    serverCtx?.closeAll();
+    if (target.kind === 'address') await serverCtx?.leaveShared();
+    else serverCtx?.closeAll();
     if (clientCtx) {
       const client = clientCtx.client;
       if (client) result.targetOutput = { stdout: client.stdout(), stderr: client.stderr() };
