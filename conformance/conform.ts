@@ -6,6 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DialectName } from '../src/codec/index.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
@@ -36,6 +37,14 @@ export function chatkitVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/** Most cases `--jobs` runs at once (each starts a target process). */
+export const MAX_JOBS = 16;
+
+/** The default of `--jobs`: one case per core. */
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(MAX_JOBS, availableParallelism()));
 }
 
 /** Levenshtein distance (small strings only: case ids). */
@@ -265,6 +274,8 @@ export interface ConformRun {
   readonly retries: number;
   readonly failOn: 'must' | 'should';
   readonly timeoutScale: number;
+  /** `--jobs`: with `--spawn`, cases run at once (default 1). */
+  readonly jobs?: number | undefined;
   /** The run's seed (`--seed`): the cases' names and the fuzz sessions derive from it. Default: fresh. */
   readonly seed?: number | undefined;
   /** `--fuzz N`: random sessions after the cases (0: none); `--seed` replays a run. */
@@ -285,6 +296,7 @@ export async function runConformance(
   let lost: TargetLost | undefined;
   const results = await runCases(run.cases, {
     seed,
+    ...(run.jobs === undefined ? {} : { jobs: run.jobs }),
     onTargetLost: (l) => {
       lost = l;
     },

@@ -6,6 +6,8 @@ import {
   casesFor,
   casesForList,
   closeMatches,
+  defaultJobs,
+  MAX_JOBS,
   profilesFor,
   type Resolution,
   resolveDialect,
@@ -157,6 +159,14 @@ With --baseline, failures the file lists are reported as known and do not count.
       description:
         "the run's seed: the nicknames and texts of every case, and the --fuzz sessions, derive from it (printed in every report), so the same seed replays a run",
     }),
+    jobs: Flags.integer({
+      description:
+        'with --spawn: how many cases run at once, each against its own fresh target (default: the number of cores); a shared --target is always judged one case at a time',
+      min: 1,
+      max: MAX_JOBS,
+      default: defaultJobs(),
+      helpValue: 'N',
+    }),
     list: Flags.boolean({ description: 'list the cases and the requirement coverage, run nothing' }),
     json: Flags.boolean({
       description: 'with --list: machine-readable; otherwise the same as --reporter json',
@@ -297,6 +307,7 @@ With --baseline, failures the file lists are reported as known and do not count.
         failOn: flags['fail-on'],
         timeoutScale: flags['timeout-scale'],
         seed: flags.seed,
+        jobs: flags.jobs,
         fuzz: flags.fuzz > 0 ? { runs: flags.fuzz, seed: flags.seed } : undefined,
         baseline: baselineEntries
           ? { entries: baselineEntries, update: flags['update-baseline'] }

@@ -22,6 +22,13 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 /** How much of a stream a failure shows (its tail). */
 export const FAILURE_STREAM_TAIL_BYTES = 600;
 
+/**
+ * A wait on a precondition whose own case already failed in this run is cut to this many quiet
+ * windows: whatever it finds, the case can at most be `blocked` by that failure, so waiting out the
+ * whole step bound would only make a broken target slow to judge.
+ */
+export const BROKEN_PRECONDITION_QUIET_WINDOWS = 2;
+
 /** Timing knobs, scaled together by `--timeout-scale` on slow machines. */
 export interface CaseTiming {
   /** Bound on one expected effect. */
@@ -91,6 +98,7 @@ export class ServerCaseContext {
    * judged once, by its own case (no masking).
    */
   readonly deviations: string[] = [];
+  readonly #failedCases: ReadonlySet<string>;
   readonly #names: NameSource;
   readonly #connections: Connection[] = [];
   readonly #opened = new Map<Connection, number>();
@@ -112,6 +120,8 @@ export class ServerCaseContext {
     seed?: number;
     /** Which attempt of the case this is (retries get other names). */
     attempt?: number;
+    /** Cases that already failed in this run: waits on the preconditions they judge are cut short. */
+    failedCases?: ReadonlySet<string>;
   }) {
     this.framing = options.framing ?? 'chunk';
     this.host = options.host;
@@ -122,6 +132,7 @@ export class ServerCaseContext {
     this.targetPid = options.targetPid;
     this.caseId = options.caseId;
     this.#judged = options.judges ? new Set(options.judges) : undefined;
+    this.#failedCases = options.failedCases ?? new Set();
     this.#names = new NameSource({
       seed: options.seed ?? newRunSeed(),
       caseId: options.caseId ?? 'case',
@@ -133,6 +144,12 @@ export class ServerCaseContext {
   /** Whether this case judges `requirement` itself (its texts strictly), rather than standing on it. */
   judges(requirement: string): boolean {
     return this.#judged === undefined || this.#judged.has(requirement);
+  }
+
+  /** The bound of a wait on a precondition judged by `owner`: short when that case already failed. */
+  #boundFor(owner: string | undefined, bound: number): number {
+    if (owner === undefined || owner === this.caseId || !this.#failedCases.has(owner)) return bound;
+    return Math.min(bound, BROKEN_PRECONDITION_QUIET_WINDOWS * this.timing.quietMs);
   }
 
   /**
@@ -329,14 +346,15 @@ export class ServerCaseContext {
     expected: readonly string[],
   ): Promise<void> {
     try {
-      await conn.waitFor(done, { timeoutMs: this.timing.stepMs, what: options.what });
+      const bound = this.#boundFor(preconditionCase(this.dialect, options.step), this.timing.stepMs);
+      await conn.waitFor(done, { timeoutMs: bound, what: options.what });
     } catch (error) {
       if (!(error instanceof ConnectionError)) throw error;
       this.fail(
         this.#asPrecondition(
           {
             requirement: options.requirement,
-            message: `${conn.label}: ${options.what}: ${error.code === 'CLOSED_BEFORE_MATCH' ? 'the connection closed first' : `nothing arrived within ${this.timing.stepMs} ms`}`,
+            message: `${conn.label}: ${options.what}: ${error.code === 'CLOSED_BEFORE_MATCH' ? 'the connection closed first' : 'nothing arrived in time'}`,
             expected: expected.map(show),
             actual: this.tail(conn, after),
             connection: conn.label,
@@ -391,8 +409,15 @@ export class ServerCaseContext {
       }
       return false;
     };
+    const echo = this.#isEcho(conn, alternatives);
+    const owner = echo
+      ? preconditionCase(this.dialect, 'echo')
+      : judged
+        ? undefined
+        : preconditionCaseOf(this.dialect, options.requirement);
+    const bound = this.#boundFor(owner, options.timeoutMs ?? this.timing.stepMs);
     try {
-      await conn.waitFor(found, { timeoutMs: options.timeoutMs ?? this.timing.stepMs, what: options.what });
+      await conn.waitFor(found, { timeoutMs: bound, what: options.what });
       if (named.length > 0 && !needles.some((n) => indexOf(conn.stream(), n, after) !== -1)) {
         this.deviations.push(`${options.what}: the announcement differs from the spec's text`);
       }
@@ -401,12 +426,12 @@ export class ServerCaseContext {
       if (!(error instanceof ConnectionError)) throw error;
       const details: FailureDetails = {
         requirement: options.requirement,
-        message: `${conn.label}: ${options.what}: ${error.code === 'CLOSED_BEFORE_MATCH' ? 'the connection closed first' : `nothing matching within ${options.timeoutMs ?? this.timing.stepMs} ms`}`,
+        message: `${conn.label}: ${options.what}: ${error.code === 'CLOSED_BEFORE_MATCH' ? 'the connection closed first' : `nothing matching within ${bound} ms`}`,
         expected: alternatives.map(show),
         actual: this.tail(conn, after),
         connection: conn.label,
       };
-      this.fail(this.#asPrecondition(details, this.#isEcho(conn, alternatives) ? 'echo' : undefined));
+      this.fail(this.#asPrecondition(details, echo ? 'echo' : undefined));
     }
   }
 

@@ -12,6 +12,7 @@ import type { Connection } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
 import { resolveRootCauses } from './blocking.js';
 import { checkLiveness } from './liveness.js';
+import { PRECONDITION_CASES } from './preconditions.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
 import { freePort, spawnTarget, TargetError, type TargetHandle } from './spawn.js';
@@ -54,6 +55,13 @@ export interface RunOptions {
    * did not pass); the cases after it are reported `error` without being run.
    */
   readonly onTargetLost?: (lost: TargetLost) => void;
+  /**
+   * `--jobs`: with `--spawn`, how many cases run at once (each has its own target process and
+   * port); default 1. A shared `--target` always runs one case at a time.
+   */
+  readonly jobs?: number;
+  /** Cases that failed so far in this run (runCases fills it): waits on what they judge are cut short. */
+  readonly failedCases?: ReadonlySet<string>;
   /** Finds any case by id, for the hint of a precondition's case that was not selected. */
   readonly lookup?: (id: string) => ConformanceCase | undefined;
 }
@@ -185,6 +193,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
           caseId: c.id,
           judges: c.requirements,
           attempt: attemptNo,
+          ...(options.failedCases ? { failedCases: options.failedCases } : {}),
           ...(options.seed === undefined ? {} : { seed: options.seed }),
         })
       : undefined;
@@ -334,30 +343,56 @@ export async function runCases(
   cases: readonly ConformanceCase[],
   options: RunOptions,
 ): Promise<CaseResult[]> {
-  const results: CaseResult[] = [];
+  const results: (CaseResult | undefined)[] = new Array(cases.length);
+  const failedCases = new Set<string>();
   const held: (() => void)[] = [];
+  const { target } = options;
+  // Only spawned targets are run concurrently: each case has its own process and port.
+  const jobs = target.kind === 'spawn' ? Math.max(1, Math.floor(options.jobs ?? 1)) : 1;
   let lost: TargetLost | undefined;
+  let lastRun: string | undefined;
+  const runOne = async (index: number) => {
+    const c = cases[index]!;
+    options.onCaseStart?.(c, index, cases.length);
+    const result = lost ? notJudged(c, options, lost) : await runCase(c, { ...options, failedCases });
+    results[index] = result;
+    if (result.verdict === 'fail' || result.verdict === 'warn') failedCases.add(c.id);
+    options.onCaseEnd?.(result, index, cases.length);
+    const previous = lastRun;
+    lastRun = c.id;
+    if (lost || target.kind !== 'address' || result.verdict === 'pass' || result.verdict === 'skip') return;
+    const live = await checkLiveness(target.host, target.port, options.dialect, options.timing ?? DEFAULT_TIMING);
+    held.push(live.release);
+    if (live.answers) return;
+    // A case that got nothing on its first connection met a target that had stopped before it.
+    const metDead = (result.transcript[0]?.events ?? []).every((e) => e.dir !== 'in');
+    lost = { during: metDead && previous ? previous : c.id, reason: live.why };
+    options.onTargetLost?.(lost);
+  };
   try {
-    for (const [index, c] of cases.entries()) {
-      options.onCaseStart?.(c, index, cases.length);
-      const result = lost ? notJudged(c, options, lost) : await runCase(c, options);
-      results.push(result);
-      options.onCaseEnd?.(result, index, cases.length);
-      const { target } = options;
-      if (lost || target.kind !== 'address' || result.verdict === 'pass' || result.verdict === 'skip') continue;
-      const live = await checkLiveness(target.host, target.port, options.dialect, options.timing ?? DEFAULT_TIMING);
-      held.push(live.release);
-      if (live.answers) continue;
-      // A case that got nothing on its first connection met a target that had stopped before it.
-      const previous = results.at(-2);
-      const metDead = (result.transcript[0]?.events ?? []).every((e) => e.dir !== 'in');
-      lost = { during: metDead && previous ? previous.id : c.id, reason: live.why };
-      options.onTargetLost?.(lost);
-    }
+    // The cases that judge what the others stand on run first, so a broken precondition is known
+    // before the cases that need it (their waits on it are then cut short: context.ts).
+    const owners = new Set(Object.values(PRECONDITION_CASES[options.dialect]));
+    const indices = cases.map((_, i) => i);
+    await runPool(indices.filter((i) => owners.has(cases[i]!.id)), jobs, runOne);
+    await runPool(indices.filter((i) => !owners.has(cases[i]!.id)), jobs, runOne);
   } finally {
     for (const release of held) release();
   }
-  return resolveRootCauses(results, cases, options.lookup);
+  return resolveRootCauses(
+    results.filter((r): r is CaseResult => r !== undefined),
+    cases,
+    options.lookup,
+  );
+}
+
+/** Runs `work` on every item, at most `jobs` at a time. */
+async function runPool<T>(items: readonly T[], jobs: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
 }
 
 /** The result of a case not run because the shared target had stopped answering. */
