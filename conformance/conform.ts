@@ -14,6 +14,7 @@ import { ALL_CASES } from './cases.js';
 import type { ConformanceCase, Profile } from './harness/case.js';
 import { DEFAULT_TIMING } from './harness/context.js';
 import { newRunSeed } from './harness/names.js';
+import { freePortIn, type PortRange } from './harness/ports.js';
 import { type CaseResult, CONFORM_EXIT, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';
 import {
   fillSpawnCommand,
@@ -25,7 +26,7 @@ import {
 } from './harness/runner.js';
 import { type FuzzTarget, fuzzCaseResult, runFuzz } from './fuzz/fuzz.js';
 import { DEFAULT_SERVER_PROFILES, matchesId, selectCases } from './harness/select.js';
-import { freePort, spawnTarget } from './harness/spawn.js';
+import { spawnTarget } from './harness/spawn.js';
 import { type DetectedDialect, ProbeError, probeClient, probeServer, probeSpawned } from './probe.js';
 import { applyBaseline, type BaselineEntry, updatedBaseline } from './report/baseline.js';
 
@@ -141,9 +142,10 @@ export async function resolveDialect(
     prompt?: string | undefined;
     framing: 'chunk' | 'line';
     timeoutScale: number;
+    portRange?: PortRange | undefined;
   },
 ): Promise<Resolution> {
-  const probeOptions = { framing: options.framing, timeoutScale: options.timeoutScale };
+  const probeOptions = { framing: options.framing, timeoutScale: options.timeoutScale, portRange: options.portRange };
   const fromDetected = (d: DetectedDialect, release: () => Promise<void>): Resolution => ({
     dialect: d.dialect,
     prompt: d.dialect === 'nick' ? (options.prompt ?? d.prompt) : undefined,
@@ -188,7 +190,7 @@ export async function resolveDialect(
   if (spec.kind === 'spawn') {
     if (options.dialect === 'auto')
       return fromDetected(await probeSpawned(spec.command, probeOptions), noRelease);
-    const port = await freePort();
+    const port = await freePortIn(options.portRange);
     const target = await spawnTarget({
       command: spec.command.replaceAll('{port}', String(port)),
       port,
@@ -274,6 +276,8 @@ export interface ConformRun {
   readonly retries: number;
   readonly failOn: 'must' | 'should';
   readonly timeoutScale: number;
+  /** `--port-range`: ports a spawned target may get (default: any free one). */
+  readonly portRange?: PortRange | undefined;
   /** `--jobs`: with `--spawn`, cases run at once (default 1). */
   readonly jobs?: number | undefined;
   /** The run's seed (`--seed`): the cases' names and the fuzz sessions derive from it. Default: fresh. */
@@ -297,6 +301,7 @@ export async function runConformance(
   const results = await runCases(run.cases, {
     seed,
     ...(run.jobs === undefined ? {} : { jobs: run.jobs }),
+    ...(run.portRange === undefined ? {} : { portRange: run.portRange }),
     onTargetLost: (l) => {
       lost = l;
     },
@@ -330,7 +335,7 @@ async function fuzzResult(
       ? { open: async () => ({ host: spec.host, port: spec.port, close: async () => {} }) }
       : {
           open: async () => {
-            const port = await freePort();
+            const port = await freePortIn(run.portRange);
             const handle = await spawnTarget({
               command: fillSpawnCommand(spec.command, port),
               port,

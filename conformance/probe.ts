@@ -28,8 +28,9 @@ import { escapeBytes } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
 import { fillClientCommand } from './harness/client-context.js';
 import { listen } from './harness/connection.js';
+import { freePortIn, type PortRange } from './harness/ports.js';
 import { fillSpawnCommand, SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
-import { freePort, spawnTarget } from './harness/spawn.js';
+import { spawnTarget } from './harness/spawn.js';
 
 /** How long the probe waits for a prompt before it takes the silence as a tilde server's. */
 export const PROBE_PROMPT_WAIT_MS = 1_000;
@@ -57,6 +58,8 @@ export interface ProbeOptions {
   readonly framing?: 'chunk' | 'line';
   /** Multiplies every bound (`--timeout-scale`). */
   readonly timeoutScale?: number;
+  /** `--port-range`: the port a spawned probe target gets. */
+  readonly portRange?: PortRange | undefined;
 }
 
 /** A server probe's result, and how its member leaves. */
@@ -320,7 +323,7 @@ export async function probeServer(
 
 /** Probes a fresh instance of a `--spawn` command (own port, stopped afterwards). */
 export async function probeSpawned(command: string, options: ProbeOptions = {}): Promise<DetectedDialect> {
-  const port = await freePort();
+  const port = await freePortIn(options.portRange);
   const target = await spawnTarget({
     command: fillSpawnCommand(command, port),
     port,

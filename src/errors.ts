@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   REPORT_INVALID:
     'chatkit conform: a report did not fit its documented schema (a bug in chatkit, not the target).',
   REPORT_WRITE_FAILED: 'chatkit conform: a report, badge or baseline file could not be written.',
+  PORT_RANGE_INVALID: 'chatkit conform: --port-range is not LO-HI within 1-65535.',
+  PORT_RANGE_FULL: 'chatkit conform: no free port was found in the --port-range for a spawned target.',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -15,6 +15,7 @@ import {
   type TargetSpec,
 } from '../../conformance/conform.js';
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
+import { type PortRange, parsePortRange } from '../../conformance/harness/ports.js';
 import { CONFORM_EXIT, type RunReport } from '../../conformance/harness/report.js';
 import { matchesId, unknownPatterns } from '../../conformance/harness/select.js';
 import { TargetError } from '../../conformance/harness/spawn.js';
@@ -167,6 +168,12 @@ With --baseline, failures the file lists are reported as known and do not count.
       default: defaultJobs(),
       helpValue: 'N',
     }),
+    'port-range': Flags.custom<PortRange>({
+      description:
+        'with --spawn: give each target a port in LO-HI (for programs that refuse some ports, e.g. 49152-65535); default: any free port',
+      helpValue: 'LO-HI',
+      parse: async (input) => parsePortRange(input),
+    })(),
     list: Flags.boolean({ description: 'list the cases and the requirement coverage, run nothing' }),
     json: Flags.boolean({
       description: 'with --list: machine-readable; otherwise the same as --reporter json',
@@ -250,6 +257,7 @@ With --baseline, failures the file lists are reported as known and do not count.
         prompt: flags.prompt,
         framing: flags.framing,
         timeoutScale: flags['timeout-scale'],
+        portRange: flags['port-range'],
       });
     } catch (error) {
       live.stop();
@@ -308,6 +316,7 @@ With --baseline, failures the file lists are reported as known and do not count.
         timeoutScale: flags['timeout-scale'],
         seed: flags.seed,
         jobs: flags.jobs,
+        portRange: flags['port-range'],
         fuzz: flags.fuzz > 0 ? { runs: flags.fuzz, seed: flags.seed } : undefined,
         baseline: baselineEntries
           ? { entries: baselineEntries, update: flags['update-baseline'] }

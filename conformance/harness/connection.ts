@@ -85,6 +85,8 @@ export interface WaitOptions {
 /** A recording peer over one socket. Call {@link Connection.close} in `finally`/`afterEach`. */
 export interface Connection {
   readonly label: string;
+  /** performance.now() when recording began: the origin of every event's `t` (one clock for all connections). */
+  readonly openedAt: number;
   readonly localPort: number;
   readonly remotePort: number;
   /** All bytes received so far, concatenated. */
@@ -237,6 +239,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
 
   const connection: Connection = {
     label,
+    openedAt: opened,
     localPort,
     remotePort,
     stream,

@@ -195,7 +195,8 @@ export class ServerCaseContext {
         connectTimeoutMs: CONNECT_TIMEOUT_MS,
       });
       this.#connections.push(conn);
-      this.#opened.set(conn, performance.now() - this.#started);
+      // The connection's own origin, so events of every connection are on one clock.
+      this.#opened.set(conn, conn.openedAt - this.#started);
       return conn;
     } catch (error) {
       throw new CaseFailure({

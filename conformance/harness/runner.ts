@@ -12,13 +12,16 @@ import type { Connection } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
 import { resolveRootCauses } from './blocking.js';
 import { checkLiveness } from './liveness.js';
+import { freePortIn, type PortRange } from './ports.js';
 import { PRECONDITION_CASES } from './preconditions.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
-import { freePort, spawnTarget, TargetError, type TargetHandle } from './spawn.js';
+import { spawnTarget, TargetError, type TargetHandle } from './spawn.js';
 
 /** Starts of a spawned target per case before it counts as unable to listen (a port race costs one). */
 export const SPAWN_ATTEMPTS = 2;
+/** How much of a dead target's stdout and stderr a failure or error quotes (the tail). */
+export const OUTPUT_TAIL_CHARS = 400;
 /** Extra time a spawned target gets to start listening. */
 export const SPAWN_LISTEN_TIMEOUT_MS = 10_000;
 
@@ -60,6 +63,8 @@ export interface RunOptions {
    * port); default 1. A shared `--target` always runs one case at a time.
    */
   readonly jobs?: number;
+  /** `--port-range`: the ports a spawned target may be given (default: any free one). */
+  readonly portRange?: PortRange;
   /** Cases that failed so far in this run (runCases fills it): waits on what they judge are cut short. */
   readonly failedCases?: ReadonlySet<string>;
   /** Finds any case by id, for the hint of a precondition's case that was not selected. */
@@ -156,7 +161,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
   if (target.kind === 'spawn') {
     try {
       for (let tries = 1; ; tries++) {
-        port = await freePort();
+        port = await freePortIn(options.portRange);
         try {
           spawned = await spawnTarget({
             command: fillSpawnCommand(target.command, port),
@@ -273,6 +278,13 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
     if (spawned) {
       const exit = spawned.exitStatus();
       result.targetOutput = { stdout: spawned.stdout(), stderr: spawned.stderr() };
+      if (exit !== undefined && result.failure !== undefined) {
+        // The target died during a failing case: say so, with what it wrote last.
+        result.failure = {
+          ...result.failure,
+          actual: `${result.failure.actual}\n[the server process exited during the case: code ${exit.code}, signal ${exit.signal}; stdout tail: ${JSON.stringify(spawned.stdout().slice(-OUTPUT_TAIL_CHARS))}; stderr tail: ${JSON.stringify(spawned.stderr().slice(-OUTPUT_TAIL_CHARS))}]`,
+        };
+      }
       if (exit !== undefined && result.verdict === 'pass') {
         // A target that dies in answer to a case's traffic has broken a requirement.
         result = {
@@ -283,7 +295,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
             requirementText: requirements.get(c.requirements[0]!)?.text ?? '',
             message: `the server process exited during the case (code ${exit.code}, signal ${exit.signal})`,
             expected: ['the server keeps running'],
-            actual: `exited; stderr: ${JSON.stringify(spawned.stderr().slice(-400))}`,
+            actual: `exited; stdout tail: ${JSON.stringify(spawned.stdout().slice(-OUTPUT_TAIL_CHARS))}; stderr tail: ${JSON.stringify(spawned.stderr().slice(-OUTPUT_TAIL_CHARS))}`,
             hint,
           },
         };

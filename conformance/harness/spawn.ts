@@ -54,6 +54,9 @@ export const TargetErrorCode = {
 /** One of the {@link TargetErrorCode} values. */
 export type TargetErrorCode = (typeof TargetErrorCode)[keyof typeof TargetErrorCode];
 
+/** How much of a target's stdout a {@link TargetError}'s message quotes (the tail). */
+export const ERROR_STDOUT_TAIL_CHARS = 400;
+
 /** A failure to start or observe a target; `stderr`/`stdout` hold the captured tails when known. */
 export class TargetError extends ChatkitError {
   /** Stable code: match on this, never on the message. */
@@ -64,7 +67,14 @@ export class TargetError extends ChatkitError {
   readonly stdout: string;
   constructor(code: TargetErrorCode, message: string, output: { stdout?: string; stderr?: string } = {}) {
     const stderr = output.stderr ?? '';
-    super(code, stderr === '' ? message : `${message}\n--- stderr (tail) ---\n${stderr}`);
+    const stdout = output.stdout ?? '';
+    // A program may explain itself on either stream: show both tails.
+    const shown = [
+      message,
+      ...(stdout.trim() === '' ? [] : [`--- stdout (tail) ---\n${stdout.slice(-ERROR_STDOUT_TAIL_CHARS)}`]),
+      ...(stderr === '' ? [] : [`--- stderr (tail) ---\n${stderr}`]),
+    ];
+    super(code, shown.join('\n'));
     this.name = 'TargetError';
     this.stderr = stderr;
     this.stdout = output.stdout ?? '';
@@ -336,8 +346,9 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
     }
     if (listeningPorts(pid, port).length > 0) return handle;
     if (performance.now() >= deadline) {
+      const where = whereItListens(pid, port);
       await stop();
-      throw new TargetError(TargetErrorCode.NEVER_LISTENED, `target did not listen on ${port} in time`, {
+      throw new TargetError(TargetErrorCode.NEVER_LISTENED, `target did not listen on ${port} in time${where}`, {
         stdout: out.text(),
         stderr: err.text(),
       });
@@ -561,6 +572,20 @@ export function listeningPorts(pgid: number, onlyPort?: number): number[] {
   const owned = new Set<number>();
   for (const pid of processGroupMembers(pgid)) for (const inode of socketInodes(pid)) owned.add(inode);
   return [...new Set(listeners.filter((s) => owned.has(s.inode)).map((s) => s.localPort))];
+}
+
+/**
+ * What a target that never listened on `port` does instead, for the error: the ports its process
+ * group listens on (a hard-coded port), or that `port` is held by a process outside the group (a
+ * daemonised target, or another program).
+ */
+function whereItListens(pgid: number, port: number): string {
+  const own = listeningPorts(pgid);
+  if (own.length > 0) {
+    return `: it listens on ${own.join(', ')} instead (a hard-coded port? give the command {port}, e.g. "python3 server.py 127.0.0.1 {port}")`;
+  }
+  const held = tcpSockets().some((s) => s.state === TcpState.LISTEN && s.localPort === port);
+  return held ? `: port ${port} is listening, but not by the spawned process group (the target daemonised, or another program holds the port)` : '';
 }
 
 /** CPU time (user + system) consumed so far by a process, all threads, in ms; undefined if it is gone. */
