@@ -9,6 +9,7 @@
  * @module
  */
 import type { ConformanceCase } from './case.js';
+import { PRECONDITION_CASES } from './preconditions.js';
 import type { CaseResult } from './report.js';
 import { requirementIndex } from './requirements.js';
 
@@ -86,6 +87,32 @@ export function resolveRootCauses(
     const declared = caseOf(r.id)?.standsOn ?? [];
     const blocked = declared.map((id) => blockedBy(r, id)).find((b) => b !== undefined);
     out.push(blocked ?? r);
+  }
+  // Cases that broke the same precondition the same way, while its own case passed (a server that
+  // prompts only its first connection), show one bug: the first of them (a precondition case if one
+  // is among them) is its failure, the others are blocked by it.
+  const groups = new Map<string, number[]>();
+  out.forEach((r, i) => {
+    const f = r.failure;
+    if ((r.verdict !== 'fail' && r.verdict !== 'warn') || f?.precondition === undefined) return;
+    const key = `${f.precondition}|${f.requirement}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  for (const members of groups.values()) {
+    if (members.length < 2) continue;
+    const owners = new Set(Object.values(PRECONDITION_CASES[out[members[0]!]!.dialect]));
+    const root = out[members.find((i) => owners.has(out[i]!.id)) ?? members[0]!]!;
+    for (const i of members) {
+      const r = out[i]!;
+      if (r.id === root.id) continue;
+      const blocked: CaseResult = {
+        ...r,
+        verdict: 'blocked',
+        blockedBy: { id: root.id, requirement: root.failure?.requirement ?? '' },
+      };
+      out[i] = blocked;
+      byId.set(r.id, blocked);
+    }
   }
   // A case may have stood on one that was itself blocked later in the list: name the root.
   return out.map((r) => {

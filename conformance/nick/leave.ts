@@ -67,6 +67,7 @@ export const NICK_LEAVE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.leave.eof',
+    standsOn: ['nick.leave.reset'],
     catches: ['D-NS-1'],
     title:
       'on EOF from a member, closes it and promptly sends `<nick> left!` once to the remaining members only',
@@ -158,6 +159,7 @@ export const NICK_LEAVE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.leave.wrong-name',
+    standsOn: ['nick.leave.reset'],
     catches: ['D-NS-10'],
     title:
       "announces each leave under the leaver's own nickname, even after a second member with the same nickname left",

@@ -276,6 +276,7 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.relay.non-ascii',
+    standsOn: ['nick.leave.reset'],
     catches: ['D-NS-6'],
     title: 'never relays a chunk holding a byte >= 0x80; closes the sender (announced) or drops the chunk',
     requirements: ['NICK-RELAY-2', 'ENC-NICK-1', 'NICK-LEAVE-1'],

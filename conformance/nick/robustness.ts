@@ -111,6 +111,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.dead-member',
+    standsOn: ['nick.leave.reset', 'nick.relay.echo'],
     catches: ['D-NS-2'],
     title:
       'when a write to a dead connection fails, delivers the message to everyone else and keeps the sender',
@@ -161,6 +162,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.slow-reader',
+    standsOn: ['nick.leave.reset', 'nick.relay.echo'],
     catches: ['D-NS-8'],
     title: 'keeps delivering to every other member, and admitting newcomers, while one member reads nothing',
     requirements: ['ROBUST-SLOW-1'],
@@ -208,6 +210,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.slow-reader-closed',
+    standsOn: ['nick.leave.reset', 'nick.relay.echo'],
     catches: ['D-NS-8'],
     title: 'bounds the output queued for a member that reads nothing, then closes it and announces its leave',
     requirements: ['ROBUST-SLOW-1', 'NICK-LEAVE-1'],
@@ -266,6 +269,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.robust.late-joiner',
+    standsOn: ['nick.leave.reset'],
     catches: ['D-NS-11'],
     title:
       'delivers a message only to the members of the moment it was read, never to a later joiner (even when a slow member held it up)',
