@@ -27,7 +27,14 @@ import {
 import { type FuzzTarget, fuzzCaseResult, runFuzz } from './fuzz/fuzz.js';
 import { DEFAULT_SERVER_PROFILES, matchesId, selectCases } from './harness/select.js';
 import { spawnTarget } from './harness/spawn.js';
-import { type DetectedDialect, ProbeError, probeClient, probeServer, probeSpawned } from './probe.js';
+import {
+  type DetectedDialect,
+  KNOWN_PROMPTS,
+  ProbeError,
+  probeClient,
+  probeServer,
+  probeSpawned,
+} from './probe.js';
 import { applyBaseline, type BaselineEntry, updatedBaseline } from './report/baseline.js';
 
 /** chatkit's version, from its package.json. */
@@ -146,13 +153,23 @@ export async function resolveDialect(
   },
 ): Promise<Resolution> {
   const probeOptions = { framing: options.framing, timeoutScale: options.timeoutScale, portRange: options.portRange };
-  const fromDetected = (d: DetectedDialect, release: () => Promise<void>): Resolution => ({
-    dialect: d.dialect,
-    prompt: d.dialect === 'nick' ? (options.prompt ?? d.prompt) : undefined,
-    detected: true,
-    evidence: d.evidence,
-    release,
-  });
+  const fromDetected = (d: DetectedDialect, release: () => Promise<void>): Resolution => {
+    // A prompt the spec does not know is judged as a wrong prompt, never adopted as the expected one.
+    const unknown = d.dialect === 'nick' && d.prompt !== undefined && !KNOWN_PROMPTS.includes(d.prompt);
+    const prompt = d.dialect === 'nick' ? (options.prompt ?? (unknown ? 'NICK' : d.prompt)) : undefined;
+    return {
+      dialect: d.dialect,
+      prompt,
+      detected: true,
+      evidence: d.evidence,
+      ...(unknown && options.prompt === undefined
+        ? {
+            note: `the prompt "${d.prompt}" is not one the spec knows (${KNOWN_PROMPTS.join(', ')}): nick.handshake.prompt fails on it, and the other cases take the first message as the prompt and judge the rest`,
+          }
+        : {}),
+      release,
+    };
+  };
   if (spec.kind === 'address') {
     if (options.dialect === 'auto') {
       const probe = await probeServer(spec.host, spec.port, probeOptions);

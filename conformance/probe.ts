@@ -254,7 +254,7 @@ export async function probeServer(
       if (!answered && !KNOWN_PROMPTS.includes(token)) {
         throw new ProbeError(
           'PROBE_NO_DIALECT',
-          `speaks neither dialect: received "${escapeBytes(Buffer.from(token, 'latin1'))}" like a NICK prompt, but after the nickname "${name}" no "${joined}" arrived within ${PROBE_ANSWER_WAIT_MS * scale} ms (received ${probe.evidence()}); to judge it as NICK anyway, give --dialect nick --prompt ${token}`,
+          `speaks neither dialect: received "${escapeBytes(Buffer.from(token, 'latin1'))}" like a NICK prompt, but after the nickname "${name}" no "${joined}" arrived within ${PROBE_ANSWER_WAIT_MS * scale} ms (received ${probe.evidence()}). The spec's prompts are ${KNOWN_PROMPTS.map((p) => `"${p}"`).join(' and ')}; to judge it as NICK anyway, give --dialect nick: the prompt case then fails on "${escapeBytes(Buffer.from(token, 'latin1'))}" and the other cases judge what follows the first message`,
           probe.evidence(),
         );
       }

@@ -239,7 +239,9 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     async run(t) {
       await judgeKeepsGoingAfterBadBytes(t, {
         requirement: 'CLIENT-BYTES-1',
-        bytes: [0xc3, 0xa9],
+        // `é` in UTF-8 and 0xFF, which no encoding of text accepts: a client that decodes UTF-8
+        // survives the first and must survive the second too.
+        bytes: [0xc3, 0xa9, 0x20, 0xff],
         what: 'bytes >= 0x80',
       });
     },
@@ -279,10 +281,12 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
       try {
         await conn.waitForText(`${nick}: ${plain}`, { after: at, timeoutMs: t.timing.stepMs });
       } catch {
+        const sentOtherwise = Buffer.from(conn.stream().subarray(at)).includes(plain);
         t.fail({
           requirement: 'CLIENT-INPUT-1',
-          message:
-            'after a line with "é", the next (plain ASCII) line was never sent: the client stopped sending',
+          message: sentOtherwise
+            ? `after a line with "é", the next (plain ASCII) line was sent, but not as "${nick}: <text>" in one message`
+            : 'after a line with "é", the next (plain ASCII) line was never sent: the client stopped sending',
           expected: [`"${nick}: ${plain}"`],
           actual: `${t.tail(conn, at)}; stderr: ${t.stderrTail()}`,
           connection: conn.label,

@@ -483,6 +483,9 @@ export class ClientCaseContext {
     let members = processGroupMembers(client.pid);
     let scannedAt = performance.now();
     const cpu = () => members.reduce((sum, pid) => sum + (processCpuTimeMs(pid) ?? 0), 0);
+    // What the client is still printing about earlier events (a line's tail through the pipe) must
+    // not count as its report of the close: let its output settle first.
+    await this.#outputSettled(client);
     const cpuBefore = cpu();
     const outputBefore = totalOutput(client);
     const printedAt: { t: number; bytes: number }[] = [];
@@ -554,6 +557,23 @@ export class ClientCaseContext {
         expected: ['the client exits', 'the client reports the disconnection (any output) and stops'],
         actual: `no output since the close; ${state()}`,
       });
+    }
+  }
+
+  /** Resolves once the client's output has not grown for a quiet window (bounded by the step bound). */
+  async #outputSettled(client: TargetHandle): Promise<void> {
+    const deadline = performance.now() + this.timing.stepMs;
+    let last = totalOutput(client);
+    let stableSince = performance.now();
+    while (performance.now() < deadline && client.exitStatus() === undefined) {
+      await sleep(CLIENT_POLL_MS);
+      const now = totalOutput(client);
+      if (now !== last) {
+        last = now;
+        stableSince = performance.now();
+      } else if (performance.now() - stableSince >= this.timing.quietMs) {
+        return;
+      }
     }
   }
 
