@@ -54,12 +54,15 @@ export function resolveRootCauses(
       continue;
     }
     const stood = failure.precondition;
+    const declared = caseOf(r.id)?.standsOn ?? [];
+    const blocked = [...(stood === undefined ? [] : [stood]), ...declared]
+      .map((id) => blockedBy(r, id))
+      .find((b) => b !== undefined);
+    if (blocked) {
+      out.push(blocked);
+      continue;
+    }
     if (stood !== undefined) {
-      const blocked = blockedBy(r, stood);
-      if (blocked) {
-        out.push(blocked);
-        continue;
-      }
       const judgedHere = r.requirements.some((q) => q.id === failure.requirement);
       const standing = byId.get(stood);
       if (judgedHere && standing !== undefined && !failed(standing)) {
@@ -84,9 +87,7 @@ export function resolveRootCauses(
       out.push(settled);
       continue;
     }
-    const declared = caseOf(r.id)?.standsOn ?? [];
-    const blocked = declared.map((id) => blockedBy(r, id)).find((b) => b !== undefined);
-    out.push(blocked ?? r);
+    out.push(r);
   }
   // Cases that broke the same precondition the same way, while its own case passed (a server that
   // prompts only its first connection), show one bug: the first of them (a precondition case if one

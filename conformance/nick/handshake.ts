@@ -176,7 +176,7 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
   {
     ...robustness,
     id: 'nick.handshake.trailing-newline',
-    standsOn: ['nick.join.broadcast'],
+    standsOn: ['nick.join.broadcast', 'nick.join.connected'],
     catches: ['D-NS-7'],
     title: 'admits a nickname sent with one trailing LF or CRLF (an `nc` user) under the nickname without it',
     requirements: ['NICK-NICK-3'],
