@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A correct NICK chat server in plain threaded Python, with one bug injected on request.
 
-    python3 nick_mutant_server.py --defect NAME [HOST [PORT]]
+    python3 nick_mutant_server.py --defect NAME [--wording spec|variant] [HOST [PORT]]
 
 It is the seed's server (conformance/targets/python/nick_server.py) done right: every connection
 gets its own thread for the handshake (with a time limit), nicknames are validated, the member list
@@ -9,7 +9,8 @@ is guarded by a lock, EOF and resets end a member once, and each member has a bo
 drained by its own writer thread, so a member that stops reading delays nobody. `--defect none` is
 a second correct implementation of spec/PROTOCOL.md's NICK server (the conformance suite must pass
 it entirely); every other `--defect` breaks exactly one thing, and a named conformance case must
-catch it (test/conformance/nick-verdicts.int.test.ts). Standard library only.
+catch it (test/conformance/nick-verdicts.int.test.ts). `--wording variant` changes only the
+server's texts, as students do, and combines with any defect. Standard library only.
 """
 import argparse
 import collections
@@ -22,7 +23,6 @@ import time
 RECV_BYTES = 1024  # NICK_RECV_BYTES: what a legacy peer reads at once
 NICKNAME_MAX_BYTES = 32
 QUEUE_MAX_BYTES = 512 * 1024  # a member with more output waiting is a slow reader (ROBUST-SLOW-1)
-CONNECTED = b"Connected to server!"
 SPLIT_PAUSE_BELOW_BYTES = 128  # split-writes: short messages pause between their two pieces...
 SPLIT_PAUSE_S = 0.25  # ...long enough for even a starved reader to read the first piece alone
 
@@ -51,9 +51,21 @@ DEFECTS = {
     "relay-to-prompted": "relays chat to connections still in their handshake (nick.handshake.prompt-alone)",
     "connected-to-all": "sends 'Connected to server!' to every member (nick.join.connected)",
     "exits-on-non-ascii-nick": "the process exits on a nickname that is not ASCII (nick.handshake.non-ascii-nick)",
+    "lowercase-announce": "announces joins and leaves with the nickname lowercased, relays chat unchanged (NICK-JOIN-1)",
+    "reformat": "relays each chunk as '[HH:MM] <chunk>' instead of unchanged (NICK-RELAY-1)",
+    "kick-after-join": "closes every member right after its join, announced as a leave (NICK-RELAY-1)",
+}
+
+# The texts of the server: the spec's, or a student's rewording of them (`--wording variant`), which
+# combines with any defect: the cases must judge behaviour through a wording difference.
+WORDINGS = {
+    "spec": {"connected": b"Connected to server!", "joined": b"%s joined!", "left": b"%s left!"},
+    "variant": {"connected": b"Connected to the server", "joined": b"%s joined the chat!", "left": b"%s has left"},
 }
 
 DEFECT = "none"
+TEXTS = WORDINGS["spec"]
+KICK_DRAIN_S = 5.0  # kick-after-join: at most this long for the join texts to be written before the close
 
 
 def has(name):
@@ -71,6 +83,7 @@ class Member:
         self.queued_bytes = 0
         self.cond = threading.Condition()
         self.closed = False
+        self.writing = False  # a message taken off the queue is being written
         self.writer = None
 
     def start_writer(self):
@@ -105,11 +118,25 @@ class Member:
                     return
                 data = self.queue.popleft()
                 self.queued_bytes -= len(data)
+                self.writing = True
             try:
                 send_message(self.sock, data)
             except OSError:
                 self.room.leave(self)
                 return
+            with self.cond:
+                self.writing = False
+                self.cond.notify_all()
+
+    def drain(self, timeout):
+        """Waits (at most `timeout` s) until everything queued for this member has been written."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while (self.queue or self.writing) and not self.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.cond.wait(left)
 
     def close(self):
         with self.cond:
@@ -172,12 +199,12 @@ class Room:
             member.nick = nick
             self.members.append(member)
             member.start_writer()
-            joined = b"%s has joined" if has("wrong-join-text") else b"%s joined!"
-            self.broadcast(joined % nick)
+            joined = b"%s has joined" if has("wrong-join-text") else TEXTS["joined"]
+            self.broadcast(joined % announced(nick))
             if has("connected-to-all"):
-                self.broadcast(CONNECTED)
+                self.broadcast(TEXTS["connected"])
             elif not has("no-connected"):
-                member.deliver(CONNECTED)
+                member.deliver(TEXTS["connected"])
         return True
 
     def leave(self, member):
@@ -190,9 +217,14 @@ class Room:
         if has("dies-on-disconnect"):
             os._exit(1)
         if not has("no-leave"):
-            self.broadcast(b"%s left!" % member.nick)
+            self.broadcast(TEXTS["left"] % announced(member.nick))
             if has("leave-twice"):
-                self.broadcast(b"%s left!" % member.nick)
+                self.broadcast(TEXTS["left"] % announced(member.nick))
+
+
+def announced(nick):
+    """The nickname as the announcements show it: itself, or lowercased (ASCII only) by lowercase-announce."""
+    return nick.lower() if has("lowercase-announce") else nick
 
 
 def refuse(sock, reason):
@@ -276,6 +308,11 @@ def handshake(room, sock, prompt, timeout):
 def read_loop(room, member):
     """Relays every chunk the member sends, byte for byte, to every member (NICK-RELAY-1)."""
     size = 4096 if has("cuts-oversize") else RECV_BYTES
+    if has("kick-after-join"):
+        # A student's handler that returns (closing the socket) after the handshake.
+        member.drain(KICK_DRAIN_S)
+        room.leave(member)
+        return
     while True:
         try:
             data = member.sock.recv(size)
@@ -295,6 +332,8 @@ def read_loop(room, member):
             data = data[:16]
         elif has("cuts-oversize"):
             data = data[:1024]
+        elif has("reformat"):
+            data = time.strftime("[%H:%M] ").encode("ascii") + data
         room.broadcast(data, sender=member)
 
 
@@ -309,22 +348,25 @@ def serve(room, sock, prompt, timeout):
 
 
 def main():
-    global DEFECT
+    global DEFECT, TEXTS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("host", nargs="?", default="127.0.0.1")
     parser.add_argument("port", nargs="?", type=int, default=55555)
     parser.add_argument("--defect", choices=sorted(DEFECTS), default="none")
+    parser.add_argument("--wording", choices=sorted(WORDINGS), default="spec",
+                        help="the server's texts: the spec's (default) or a student's variant")
     parser.add_argument("--prompt", default="NICK")
     parser.add_argument("--handshake-timeout", type=float, default=10.0, help="seconds (default 10)")
     args = parser.parse_args()
     DEFECT = args.defect
+    TEXTS = WORDINGS[args.wording]
     prompt = args.prompt.encode("ascii")
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((args.host, args.port))
     listener.listen(128)
-    print(f"listening on {args.host}:{args.port}, defect {DEFECT}: {DEFECTS[DEFECT]}", flush=True)
+    print(f"listening on {args.host}:{args.port}, wording {args.wording}, defect {DEFECT}: {DEFECTS[DEFECT]}", flush=True)
     room = Room()
     while True:
         sock, _ = listener.accept()

@@ -3,7 +3,10 @@
 which `--defect NAME` injects exactly ONE bug, so that the conformance suite can show that each bug
 is caught by a named case (conformance/mutants/README.md, "tilde mutants").
 
-    python3 tilde_mutant_server.py --defect NAME [HOST] [PORT]      # defaults 127.0.0.1 9999
+    python3 tilde_mutant_server.py --defect NAME [--wording spec|variant] [HOST] [PORT]   # defaults 127.0.0.1 9999
+
+`--wording variant` changes only the server's texts (`SERVER~<user> joined`, `SERVER~<user> left`), as
+students do, and combines with any defect.
 
 `--defect none` is the correct server: it must pass every tilde case, core and robustness.
 
@@ -50,6 +53,15 @@ DEFECTS = {
     "no-leave-announcement": "removes a member that leaves but announces nothing",
     "blocking-send": "no output queues: each broadcast writes to every member in turn, blocking",
     "split-writes": "writes `<user>~` and the content of a relay as two writes (short relays 50 ms apart)",
+    "speaks-first": "sends `Welcome!` to a new connection before it has sent its username",
+    "kick-after-join": "closes every member right after its join, announced as a leave",
+}
+
+# The server's texts: the spec's, or a student's rewording of them (`--wording variant`), which
+# combines with any defect: the cases must judge behaviour through a wording difference.
+WORDINGS = {
+    "spec": {"added": "{} added to the chat", "left": "{} left the chat"},
+    "variant": {"added": "{} joined", "left": "{} left"},
 }
 
 RECV_BYTES = 2048  # TILDE_RECV_BYTES
@@ -60,6 +72,9 @@ MAX_QUEUE_BYTES = 1024 * 1024  # output queued for one member before it is close
 USERNAME_MAX_READ = 4096  # most bytes read while completing a username split inside a character
 
 DEFECT = "none"
+TEXTS = WORDINGS["spec"]
+WELCOME = b"Welcome!"  # speaks-first: what a student's server greets a connection with
+KICK_DRAIN_S = 5.0  # kick-after-join: at most this long for the announcement to be written before the close
 
 
 def log(*parts):
@@ -130,6 +145,17 @@ class Member:
         self.queued = 0
         self.cond = threading.Condition()
         self.gone = False
+        self.writing = False  # a message taken off the queue is being written
+
+    def drain(self, timeout):
+        """Waits (at most `timeout` s) until everything queued for this member has been written."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while (self.queue or self.writing) and not self.gone:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.cond.wait(left)
 
     def enqueue(self, data):
         """False when the queue would overflow (the member is a slow reader)."""
@@ -152,12 +178,16 @@ class Member:
                     return
                 data = self.queue.popleft()
                 self.queued -= len(data)
+                self.writing = True
             try:
                 write_message(self.sock, data)
             except OSError:
                 if DEFECT != "no-leave-removal":
                     room.leave(self, "write failed")
                 return
+            with self.cond:
+                self.writing = False
+                self.cond.notify_all()
 
 
 def write_message(sock, data):
@@ -188,7 +218,7 @@ class Room:
             self.members.append(member)
             if DEFECT != "blocking-send":
                 threading.Thread(target=member.writer, args=(self,), daemon=True).start()
-            text = f"{member.name} joined the chat" if DEFECT == "wrong-added-text" else f"{member.name} added to the chat"
+            text = f"{member.name} joined the chat" if DEFECT == "wrong-added-text" else TEXTS["added"].format(member.name)
             self.broadcast(encode_text("SERVER~" + text))
             return True
 
@@ -232,7 +262,7 @@ class Room:
             if DEFECT == "dies-on-disconnect":
                 os._exit(3)
             if DEFECT != "no-leave-announcement":
-                self.broadcast(encode_text(f"SERVER~{member.name} left the chat"))
+                self.broadcast(encode_text("SERVER~" + TEXTS["left"].format(member.name)))
 
 
 def close_socket(sock):
@@ -303,6 +333,12 @@ def serve(sock):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:
         pass
+    if DEFECT == "speaks-first":
+        try:
+            sock.sendall(WELCOME)
+        except OSError:
+            close_socket(sock)
+            return
     with ROOM.lock:
         ROOM.pending.append(sock)
     try:
@@ -332,6 +368,11 @@ def serve(sock):
         refuse(sock, "username in use")
         return
     log(f"{name} joined")
+    if DEFECT == "kick-after-join":
+        # A student's handler that returns (closing the socket) after the handshake.
+        member.drain(KICK_DRAIN_S)
+        ROOM.leave(member, "kicked after its join")
+        return
     relay_loop(member)
 
 
@@ -363,13 +404,16 @@ def relay_loop(member):
 
 
 def main():
-    global DEFECT
+    global DEFECT, TEXTS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--defect", required=True, choices=sorted(DEFECTS))
+    parser.add_argument("--wording", choices=sorted(WORDINGS), default="spec",
+                        help="the server's texts: the spec's (default) or a student's variant")
     parser.add_argument("host", nargs="?", default="127.0.0.1")
     parser.add_argument("port", nargs="?", type=int, default=9999)
     args = parser.parse_args()
     DEFECT = args.defect
+    TEXTS = WORDINGS[args.wording]
 
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -380,7 +424,7 @@ def main():
         print(f"cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         sys.exit(2)
     server.listen(128)
-    log(f"tilde mutant server ({DEFECT}) on {args.host} {args.port}")
+    log(f"tilde mutant server ({DEFECT}, wording {args.wording}) on {args.host} {args.port}")
     while True:
         client, _ = server.accept()
         if DEFECT == "one-client-at-a-time":

@@ -224,6 +224,13 @@ const MUTANTS: readonly { defect: string; caughtBy: string; verdict: Verdict; re
     verdict: 'warn',
     requirement: 'FRAME-3',
   },
+  {
+    defect: 'speaks-first',
+    caughtBy: 'tilde.handshake.eof-before-username',
+    verdict: 'fail',
+    requirement: 'TILDE-JOIN-2',
+  },
+  { defect: 'kick-after-join', caughtBy: 'tilde.relay.all', verdict: 'fail', requirement: 'TILDE-RELAY-1' },
 ];
 
 const spawnOf = (script: string, ...args: string[]): RunTarget => ({
