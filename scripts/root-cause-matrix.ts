@@ -2,7 +2,7 @@
  * Runs every server case of a dialect against each mutant (conformance/mutants) through the runner,
  * as `chatkit conform --spawn` does (root causes settled, `--jobs`), and prints, per mutant, the
  * cases that fail or warn and those that are blocked: the data test/conformance/root-causes.int.test.ts
- * pins. Usage: `tsx scripts/root-cause-matrix.ts [nick|tilde] [defect ...]`.
+ * pins. Usage: `tsx scripts/root-cause-matrix.ts [nick|tilde] [defect[@wording] ...]`.
  */
 import { join } from 'node:path';
 import { ALL_CASES } from '../conformance/cases.js';
@@ -17,10 +17,12 @@ const defects = process.argv.slice(3);
 const script = join(PACKAGE_ROOT, `conformance/mutants/${dialect}_mutant_server.py`);
 const cases = selectCases(ALL_CASES, { dialect, kind: 'server', profiles: ['core', 'robustness'] });
 
-for (const defect of defects) {
+// `DEFECT@WORDING` runs a mutant with other texts too (`--wording WORDING`).
+for (const spec of defects) {
+  const [defect, wording] = spec.split('@');
   const started = performance.now();
   const results = await runCases(cases, {
-    target: { kind: 'spawn', command: `'${pythonExecutable()}' '${script}' --defect ${defect} 127.0.0.1 {port}` },
+    target: { kind: 'spawn', command: `'${pythonExecutable()}' '${script}' --defect ${defect}${wording ? ` --wording ${wording}` : ''} 127.0.0.1 {port}` },
     dialect,
     jobs: 2,
   });
@@ -29,6 +31,6 @@ for (const defect of defects) {
     .map((r) => `${r.id}=${r.verdict}:${r.failure?.requirement ?? r.error?.slice(0, 60) ?? ''}`);
   const blocked = results.filter((r) => r.verdict === 'blocked').map((r) => `${r.id}<${r.blockedBy?.id}`);
   console.log(
-    JSON.stringify({ dialect, defect, seconds: Math.round((performance.now() - started) / 1000), failing, blocked }),
+    JSON.stringify({ dialect, defect: spec, seconds: Math.round((performance.now() - started) / 1000), failing, blocked }),
   );
 }

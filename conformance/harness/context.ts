@@ -92,6 +92,8 @@ export class ServerCaseContext {
   readonly #memberNick = new Map<Connection, string>();
   /** Join announcements handed out by {@link joined}, by their text: the nickname they name. */
   readonly #joinTexts = new Map<string, string>();
+  /** Leave announcements handed out by {@link left}, by their text: the nickname they name. */
+  readonly #leaveTexts = new Map<string, string>();
   /**
    * Where the target's texts differ from the spec's in a step the case stands on but does not judge
    * (a prompt, a welcome, a join announcement): the case goes on judging behaviour, and the text is
@@ -238,7 +240,9 @@ export class ServerCaseContext {
 
   /** The leave announcement of `nick` (NICK-LEAVE-1, TILDE-LEAVE-2). */
   left(nick: string): string {
-    return this.#end(this.dialect === 'nick' ? `${nick} left!` : `SERVER~${nick} left the chat`);
+    const text = this.#end(this.dialect === 'nick' ? `${nick} left!` : `SERVER~${nick} left the chat`);
+    this.#leaveTexts.set(text, nick);
+    return text;
   }
 
   /**
@@ -385,12 +389,21 @@ export class ServerCaseContext {
     const needles = alternatives.map(toBytes);
     // A join announcement the case stands on but does not judge is recognised by the nickname.
     const judged = this.judges(options.requirement);
-    const named = judged
-      ? []
-      : alternatives.flatMap((a) => {
-          const nick = typeof a === 'string' ? this.#joinTexts.get(a) : undefined;
-          return nick === undefined ? [] : [toBytes(nick)];
-        });
+    // An announcement whose text this case does not own is recognised by the nickname (no masking):
+    // a join anywhere after `after`; a leave only from now on, so an earlier join notice or relay
+    // naming the member can never pass for its leave.
+    const named = alternatives.flatMap((a) => {
+      if (typeof a !== 'string') return [];
+      const join = this.#joinTexts.get(a);
+      if (join !== undefined && this.caseId !== preconditionCase(this.dialect, 'joined') && !judged) {
+        return [{ name: toBytes(join), from: options.after ?? 0 }];
+      }
+      const leave = this.#leaveTexts.get(a);
+      if (leave !== undefined && this.caseId !== preconditionCase(this.dialect, 'left')) {
+        return [{ name: toBytes(leave), from: Math.max(options.after ?? 0, conn.stream().length) }];
+      }
+      return [];
+    });
     const after = options.after ?? 0;
     let end = -1;
     const found = (stream: Uint8Array) => {
@@ -401,8 +414,8 @@ export class ServerCaseContext {
           return true;
         }
       }
-      for (const name of named) {
-        const at = indexOf(stream, name, after);
+      for (const { name, from } of named) {
+        const at = indexOf(stream, name, from);
         if (at !== -1) {
           end = at + name.length;
           return true;

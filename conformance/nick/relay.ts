@@ -11,6 +11,7 @@ import type { Member, ServerCaseContext } from '../harness/context.js';
 import {
   CONNECTED,
   chunkProfileOnly,
+  bytes,
   concat,
   expectAscii,
   expectWholeChunks,
@@ -45,6 +46,31 @@ async function everyoneReceives(
   }
 }
 
+/**
+ * On a target of the case's own (`--spawn`), nothing but the relay arrives between `from` and the
+ * relay at `relayAt`: a server that prefixes relays (`[12:05] alice: hi`) breaks "unchanged"
+ * (NICK-RELAY-1). A late join notice (it names one of `names`, in any wording) is no insertion. On
+ * a shared `--target` other people's traffic may come in between (§3.7 item 8), so nothing is judged.
+ */
+function expectNothingInserted(
+  t: ServerCaseContext,
+  m: Member,
+  from: number,
+  relayAt: number,
+  names: readonly string[],
+): void {
+  if (t.targetPid === undefined || relayAt <= from) return;
+  const between = m.conn.stream().subarray(from, relayAt);
+  if (names.some((n) => find(between, n) !== -1)) return;
+  t.fail({
+    requirement: 'NICK-RELAY-1',
+    message: `${m.conn.label}: the server inserted bytes right before the relayed chunk: it changed the message instead of relaying it unchanged`,
+    expected: ['the chunk exactly as the sender wrote it, with nothing added before it'],
+    actual: t.tail(m.conn, from),
+    connection: m.conn.label,
+  });
+}
+
 export const NICK_RELAY_CASES: readonly ServerCase[] = [
   {
     ...core,
@@ -57,14 +83,16 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
       const alice = await t.join(t.nick('alice'));
       const bob = await t.join(t.nick('bob'));
       const carol = await t.join(t.nick('carol'));
+      const marks = new Map([bob, carol].map((m) => [m, m.conn.stream().length]));
       // Observed by the other members only: the sender's own copy is judged by nick.relay.echo.
       const relay = t.say(alice, t.token('hello'));
       for (const m of [bob, carol]) {
-        await t.expectReceives(m.conn, [relay], {
+        const end = await t.expectReceives(m.conn, [relay], {
           requirement: 'NICK-RELAY-1',
           what: `another member receives "${relay}" unchanged`,
           after: m.joinedAt,
         });
+        expectNothingInserted(t, m, marks.get(m)!, end - bytes(relay).length, [carol.nick]);
       }
     },
   },
