@@ -288,7 +288,7 @@ export class ServerCaseContext {
     const exact = indexOf(conn.stream(), toBytes(prompt), 0);
     if (exact === 0) return toBytes(prompt).length;
     // Another prompt text: the first message, whatever it says, is the prompt (NICK-PROMPT-1 judges it).
-    await conn.quiet(this.timing.quietMs);
+    await this.#settled(conn, () => indexOf(conn.stream(), toBytes(prompt), 0) === 0);
     const again = indexOf(conn.stream(), toBytes(prompt), 0);
     if (again === 0) return toBytes(prompt).length;
     this.deviations.push(`prompt: "${this.tail(conn)}" instead of "${show(prompt)}"`);
@@ -316,12 +316,9 @@ export class ServerCaseContext {
       return indexOf(s, needle, after) !== -1 || (options.mustName ? indexOf(s, name, after) !== -1 : s.length > after);
     };
     await this.#recognise(conn, after, answered, options, [exact]);
-    let at = indexOf(conn.stream(), needle, after);
-    if (at === -1) {
-      // Let the rest of a differently worded welcome arrive before the case goes on.
-      await conn.quiet(this.timing.quietMs);
-      at = indexOf(conn.stream(), needle, after);
-    }
+    // Let the rest of the answer arrive (a welcome written in pieces, or worded otherwise).
+    await this.#settled(conn, () => indexOf(conn.stream(), needle, after) !== -1);
+    const at = indexOf(conn.stream(), needle, after);
     if (at !== -1) return at + needle.length;
     const rest = conn.stream().subarray(after);
     if (conn.closed || Buffer.from(rest).toString('latin1').includes('Refused')) {
@@ -340,6 +337,20 @@ export class ServerCaseContext {
     }
     this.deviations.push(`${options.what}: "${this.tail(conn, after)}" instead of "${show(exact)}"`);
     return conn.stream().length;
+  }
+
+  /**
+   * Waits until `done()` holds, or until `conn`'s stream has not grown for a quiet window, bounded by
+   * the step bound: what a peer is still writing (a message in pieces) lands before the case goes on.
+   */
+  async #settled(conn: Connection, done: () => boolean): Promise<void> {
+    const deadline = performance.now() + this.timing.stepMs;
+    for (let seen = -1; !done() && !conn.closed && performance.now() < deadline; ) {
+      const now = conn.stream().length;
+      if (now === seen) return;
+      seen = now;
+      await conn.quiet(this.timing.quietMs);
+    }
   }
 
   /** Waits until `done()` holds on `conn`; a timeout or a close fails as the precondition `step`. */

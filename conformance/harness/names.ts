@@ -2,8 +2,9 @@
  * The nicknames (usernames) and text tokens a case run uses: unique per run, and drawn from the
  * dialect's whole valid alphabet (mixed case, every allowed punctuation, in tilde non-ASCII letters),
  * so that a server that lowercases, strips or mangles names is caught by the cases that look for
- * them. Everything derives from the run's seed, the case id and the attempt, so a rerun with the
- * same `--seed` reproduces the same names (the report prints the seed).
+ * them. Their shape derives from the case id (stable verdicts), their unique suffix from the run's
+ * seed and the attempt, so a rerun with the same `--seed` reproduces the same names (the report
+ * prints the seed).
  *
  * @module
  */
@@ -39,23 +40,28 @@ function prngOf(key: string): () => number {
 
 /** Names for one case run. */
 export class NameSource {
-  readonly #random: () => number;
+  readonly #shape: () => number;
   readonly #dialect: DialectName;
   readonly #suffix: string;
   #counter = 0;
 
-  /** Names for the run `seed`, case `caseId`, attempt `attempt`, in `dialect`. */
+  /**
+   * Names for the run `seed`, case `caseId`, attempt `attempt`, in `dialect`. Their shape (case
+   * pattern, punctuation, letters) depends on the case alone, so a case meets the same characters
+   * in every run and its verdict on a target never flips with the seed; the unique suffix comes
+   * from the seed and the attempt.
+   */
   constructor(options: { seed: number; caseId: string; attempt?: number; dialect: DialectName }) {
-    this.#random = prngOf(`${options.seed}:${options.caseId}:${options.attempt ?? 1}`);
+    this.#shape = prngOf(`shape:${options.caseId}`);
     this.#dialect = options.dialect;
-    this.#suffix = Math.floor(this.#random() * 0xffffff)
+    this.#suffix = Math.floor(prngOf(`${options.seed}:${options.caseId}:${options.attempt ?? 1}`)() * 0xffffff)
       .toString(16)
       .padStart(6, '0');
   }
 
   #pick(from: string): string {
     const chars = [...from];
-    return chars[Math.floor(this.#random() * chars.length)]!;
+    return chars[Math.floor(this.#shape() * chars.length)]!;
   }
 
   /**
@@ -64,7 +70,7 @@ export class NameSource {
    */
   nick(base: string): string {
     const mixed = [...base.slice(0, BASE_MAX_CHARS)]
-      .map((ch, i) => (i === 0 || this.#random() < 0.5 ? ch.toUpperCase() : ch.toLowerCase()))
+      .map((ch, i) => (i === 0 || this.#shape() < 0.5 ? ch.toUpperCase() : ch.toLowerCase()))
       .join('');
     const letter = this.#dialect === 'tilde' ? this.#pick(NON_ASCII_LETTERS) : '';
     const name = `${mixed}${letter}${this.#pick(PUNCTUATION)}${this.#suffix}${(this.#counter++).toString(36)}`;

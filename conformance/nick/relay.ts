@@ -62,6 +62,8 @@ function expectNothingInserted(
   if (t.targetPid === undefined || relayAt <= from) return;
   const between = m.conn.stream().subarray(from, relayAt);
   if (names.some((n) => find(between, n) !== -1)) return;
+  // The tail of a welcome that was still arriving is no insertion either.
+  if (CONNECTED.endsWith(Buffer.from(between).toString('latin1'))) return;
   t.fail({
     requirement: 'NICK-RELAY-1',
     message: `${m.conn.label}: the server inserted bytes right before the relayed chunk: it changed the message instead of relaying it unchanged`,
@@ -83,6 +85,8 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
       const alice = await t.join(t.nick('alice'));
       const bob = await t.join(t.nick('bob'));
       const carol = await t.join(t.nick('carol'));
+      // Let the last bytes of the joins land (a welcome written in pieces) before the marks.
+      await Promise.all([bob, carol].map((m) => m.conn.quiet(t.timing.quietMs)));
       const marks = new Map([bob, carol].map((m) => [m, m.conn.stream().length]));
       // Observed by the other members only: the sender's own copy is judged by nick.relay.echo.
       const relay = t.say(alice, t.token('hello'));
