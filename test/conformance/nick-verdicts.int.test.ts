@@ -293,6 +293,14 @@ const MUTANTS: readonly Mutant[] = [
     // Its last nickname is not ASCII: the refusal looks right, the sentinel after it never returns.
     failsAlso: ['nick.handshake.invalid-nick', 'nick.handshake.non-ascii-nick'],
   },
+  {
+    defect: 'kick-after-join',
+    catches: 'nick.relay.all',
+    expected: fail('NICK-RELAY-1'),
+    control: 'nick.handshake.prompt',
+    // Every member is closed right after its join: every case that keeps one fails.
+    failsAlso: { allBut: ['nick.handshake.prompt'] },
+  },
 ];
 
 /** The ids of every case `m` does not pass. */
