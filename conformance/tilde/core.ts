@@ -29,6 +29,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.handshake.nothing-before-username',
+    standsOn: ['tilde.join.broadcast'],
     title:
       "sends nothing to a connection before its username is accepted: no other member's join or message, then its own `SERVER~<user> added to the chat`",
     requirements: ['TILDE-JOIN-2', 'TILDE-JOIN-1'],
@@ -153,6 +154,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.tilde-in-content',
+    standsOn: ['tilde.relay.echo'],
     title: 'relays content that contains `~` unchanged (only the username ends at the first `~`)',
     requirements: ['TILDE-RELAY-1'],
     level: 'MUST',
@@ -173,6 +175,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.utf8',
+    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo'],
     title: 'relays multi-byte UTF-8 content (é, 中, 🌍) and a non-ASCII username unchanged',
     requirements: ['TILDE-RELAY-1', 'TILDE-JOIN-1'],
     level: 'MUST',
@@ -203,6 +206,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.order',
+    standsOn: ['tilde.relay.echo'],
     title: "relays one sender's paced messages to every member in the order they were sent",
     requirements: ['TILDE-RELAY-1'],
     level: 'MUST',
@@ -234,6 +238,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.max-content',
+    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo'],
     title:
       'relays the longest content (2015 bytes of mixed UTF-8) from the longest username (32 bytes), so the relay is exactly 2048 bytes',
     requirements: ['TILDE-RELAY-1', 'TILDE-JOIN-1'],
@@ -265,6 +270,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.frame.one-message-per-recv',
+    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo'],
     title:
       'writes each announcement and relay with one write, so that in a paced session each arrives whole in one recv()',
     requirements: ['FRAME-3', 'FRAME-2'],

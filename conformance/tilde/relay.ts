@@ -130,6 +130,7 @@ export const TILDE_RELAY_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.split-character',
+    standsOn: ['tilde.relay.echo'],
     catches: ['D-TS-5'],
     title:
       'holds back a character split across two writes and relays it whole: relays whose contents join to the text, never an incomplete character',
@@ -176,6 +177,7 @@ export const TILDE_RELAY_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.unpaced-writes',
+    standsOn: ['tilde.relay.echo'],
     title:
       'relays three writes sent back to back (which may reach the server as one chunk) with every byte, in order',
     requirements: ['FRAME-4', 'TILDE-RELAY-1'],
@@ -201,6 +203,7 @@ export const TILDE_RELAY_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.oversize',
+    standsOn: ['tilde.relay.echo'],
     catches: ['D-TS-7'],
     title:
       'relays content over 2015 bytes as several relays of at most 2015 bytes each, cut at character boundaries, whose contents join to the original',
@@ -229,6 +232,7 @@ export const TILDE_RELAY_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.large-input',
+    standsOn: ['tilde.relay.echo'],
     title:
       'relays 64 KiB written at once without a line break as it reads it, holding back no more than a character',
     requirements: ['ROBUST-SIZE-1', 'TILDE-RELAY-1'],

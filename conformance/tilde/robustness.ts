@@ -103,6 +103,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.handshake.eof-before-username',
+    standsOn: ['tilde.join.broadcast'],
     catches: ['D-TS-2'],
     title:
       'closes a connection that sends EOF before its username, without a busy loop or an announcement, and goes on serving',
@@ -129,6 +130,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.handshake.reset-before-username',
+    standsOn: ['tilde.join.broadcast'],
     title: 'drops a connection that is reset before its username, without a busy loop, and goes on serving',
     requirements: ['ROBUST-RESET-1'],
     level: 'MUST',
@@ -182,6 +184,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.slow.others-unaffected',
+    standsOn: ['tilde.relay.echo'],
     catches: ['D-TS-10'],
     title:
       'goes on delivering every message to the members that read while one member stops reading (a flood of megabytes toward it)',
@@ -226,6 +229,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.join.no-late-announcement',
+    standsOn: ['tilde.join.broadcast'],
     catches: ['D-TS-9'],
     title:
       'never sends a join announcement to a member who joined after it, even when its broadcast was held up by a member that stopped reading',
@@ -287,6 +291,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.conc.fifty',
+    standsOn: ['tilde.join.broadcast'],
     title: `serves ${CONCURRENT_MEMBERS} members at once and delivers every message to all of them`,
     requirements: ['ROBUST-CONC-1', 'TILDE-RELAY-1'],
     level: 'MUST',

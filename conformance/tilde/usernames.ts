@@ -190,6 +190,7 @@ export const TILDE_USERNAME_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.user.trailing-newline',
+    standsOn: ['tilde.join.broadcast'],
     catches: ['D-TS-6'],
     title: 'admits a username sent with one trailing LF or CRLF (as `nc` sends it) under the name without it',
     requirements: ['TILDE-USER-3'],
