@@ -301,6 +301,22 @@ const MUTANTS: readonly Mutant[] = [
     // Every member is closed right after its join: every case that keeps one fails.
     failsAlso: { allBut: ['nick.handshake.prompt'] },
   },
+  {
+    defect: 'lowercase-announce',
+    catches: 'nick.join.broadcast',
+    expected: fail('NICK-JOIN-1'),
+    control: 'nick.relay.all',
+    // The suite's nicknames are mixed case (conformance/harness/names.ts): the join and leave
+    // announcements of `Alice` read `alice`.
+    failsAlso: ['nick.join.broadcast', 'nick.join.connected', 'nick.handshake.trailing-newline', 'nick.leave.reset'],
+  },
+  {
+    defect: 'reformat',
+    catches: 'nick.relay.all',
+    expected: fail('NICK-RELAY-1'),
+    control: 'nick.join.broadcast',
+    failsAlso: { allBut: ['nick.handshake.prompt', 'nick.join.broadcast', 'nick.join.connected'] },
+  },
 ];
 
 /** The ids of every case `m` does not pass. */

@@ -226,7 +226,7 @@ const MUTANTS: readonly { defect: string; caughtBy: string; verdict: Verdict; re
   },
   {
     defect: 'speaks-first',
-    caughtBy: 'tilde.handshake.eof-before-username',
+    caughtBy: 'tilde.handshake.nothing-before-username',
     verdict: 'fail',
     requirement: 'TILDE-JOIN-2',
   },
