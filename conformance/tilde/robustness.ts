@@ -103,7 +103,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.handshake.eof-before-username',
-    standsOn: ['tilde.join.broadcast'],
+    standsOn: ['tilde.handshake.nothing-before-username', 'tilde.join.broadcast'],
     catches: ['D-TS-2'],
     title:
       'closes a connection that sends EOF before its username, without a busy loop or an announcement, and goes on serving',
@@ -147,6 +147,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.handshake.unfinished-no-delay',
+    standsOn: ['tilde.handshake.nothing-before-username'],
     title: 'lets members join and chat while another connection has not sent its username',
     requirements: ['ROBUST-HANDSHAKE-1'],
     level: 'MUST',

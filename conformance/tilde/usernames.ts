@@ -103,6 +103,8 @@ function refusalCase(row: Row): ServerCase {
   return {
     ...tilde,
     id: `tilde.user.refuse-${row.id}`,
+    // A server that greets a connection before its username breaks every refusal's "nothing before".
+    standsOn: ['tilde.handshake.nothing-before-username'],
     catches: [row.id === 'invalid-utf8' ? 'D-TS-5' : 'D-TS-6'],
     title: `refuses ${row.what}: \`SERVER~Refused: <reason>\` then a close, or a silent close, never announced`,
     requirements: ['TILDE-USER-3', 'ROBUST-BAD-1', 'TILDE-JOIN-2'],
