@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { type DialectName, escapeBytes, type Framing } from '../../src/codec/index.js';
 import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
 import { type CloseKind, type Connection, ConnectionError, openConnection } from './connection.js';
+import { type NodeAddress, roundRobin } from './nodes.js';
 
 /** Bound on one expected effect (a relay, a join); met in milliseconds by a working server. */
 export const STEP_TIMEOUT_MS = 5_000;
@@ -76,6 +77,8 @@ export class ServerCaseContext {
    * case can probe it read-only in /proc, e.g. for a busy loop (§6.1); undefined with `--target`.
    */
   readonly targetPid: number | undefined;
+  /** Where the next connection goes: the target, or the nodes of a cluster round-robin. */
+  readonly #nextNode: () => NodeAddress;
   readonly #suffix = randomBytes(3).toString('hex');
   readonly #connections: Connection[] = [];
   readonly #opened = new Map<Connection, number>();
@@ -91,6 +94,8 @@ export class ServerCaseContext {
     framing?: Framing;
     timing?: CaseTiming;
     targetPid?: number;
+    /** Further servers of the same room (a cluster): connections go to all of them, round-robin. */
+    moreNodes?: readonly NodeAddress[];
   }) {
     this.framing = options.framing ?? 'chunk';
     this.host = options.host;
@@ -99,6 +104,7 @@ export class ServerCaseContext {
     this.prompt = options.prompt ?? 'NICK';
     this.timing = options.timing ?? DEFAULT_TIMING;
     this.targetPid = options.targetPid;
+    this.#nextNode = roundRobin([{ host: options.host, port: options.port }, ...(options.moreNodes ?? [])]);
   }
 
   /** A nickname unique to this case run, valid in both dialects: `<base>_<run><n>` (at most 32 bytes). */
@@ -120,8 +126,7 @@ export class ServerCaseContext {
   async connect(label: string): Promise<Connection> {
     try {
       const conn = await openConnection({
-        host: this.host,
-        port: this.port,
+        ...this.#nextNode(),
         label,
         connectTimeoutMs: CONNECT_TIMEOUT_MS,
       });

@@ -10,6 +10,7 @@ import { CASE_TIMEOUT_MS, CaseFailure, CaseSkip, type ConformanceCase } from './
 import { ClientCaseContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
+import type { NodeAddress } from './nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
 import { freePort, spawnTarget, TargetError, type TargetHandle } from './spawn.js';
@@ -21,7 +22,13 @@ export const SPAWN_LISTEN_TIMEOUT_MS = 10_000;
 
 /** What the cases run against. */
 export type RunTarget =
-  | { readonly kind: 'address'; readonly host: string; readonly port: number }
+  | {
+      readonly kind: 'address';
+      readonly host: string;
+      readonly port: number;
+      /** Further servers of the same room (`--target` given more than once): members spread round-robin. */
+      readonly moreNodes?: readonly NodeAddress[];
+    }
   | { readonly kind: 'spawn'; readonly command: string }
   | { readonly kind: 'client'; readonly command: string };
 
@@ -164,6 +171,7 @@ async function attempt(c: ConformanceCase, options: RunOptions): Promise<Attempt
           ...(options.prompt ? { prompt: options.prompt } : {}),
           ...(options.framing ? { framing: options.framing } : {}),
           ...(spawned ? { targetPid: spawned.pid } : {}),
+          ...(target.kind === 'address' && target.moreNodes ? { moreNodes: target.moreNodes } : {}),
         })
       : undefined;
   const clientCtx =

@@ -34,8 +34,11 @@ export interface RoomLink {
   start(sink: RoomSink): Promise<void>;
   /** Claims a nickname for the whole room, atomically. */
   claim(nick: string): Promise<ClaimResult>;
-  /** Gives a claimed nickname back (its member left). */
-  release(nick: string): void;
+  /**
+   * Gives a claimed nickname back and, with `notice`, broadcasts its leave notice in the same step,
+   * so that whoever saw the notice finds the nickname free.
+   */
+  release(nick: string, notice?: Uint8Array): void;
   /** Broadcasts bytes to every member of the room, on every process. */
   publish(bytes: Uint8Array): void;
   /** Broadcasts connection `id`'s join notice; it comes back through {@link RoomSink.joined}. */

@@ -366,9 +366,11 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     const inRoom = wasMember && this.#room.remove(conn.id) !== undefined;
     // Linked, its join notice is out as soon as it is a member, even before it comes back.
     if (inRoom || (wasMember && link !== undefined)) {
-      // On shutdown the local members are told by the shutdown notice; other nodes' need the leave.
-      if (reason !== 'shutdown' || link !== undefined) this.#broadcast(this.#adapter.left(conn.nick));
-      link?.release(conn.nick);
+      const notice = this.#adapter.left(conn.nick);
+      // Linked, the leave notice goes out with the release, atomically: whoever saw it may take the
+      // nickname at once. Even on shutdown: the other nodes' members are still there.
+      if (link !== undefined) link.release(conn.nick, notice);
+      else if (reason !== 'shutdown') this.#broadcast(notice);
       this.emit('leave', { id: conn.id, peer: conn.peer, nick: conn.nick, reason });
       this.#log(code ? 'warn' : 'info', 'leave', {
         peer: conn.peer,

@@ -131,21 +131,26 @@ export class RedisRoomLink implements RoomLink {
     }
   }
 
-  release(nick: string): void {
+  release(nick: string, notice?: Uint8Array): void {
     this.#nicks.delete(nick);
-    if (this.#outage !== undefined) return; // the claim lapses with its lease; restore resyncs
-    this.#pub
-      .eval(RELEASE_LUA, 2, this.#nickKey(nick), this.#nodeKey(this.node), this.node, nick)
-      .catch(() => undefined);
+    const keys = [this.#nickKey(nick), this.#nodeKey(this.node)];
+    const publish = notice === undefined ? [] : [this.#channel, encodeBroadcast(notice)];
+    const local = () => {
+      if (notice !== undefined) this.#sink?.deliver(notice);
+    };
+    // While Redis is away the claim lapses with its lease (and a restore resyncs the node's set).
+    this.#command(() => this.#pub.eval(RELEASE_LUA, 2, ...keys, this.node, nick, ...publish), local);
   }
 
   publish(bytes: Uint8Array): void {
-    this.#send(encodeBroadcast(bytes), () => this.#sink?.deliver(bytes));
+    const message = encodeBroadcast(bytes);
+    this.#command(() => this.#pub.publish(this.#channel, message), () => this.#sink?.deliver(bytes));
   }
 
   publishJoin(id: number, bytes: Uint8Array): void {
     this.#pendingJoins.set(id, bytes);
-    this.#send(encodeJoin(this.node, id, bytes), () => this.#letIn(id));
+    const message = encodeJoin(this.node, id, bytes);
+    this.#command(() => this.#pub.publish(this.#channel, message), () => this.#letIn(id));
   }
 
   close(): Promise<void> {
@@ -153,15 +158,15 @@ export class RedisRoomLink implements RoomLink {
     return this.#closing;
   }
 
-  /** Publishes, or when Redis is away delivers locally (`local`) and counts it as unshared. */
-  #send(message: Buffer, local: () => void): void {
+  /** Sends a command that broadcasts, or when Redis is away runs `local` and counts it as unshared. */
+  #command(send: () => Promise<unknown>, local: () => void): void {
     if (this.#outage !== undefined || this.#pub.status !== 'ready') {
       this.#down();
       this.#outage!.unshared++;
       local();
       return;
     }
-    this.#pub.publish(this.#channel, message).catch(() => {
+    send().catch(() => {
       // Lost in flight when Redis went away: the others never saw it; local members still get it.
       this.#down();
       this.#outage!.unshared++;

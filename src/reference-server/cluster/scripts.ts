@@ -15,10 +15,14 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then
 end
 return 0`;
 
-/** KEYS: nick key, node set. ARGV: node id, nick. Deletes the claim only if this node owns it. */
+/**
+ * KEYS: nick key, node set. ARGV: node id, nick, and optionally channel and leave notice. Deletes the
+ * claim only if this node owns it, and publishes the notice in the same atomic step.
+ */
 export const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 redis.call('SREM', KEYS[2], ARGV[2])
+if ARGV[4] then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 return 1`;
 
 /**
