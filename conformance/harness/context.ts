@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { type DialectName, escapeBytes, type Framing } from '../../src/codec/index.js';
 import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
 import { type CloseKind, type Connection, ConnectionError, openConnection } from './connection.js';
-import { type NodeAddress, roundRobin } from './nodes.js';
+import { type NodeAddress, roundRobin } from '../../src/nodes.js';
 
 /** Bound on one expected effect (a relay, a join); met in milliseconds by a working server. */
 export const STEP_TIMEOUT_MS = 5_000;

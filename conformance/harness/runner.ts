@@ -10,7 +10,7 @@ import { CASE_TIMEOUT_MS, CaseFailure, CaseSkip, type ConformanceCase } from './
 import { ClientCaseContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
-import type { NodeAddress } from './nodes.js';
+import type { NodeAddress } from '../../src/nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
 import { freePort, spawnTarget, TargetError, type TargetHandle } from './spawn.js';

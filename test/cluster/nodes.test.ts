@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roundRobin } from './nodes.js';
+import { roundRobin } from '../../src/nodes.js';
 
 describe('roundRobin', () => {
   it('gives the i-th connection the i-th address, starting with the first, wrapping around', () => {

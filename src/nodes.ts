@@ -1,7 +1,7 @@
 /**
- * Judging several servers as one room (`chatkit conform --target A --target B …`, a cluster):
- * a case's i-th connection goes to the i-th address, round-robin, so that every case that has
- * two members has them on two nodes.
+ * Several servers as one room (a cluster, `--target A --target B …` of `chatkit conform` and
+ * `chatkit bench`): the i-th connection goes to the i-th address, round-robin, so that any two
+ * consecutive members are on two nodes.
  *
  * @module
  */
