@@ -23,11 +23,17 @@ export interface ClusterOptions {
 
 /** {@link ClusterOptions} checked, with defaults. */
 export interface ResolvedClusterOptions {
+  /** Redis host (default 127.0.0.1). */
   readonly host: string;
+  /** Redis port (default 6379). */
   readonly port: number;
+  /** Redis database number (default 0). */
   readonly db: number;
+  /** The room's name (default {@link DEFAULT_CLUSTER_ROOM}). */
   readonly room: string;
+  /** Node lease, ms. */
   readonly leaseMs: number;
+  /** Heartbeat period, ms. */
   readonly heartbeatMs: number;
 }
 
