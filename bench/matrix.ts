@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../conformance/harness/spawn.js';
 import { formatCount, formatMs } from '../src/bench/render.js';
 import { type BenchResult, benchResultSchema } from '../src/bench/result.js';
+import { clusterSection } from './cluster.js';
 import { BackgroundLoad, machineFacts, sampleBackground } from './machine.js';
 import { summariseProfile } from './profile.js';
 import {
@@ -380,7 +381,7 @@ function writeReport(results: MatrixResults, out: string): void {
   const analysis = existsSync(analysisPath) ? readFileSync(analysisPath, 'utf8') : '';
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(join(out, '..', 'benchmarks.svg'), chartSvg(results));
-  writeFileSync(out, renderReport(results, analysis));
+  writeFileSync(out, renderReport(results, analysis) + clusterSection()); // multi-node rows: bench/cluster.ts
 }
 
 async function main(): Promise<void> {

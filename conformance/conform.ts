@@ -105,7 +105,9 @@ export function rerunTemplate(
   options: { framing: 'chunk' | 'line'; timeoutScale: number },
 ): string {
   const words = ['chatkit', 'conform'];
-  if (spec.kind === 'address') words.push('--target', addressText(spec.host, spec.port));
+  if (spec.kind === 'address') {
+    for (const node of [spec, ...(spec.moreNodes ?? [])]) words.push('--target', addressText(node.host, node.port));
+  }
   else words.push(spec.kind === 'spawn' ? '--spawn' : '--client', shellQuote(spec.command));
   words.push('--dialect', resolved.dialect);
   if (resolved.dialect === 'nick' && resolved.prompt && resolved.prompt !== 'NICK') {

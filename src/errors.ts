@@ -83,6 +83,15 @@ export const ERROR_CODES = {
   REPORT_WRITE_FAILED: 'chatkit conform: a report, badge or baseline file could not be written.',
   PORT_RANGE_INVALID: 'chatkit conform: --port-range is not LO-HI within 1-65535.',
   PORT_RANGE_FULL: 'chatkit conform: no free port was found in the --port-range for a spawned target.',
+  CLUSTER_BAD_URL: 'chatkit serve --cluster: the address is not redis://HOST:PORT[/DB].',
+  CLUSTER_UNAVAILABLE: 'Clustered server: Redis is unreachable, so a nickname cannot be claimed for the room; the newcomer is refused.',
+  CLUSTER_REDIS_LOST:
+    'Clustered server: the connection to Redis was lost; members on this node keep chatting among themselves while it reconnects.',
+  CLUSTER_REDIS_RESTORED:
+    'Clustered server: Redis is back; the entry counts what this node could not share while it was away (other nodes\' broadcasts of that time are lost too).',
+  CLUSTER_NODE_DEAD: "Clustered server: a node's lease expired; its members were announced as left by this node.",
+  CLUSTER_NICK_CONFLICT:
+    'Clustered server: after a Redis outage, a local member\'s nickname was claimed by a member of another node meanwhile.',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -34,3 +34,16 @@ export const SERVER_MAX_QUEUE_BYTES = 1024 * 1024;
 export const SERVER_SHUTDOWN_GRACE_MS = 2_000;
 /** Reference server: longest pause between two sweeps for timeouts (one shared timer, no timer per member). */
 export const SERVER_SWEEP_MAX_INTERVAL_MS = 1_000;
+/** Clustered server: how often a node renews its lease and its members' nickname claims in Redis. */
+export const CLUSTER_HEARTBEAT_MS = 1_000;
+/**
+ * Clustered server: a node whose lease is this old is dead; a survivor announces its members as
+ * left within this plus one heartbeat. Its nickname claims expire with it.
+ */
+export const CLUSTER_NODE_LEASE_MS = 5_000;
+/** Clustered server: first pause before reconnecting to Redis; doubled each attempt up to the maximum. */
+export const CLUSTER_RECONNECT_BASE_MS = 50;
+/** Clustered server: longest pause between two attempts to reconnect to Redis. */
+export const CLUSTER_RECONNECT_MAX_MS = 2_000;
+/** Clustered server: longest wait for one Redis command (a nickname claim, a heartbeat). */
+export const CLUSTER_COMMAND_TIMEOUT_MS = 2_000;

@@ -65,7 +65,9 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
 
   static override flags = {
     target: Flags.string({
-      description: 'HOST:PORT of the server [default with --spawn: 127.0.0.1 and a free port]',
+      description:
+        'HOST:PORT of the server [default with --spawn: 127.0.0.1 and a free port]; give it again for each server of one room (a cluster): clients spread round-robin, cross-node deliveries reported',
+      multiple: true,
     }),
     dialect: Flags.option({
       options: BENCH_DIALECTS,
@@ -122,9 +124,12 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
       );
     }
     let address: { host: string; port: number } | undefined;
+    let nodes: { host: string; port: number }[] | undefined;
     if (flags.target !== undefined) {
       try {
-        address = parseAddress(flags.target);
+        const [first, ...more] = flags.target.map((t) => parseAddress(t));
+        address = first;
+        if (more.length > 0) nodes = more;
       } catch (error) {
         this.fail('BENCH_BAD_OPTION', `--target: ${(error as Error).message}`, EXIT_USAGE);
       }
@@ -156,6 +161,7 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
       result = await runBench({
         host,
         port,
+        ...(nodes === undefined ? {} : { nodes }),
         dialect: flags.dialect,
         ...(flags.prompt === undefined ? {} : { prompt: flags.prompt }),
         clients: flags.clients ?? 100,

@@ -97,7 +97,12 @@ With --baseline, failures the file lists are reported as known and do not count.
   ];
 
   static override flags = {
-    target: Flags.string({ description: 'HOST:PORT of a running server to judge', helpValue: 'HOST:PORT' }),
+    target: Flags.string({
+      description:
+        'HOST:PORT of a running server to judge; give it again for each server of one room (a cluster, docs/cluster.md): members are spread over them round-robin',
+      helpValue: 'HOST:PORT',
+      multiple: true,
+    }),
     spawn: Flags.string({
       description: 'server command started afresh for every case; {port} is replaced',
       helpValue: '"CMD {port}"',
@@ -250,7 +255,9 @@ With --baseline, failures the file lists are reported as known and do not count.
     process.once('SIGTERM', onSignal);
 
     const where =
-      spec.kind === 'address' ? addressText(spec.host, spec.port) : `${spec.kind} "${spec.command}"`;
+      spec.kind === 'address'
+        ? [spec, ...(spec.moreNodes ?? [])].map((n) => addressText(n.host, n.port)).join(' + ')
+        : `${spec.kind} "${spec.command}"`;
     try {
       resolution = await resolveDialect(spec, {
         dialect: flags.dialect,
@@ -365,7 +372,7 @@ With --baseline, failures the file lists are reported as known and do not count.
   }
 
   #target(flags: {
-    target?: string | undefined;
+    target?: string[] | undefined;
     spawn?: string | undefined;
     client?: string | undefined;
   }): TargetSpec {
@@ -375,7 +382,9 @@ With --baseline, failures the file lists are reported as known and do not count.
     if (given.length > 1) usage(`give one target, not ${given.map((k) => `--${k}`).join(' and ')}`);
     if (flags.target !== undefined) {
       try {
-        return { kind: 'address', ...parseAddress(flags.target) };
+        // Several --target: one room over several servers (a cluster); members spread round-robin.
+        const [first, ...moreNodes] = flags.target.map((t) => parseAddress(t));
+        return { kind: 'address', ...first!, ...(moreNodes.length > 0 ? { moreNodes } : {}) };
       } catch (error) {
         usage(`--target: ${error instanceof Error ? error.message : String(error)}`);
       }

@@ -1,4 +1,7 @@
 import { Flags } from '@oclif/core';
+import { ChatkitError } from '../../src/errors.js';
+import { ClusterAddressError } from '../../src/reference-server/cluster/address.js';
+import { openClusterLink } from '../../src/reference-server/cluster/load.js';
 import { lineLogger } from '../../src/reference-server/log.js';
 import { ServerOptionError } from '../../src/reference-server/options.js';
 import { ServerListenError, startServer } from '../../src/reference-server/server.js';
@@ -28,6 +31,10 @@ queued output is flushed, exit 0.`;
     {
       description: 'refuse chunks that do not start with the sender\'s own "<nick>: "',
       command: '<%= config.bin %> serve --strict-prefix',
+    },
+    {
+      description: 'one room over several processes: run this on every node (docs/cluster.md)',
+      command: '<%= config.bin %> serve --port 0 --cluster redis://127.0.0.1:6379 --room lobby',
     },
   ];
 
@@ -60,6 +67,17 @@ queued output is flushed, exit 0.`;
       description:
         "when one write may carry several messages for a member (FRAME-7): backpressure = only while the member's socket takes no data (every message its own write otherwise, FRAME-2); turn = also when they were produced while handling one batch of input (faster for a busy server)",
     })(),
+    cluster: Flags.string({
+      description:
+        'redis://HOST:PORT[/DB]: every server naming the same Redis, dialect and --room is one room (docs/cluster.md)',
+    }),
+    room: Flags.string({ description: 'the room name in the cluster [default: main]', dependsOn: ['cluster'] }),
+    'node-lease-ms': Flags.integer({
+      description:
+        'a node silent this long is dead: a survivor announces its members as left within it plus one heartbeat (a third of the lease, at most 1 s) [default: 5000]',
+      min: 300,
+      dependsOn: ['cluster'],
+    }),
     'log-format': Flags.option({
       options: ['text', 'json'] as const,
       default: 'text' as const,
@@ -73,7 +91,16 @@ queued output is flushed, exit 0.`;
     const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
+      // The Redis client loads only here: without --cluster nothing Redis-related does.
+      const link =
+        flags.cluster === undefined
+          ? undefined
+          : await openClusterLink(
+              { url: flags.cluster, ...optional('room', flags.room), ...optional('leaseMs', flags['node-lease-ms']) },
+              flags.dialect,
+            );
       server = await startServer({
+        ...optional('link', link),
         dialect: flags.dialect,
         host: flags.host,
         framing: flags.framing,
@@ -91,11 +118,14 @@ queued output is flushed, exit 0.`;
     } catch (error) {
       if (error instanceof ServerOptionError) this.fail(error.code, error.message, EXIT_USAGE);
       if (error instanceof ServerListenError) this.fail(error.code, error.message, 1);
+      if (error instanceof ClusterAddressError) this.fail(error.code, error.message, EXIT_USAGE);
+      if (error instanceof ChatkitError && error.code === 'CLUSTER_UNAVAILABLE')
+        this.fail(error.code, error.message, 1);
       throw error;
     }
     if (logFormat === 'text') {
       process.stdout.write(
-        `chatkit serve: ${flags.dialect} dialect listening on ${server.host}:${server.port} (Ctrl-C to stop)\n`,
+        `chatkit serve: ${flags.dialect} dialect listening on ${server.host}:${server.port}${flags.cluster === undefined ? '' : ` in cluster ${flags.cluster} room ${flags.room ?? 'main'}`} (Ctrl-C to stop)\n`,
       );
     }
     await new Promise<void>((resolve) => {

@@ -12,6 +12,7 @@ import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
 import { type CloseKind, type Connection, ConnectionError, openConnection } from './connection.js';
 import { NameSource, newRunSeed } from './names.js';
 import { type PreconditionStep, preconditionCase, preconditionCaseOf } from './preconditions.js';
+import { type NodeAddress, roundRobin } from '../../src/nodes.js';
 
 /** Bound on one expected effect (a relay, a join); met in milliseconds by a working server. */
 export const STEP_TIMEOUT_MS = 5_000;
@@ -102,6 +103,8 @@ export class ServerCaseContext {
   readonly deviations: string[] = [];
   readonly #failedCases: ReadonlySet<string>;
   readonly #names: NameSource;
+  /** Where the next connection goes: the target, or the nodes of a cluster round-robin. */
+  readonly #nextNode: () => NodeAddress;
   readonly #connections: Connection[] = [];
   readonly #opened = new Map<Connection, number>();
   readonly #started = performance.now();
@@ -124,6 +127,8 @@ export class ServerCaseContext {
     attempt?: number;
     /** Cases that already failed in this run: waits on the preconditions they judge are cut short. */
     failedCases?: ReadonlySet<string>;
+    /** Further servers of the same room (a cluster): connections go to all of them, round-robin. */
+    moreNodes?: readonly NodeAddress[];
   }) {
     this.framing = options.framing ?? 'chunk';
     this.host = options.host;
@@ -141,6 +146,7 @@ export class ServerCaseContext {
       dialect: options.dialect,
       ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
     });
+    this.#nextNode = roundRobin([{ host: options.host, port: options.port }, ...(options.moreNodes ?? [])]);
   }
 
   /** Whether this case judges `requirement` itself (its texts strictly), rather than standing on it. */
@@ -191,8 +197,7 @@ export class ServerCaseContext {
   async connect(label: string): Promise<Connection> {
     try {
       const conn = await openConnection({
-        host: this.host,
-        port: this.port,
+        ...this.#nextNode(),
         label,
         connectTimeoutMs: CONNECT_TIMEOUT_MS,
       });

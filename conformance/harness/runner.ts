@@ -14,6 +14,7 @@ import { resolveRootCauses } from './blocking.js';
 import { checkLiveness } from './liveness.js';
 import { freePortIn, type PortRange } from './ports.js';
 import { PRECONDITION_CASES } from './preconditions.js';
+import type { NodeAddress } from '../../src/nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
 import { spawnTarget, TargetError, type TargetHandle } from './spawn.js';
@@ -27,7 +28,13 @@ export const SPAWN_LISTEN_TIMEOUT_MS = 10_000;
 
 /** What the cases run against. */
 export type RunTarget =
-  | { readonly kind: 'address'; readonly host: string; readonly port: number }
+  | {
+      readonly kind: 'address';
+      readonly host: string;
+      readonly port: number;
+      /** Further servers of the same room (`--target` given more than once): members spread round-robin. */
+      readonly moreNodes?: readonly NodeAddress[];
+    }
   | { readonly kind: 'spawn'; readonly command: string }
   | { readonly kind: 'client'; readonly command: string };
 
@@ -200,6 +207,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
           attempt: attemptNo,
           ...(options.failedCases ? { failedCases: options.failedCases } : {}),
           ...(options.seed === undefined ? {} : { seed: options.seed }),
+          ...(target.kind === 'address' && target.moreNodes ? { moreNodes: target.moreNodes } : {}),
         })
       : undefined;
   const clientCtx =

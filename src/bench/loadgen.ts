@@ -23,6 +23,7 @@ import {
   type HandshakeStep,
   type JoinFailure,
 } from './dialects.js';
+import { type NodeAddress, roundRobin } from '../nodes.js';
 import { ensureOpenFileLimit, isGroupLeader, ProcessSampler, type ProcSample } from './proc.js';
 import { BENCH_RESULT_SCHEMA, type BenchResult, type LatencyFigures } from './result.js';
 import { StreamScanner } from './scanner.js';
@@ -73,6 +74,8 @@ const SPARE_DESCRIPTORS = 64;
 export interface BenchOptions {
   host: string;
   port: number;
+  /** Further servers of the same room (a cluster): clients connect to all of them, round-robin. */
+  nodes?: readonly NodeAddress[];
   dialect: BenchDialect;
   /** NICK prompt token (default `NICK`). */
   prompt?: string;
@@ -254,6 +257,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   let sent = 0;
   let expected = 0;
   let seen = 0;
+  /** Deliveries to a member on another node than the sender's (with {@link BenchOptions.nodes}). */
+  let crossNode = 0;
+  const nextNode = roundRobin([{ host: o.host, port: o.port }, ...(o.nodes ?? [])]);
+  const nodeOf = new Map<Client, NodeAddress>();
   let lastDeliveryUs = 0;
   let nowUs = 0;
 
@@ -285,6 +292,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     if (seq <= lastSeq[k]!) return; // the message's second token copy
     lastSeq[k] = seq;
     seen++;
+    if (o.nodes !== undefined && nodeOf.get(members[member]!) !== nodeOf.get(members[sender]!)) crossNode++;
     latencyHist.record(nowUs - timeUs);
     lastDeliveryUs = nowUs;
     if (seen === expected && phase === 'drain') finish('complete');
@@ -353,9 +361,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     inFlight++;
     const startedAt = elapsed();
     const holder: { client?: Client } = {};
+    const node = nextNode();
     const socket = connect({
-      host: o.host,
-      port: o.port,
+      ...node,
       noDelay: true,
       onread: { buffer: receiveBuffer, callback: (n: number) => onRead(holder.client!, n) },
     });
@@ -370,6 +378,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       scanner: undefined,
     };
     holder.client = c;
+    if (o.nodes !== undefined) nodeOf.set(c, node);
     clients.push(c);
     socket.once('connect', () => {
       if (c.state !== 'connecting') return;
@@ -650,6 +659,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       port: o.port,
       dialect: o.dialect,
       ...(o.dialect === 'nick' ? { prompt: o.prompt ?? 'NICK' } : {}),
+      ...(o.nodes === undefined ? {} : { nodes: o.nodes.map((n) => `${n.host}:${n.port}`) }),
       ...(o.spawned === undefined ? {} : { spawned: o.spawned }),
     },
     config: {
@@ -682,6 +692,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       lost,
       perSecond: seen > 0 ? Math.round((seen * 1000) / deliveryWindowMs) : 0,
       damagedTokens: damaged,
+      ...(o.nodes === undefined ? {} : { crossNode }),
     },
     latencyMs: latency(latencyHist),
     membersLost,

@@ -58,7 +58,7 @@ export function formatBenchSummary(r: BenchResult): string {
     `chatkit bench: ${r.target.dialect} ${r.target.host}:${r.target.port}, ${c.clients} clients, ${c.senders} senders ${load} ${pace}, ${c.size} B`,
     `joined      ${r.join.joined}/${c.clients} in ${formatMs(r.join.ms)}${failures ? ` (${failures})` : ''}; per client p50 ${formatMs(r.join.latencyMs.p50)}, p99 ${formatMs(r.join.latencyMs.p99)}`,
     `sent        ${r.send.messages} messages in ${formatMs(r.send.ms)}`,
-    `deliveries  ${r.deliveries.seen}/${r.deliveries.expected}, lost ${r.deliveries.lost}; ${formatCount(r.deliveries.perSecond)}/s`,
+    `deliveries  ${r.deliveries.seen}/${r.deliveries.expected}, lost ${r.deliveries.lost}; ${formatCount(r.deliveries.perSecond)}/s${r.deliveries.crossNode === undefined ? '' : `; ${r.deliveries.crossNode} across nodes`}`,
     `latency     p50 ${formatMs(r.latencyMs.p50)}  p90 ${formatMs(r.latencyMs.p90)}  p99 ${formatMs(r.latencyMs.p99)}  max ${formatMs(r.latencyMs.max)}`,
   ];
   if (r.membersLost > 0) lines.push(`members     ${r.membersLost} closed by the server during the run`);

@@ -49,6 +49,8 @@ export const benchResultSchema = z.strictObject({
     port: z.number().int().positive(),
     dialect: z.enum(BENCH_DIALECTS),
     prompt: z.string().optional(),
+    /** Further servers of the same room (a cluster), `HOST:PORT` each; clients spread round-robin. */
+    nodes: z.array(z.string()).optional(),
     /** The command the bench started, with `{port}` filled in, if it spawned the target. */
     spawned: z.string().optional(),
   }),
@@ -94,6 +96,8 @@ export const benchResultSchema = z.strictObject({
     perSecond: z.number().nonnegative(),
     /** Token copies damaged by a split or an insertion (their message may still be counted). */
     damagedTokens: z.number().int().nonnegative(),
+    /** With several targets (a cluster): copies found at a member on another node than the sender's. */
+    crossNode: z.number().int().nonnegative().optional(),
   }),
   /** From the sender's write to a member's read. */
   latencyMs: latencySchema,

@@ -6,6 +6,15 @@
  */
 export { type DialectAdapter, dialectAdapter, type RelayDecision } from './adapters.js';
 export {
+  ClusterAddressError,
+  type ClusterOptions,
+  DEFAULT_CLUSTER_ROOM,
+  type ResolvedClusterOptions,
+  resolveClusterOptions,
+} from './cluster/address.js';
+export { openClusterLink } from './cluster/load.js';
+export type { ClaimResult, RoomLink, RoomSink } from './link.js';
+export {
   formatLogText,
   type LogEntry,
   type LogEvent,

@@ -16,7 +16,9 @@ export type LogEvent =
   | 'drop'
   | 'error'
   | 'shutdown'
-  | 'closed';
+  | 'closed'
+  /** A clustered server's link to the other nodes (Redis up or down, a dead node, lost messages). */
+  | 'cluster';
 
 /** One log entry. */
 export interface LogEntry {

@@ -13,6 +13,7 @@ import {
   SERVER_MAX_QUEUE_BYTES,
   SERVER_SHUTDOWN_GRACE_MS,
 } from '../limits.js';
+import type { RoomLink } from './link.js';
 import type { Logger } from './log.js';
 import type { WriteBatching } from './outbox.js';
 
@@ -52,11 +53,14 @@ export interface ServerOptions {
   readonly writeBatching?: WriteBatching;
   /** Where log entries go; default nowhere. */
   readonly logger?: Logger;
+  /** A room shared with other processes (`chatkit serve --cluster`); default none: this process is the room. */
+  readonly link?: RoomLink;
 }
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'logger'>> & {
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'logger' | 'link'>> & {
   readonly logger: Logger | undefined;
+  readonly link: RoomLink | undefined;
 };
 
 /** Thrown for an option out of range, before anything listens. */
@@ -123,5 +127,6 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs ?? SERVER_SHUTDOWN_GRACE_MS, 0),
     writeBatching: writeBatching(options.writeBatching),
     logger: options.logger,
+    link: options.link,
   };
 }

@@ -12,6 +12,7 @@ import { type AnyMessage, createDecoder, type DecodeEvent, type Decoder } from '
 import { ChatkitError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { SERVER_SWEEP_MAX_INTERVAL_MS } from '../limits.js';
 import { type DialectAdapter, dialectAdapter } from './adapters.js';
+import type { RoomLink, RoomSink } from './link.js';
 import type { LogEntry, LogEvent } from './log.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js';
 import { Fanout, Outbox } from './outbox.js';
@@ -69,7 +70,8 @@ export class ServerListenError extends ChatkitError {
   }
 }
 
-type Phase = 'handshake' | 'member' | 'closed';
+/** `claiming`: a linked server waits for the room-wide nickname claim (input is held meanwhile). */
+type Phase = 'handshake' | 'claiming' | 'member' | 'closed';
 
 class Connection implements RoomMember {
   phase: Phase = 'handshake';
@@ -78,6 +80,8 @@ class Connection implements RoomMember {
   readonly deadline: number;
   readonly outbox: Outbox;
   readonly decoder: Decoder<AnyMessage>;
+  /** Input decoded while the nickname claim is pending (the socket is paused meanwhile). */
+  held: DecodeEvent<AnyMessage>[] = [];
 
   constructor(
     readonly id: number,
@@ -143,6 +147,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
 
   async listen(): Promise<void> {
     const { host, port } = this.options;
+    await this.options.link?.start(this.#sink());
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => reject(new ServerListenError(host, port, error));
       this.#server.once('error', onError);
@@ -203,12 +208,23 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     if (this.#adapter.greeting !== undefined) conn.outbox.send(this.#adapter.greeting);
   }
 
+  /** What the link calls back: room broadcasts from every process, in the room's one order. */
+  #sink(): RoomSink {
+    return {
+      deliver: (bytes) => this.#deliverLocal(bytes),
+      joined: (id, bytes) => this.#onJoinedEcho(id, bytes),
+      leftNotice: (nick) => this.#adapter.left(nick),
+      log: (entry) => this.options.logger?.({ time: new Date().toISOString(), ...entry }),
+    };
+  }
+
   #onData(conn: Connection, chunk: Buffer): void {
     if (conn.phase === 'closed') return;
     conn.lastInputAt = Date.now();
     for (const event of conn.decoder.push(chunk)) {
       if (conn.isClosed()) return;
-      if (conn.phase === 'handshake') this.#onHandshake(conn, event);
+      if (conn.phase === 'claiming') conn.held.push(event);
+      else if (conn.phase === 'handshake') this.#onHandshake(conn, event);
       else this.#onMemberEvent(conn, event);
     }
   }
@@ -224,6 +240,10 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       return;
     }
     conn.nick = nick;
+    if (this.options.link !== undefined) {
+      void this.#claimAndJoin(conn, this.options.link);
+      return;
+    }
     if (!this.#room.add(conn)) {
       this.#refuse(conn, 'NICKNAME_IN_USE');
       return;
@@ -235,6 +255,46 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     if (welcome !== undefined) conn.deliver(welcome);
     this.emit('join', { id: conn.id, peer: conn.peer, nick });
     this.#log('info', 'join', { peer: conn.peer, nick });
+  }
+
+  /**
+   * Linked join: claim the nickname room-wide, then publish the join notice. The newcomer enters
+   * the local room when its own notice comes back ({@link #onJoinedEcho}), so it sees exactly what
+   * the room broadcast after its join, its join notice first, as with one server.
+   */
+  async #claimAndJoin(conn: Connection, link: RoomLink): Promise<void> {
+    conn.phase = 'claiming';
+    conn.socket.pause();
+    const claim = await link.claim(conn.nick);
+    if (conn.isClosed()) {
+      if (claim === true) link.release(conn.nick);
+      return;
+    }
+    if (claim !== true) {
+      this.#refuse(conn, claim);
+      return;
+    }
+    conn.phase = 'member';
+    link.publishJoin(conn.id, this.#adapter.joined(conn.nick));
+    const held = conn.held;
+    conn.held = [];
+    for (const event of held) {
+      if (conn.isClosed()) return;
+      this.#onMemberEvent(conn, event);
+    }
+    if (!conn.isClosed()) conn.socket.resume();
+  }
+
+  #onJoinedEcho(id: number, bytes: Uint8Array): void {
+    const conn = this.#connections.get(id);
+    const entering = conn !== undefined && conn.phase === 'member' && this.#room.add(conn);
+    if (entering) conn.outbox.subscribe();
+    this.#deliverLocal(bytes);
+    if (!entering) return; // it left before its notice came back: its leave notice follows
+    const welcome = this.#adapter.welcome(conn.nick);
+    if (welcome !== undefined) conn.deliver(welcome);
+    this.emit('join', { id: conn.id, peer: conn.peer, nick: conn.nick });
+    this.#log('info', 'join', { peer: conn.peer, nick: conn.nick });
   }
 
   #onMemberEvent(conn: Connection, event: DecodeEvent<AnyMessage>): void {
@@ -257,8 +317,18 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     this.emit('relay', { id: conn.id, nick: conn.nick, bytes: decision.bytes.length, recipients });
   }
 
-  /** The same bytes to every member, encoded once (through the fan-out, or written to each). */
+  /**
+   * The same bytes to every member of the room: through the link when the room spans processes
+   * (returns the local member count), else straight to the local members.
+   */
   #broadcast(bytes: Uint8Array): number {
+    if (this.options.link === undefined) return this.#deliverLocal(bytes);
+    this.options.link.publish(bytes);
+    return this.#room.size;
+  }
+
+  /** The same bytes to every local member, encoded once (through the fan-out, or written to each). */
+  #deliverLocal(bytes: Uint8Array): number {
     return this.#fanout === undefined ? this.#room.broadcast(bytes) : this.#fanout.broadcast(bytes);
   }
 
@@ -292,8 +362,15 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       conn.outbox.discard(); // reset or error: nothing can be sent, and it takes no more broadcasts
     }
     const code = reason in ERROR_CODES ? (reason as ErrorCode) : undefined;
-    if (wasMember && this.#room.remove(conn.id) !== undefined) {
-      if (reason !== 'shutdown') this.#broadcast(this.#adapter.left(conn.nick));
+    const link = this.options.link;
+    const inRoom = wasMember && this.#room.remove(conn.id) !== undefined;
+    // Linked, its join notice is out as soon as it is a member, even before it comes back.
+    if (inRoom || (wasMember && link !== undefined)) {
+      const notice = this.#adapter.left(conn.nick);
+      // Linked, the leave notice goes out with the release, atomically: whoever saw it may take the
+      // nickname at once. Even on shutdown: the other nodes' members are still there.
+      if (link !== undefined) link.release(conn.nick, notice);
+      else if (reason !== 'shutdown') this.#broadcast(notice);
       this.emit('leave', { id: conn.id, peer: conn.peer, nick: conn.nick, reason });
       this.#log(code ? 'warn' : 'info', 'leave', {
         peer: conn.peer,
@@ -349,6 +426,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     // What is still open (half-closed peers, readers that never took their output) is cut off now.
     for (const socket of this.#sockets) socket.destroy();
     await stopped;
+    await this.options.link?.close();
     this.#log('info', 'closed', {});
   }
 
@@ -369,7 +447,13 @@ class ReferenceServer extends EventEmitter implements ChatServer {
  * @throws {@link ServerOptionError} for an option out of range; {@link ServerListenError} when it cannot listen.
  */
 export async function startServer(options: ServerOptions): Promise<ChatServer> {
-  const server = new ReferenceServer(resolveServerOptions(options));
-  await server.listen();
+  const resolved = resolveServerOptions(options);
+  const server = new ReferenceServer(resolved);
+  try {
+    await server.listen();
+  } catch (error) {
+    await resolved.link?.close();
+    throw error;
+  }
   return server;
 }
