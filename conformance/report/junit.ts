@@ -24,7 +24,7 @@
  * @module
  */
 import type { CaseResult, RunReport } from '../harness/report.js';
-import { blockedText, levelLine, requirementLevel, shown } from './pretty.js';
+import { blockedText, duringText, levelLine, requirementLevel, shown } from './pretty.js';
 import { transcriptLines } from './transcript.js';
 
 /** Most transcript lines one `<system-out>` holds (the JSON report has all). */
@@ -186,8 +186,7 @@ function testcase(c: CaseResult, report: RunReport): string {
 function unjudgedTestcase(report: RunReport): string | undefined {
   const u = report.unjudged;
   if (!u) return undefined;
-  const during = u.during ? ` (during ${u.during})` : '';
-  const text = `${u.reason}${during}`;
+  const text = `${u.reason}${duringText(u)}`;
   return [
     `    <testcase${attrs({ name: 'chatkit conform: not judged', classname: `chatkit.${report.target.dialect}.run`, time: '0.000' })}>`,
     `      <error${attrs({ message: clip(text.split('\n')[0]!, JUNIT_MESSAGE_CHARS), type: 'unjudged' })}>${xmlText(text)}</error>`,

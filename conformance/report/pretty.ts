@@ -106,6 +106,12 @@ export function requirementLevel(result: CaseResult): string {
   return result.level;
 }
 
+/** ` (during <case>)` when the reason does not name that case already, else nothing. */
+export function duringText(unjudged: NonNullable<RunReport['unjudged']>): string {
+  const { reason, during } = unjudged;
+  return during !== undefined && !reason.includes(during) ? ` (during ${during})` : '';
+}
+
 /** `blocked by nick.relay.echo (NICK-RELAY-1)`, or what a blocked case without its blocker says. */
 export function blockedText(result: Pick<CaseResult, 'blockedBy'>): string {
   const by = result.blockedBy;
@@ -232,7 +238,7 @@ function verdictSentence(report: RunReport, options: PrettyOptions): string {
       const { error, skip } = report.summary;
       const u = report.unjudged;
       const why = u
-        ? `${u.reason}${u.during ? ` (during ${u.during})` : ''}`
+        ? `${u.reason}${duringText(u)}`
         : error > 0
           ? `${error} case(s) could not be run (see the errors above)`
           : `every case was skipped (see the reasons above)${skip > 0 ? '' : ': none ran'}`;
@@ -351,7 +357,7 @@ export function detailsAndSummary(report: RunReport, options: PrettyOptions): st
     out.push(paint('gray', `seed ${report.seed}: the names and texts of this run (--seed ${report.seed} reproduces them)`));
   }
   if (report.unjudged) {
-    const during = report.unjudged.during ? ` (during ${report.unjudged.during})` : '';
+    const during = duringText(report.unjudged);
     out.push(paint('red', `not judged: ${report.unjudged.reason}${during}`));
   }
   const groups = failureGroups(report);
