@@ -60,7 +60,7 @@ export default class Conform extends ChatkitCommand {
 
 Every case and every wait in it is bounded, so the run always ends; Ctrl-C stops it and every process it started (exit 130).
 
-Reports: pretty (the default; colours on a terminal unless NO_COLOR is set), json (the RunReport, schema chatkit-conformance/2, docs/conformance-report.md) and junit (docs/ci.md). With --output the report goes to the file and the pretty report to stdout; json and junit without --output go to stdout, the progress to stderr.
+Reports: pretty (the default; colours on a terminal unless NO_COLOR is set), json (the RunReport, schema chatkit-conformance/2, docs/conformance-report.md) and junit (docs/ci.md). With --output the report goes to the file and the pretty report to stdout; json and junit without --output go to stdout, the progress to stderr. Reports are written whole to a file or a pipe; a reader that closes early ends only the output. Passing cases keep their wire transcript only with --transcripts all. When nothing can be judged (exit 3), the json or junit report (with the reason) and the grey "not judged" badge are still written.
 
 Exit codes:
   0  every MUST case passed (with --fail-on should, every SHOULD case too)

@@ -1,8 +1,10 @@
 /**
  * The report for people (`--reporter pretty`, the default): live progress, one line per case as it
- * finishes (with a spinner on a terminal), then for every case that did not pass, the requirement
- * (ID and text), every acceptable alternative versus what arrived, the end of the wire transcript,
- * a hint and the command that reruns just that case; then the summary. Everything but the live
+ * finishes (with a spinner on a terminal), then one line saying what to fix first, then the cases
+ * that did not pass grouped by root cause (a failure with the cases it blocks), each with the
+ * requirement (ID and text), every acceptable alternative versus what arrived, the end of the wire
+ * transcript (repeats folded), a hint where one fits and the command that reruns just that case;
+ * then the summary. Everything but the live
  * progress is rendered from the {@link RunReport}, never from live state.
  *
  * Colours only when asked (the command asks on a terminal without `NO_COLOR`); plain text has no
@@ -367,7 +369,7 @@ export function detailsAndSummary(report: RunReport, options: PrettyOptions): st
   for (const g of groups) {
     if (g.members.length) {
       out.push(
-        paint('gray', `── ${g.root.id} and ${g.members.length} case${g.members.length === 1 ? '' : 's'} that stand on it ──`),
+        paint('gray', `── ${g.root.id} and ${g.members.length} case${g.members.length === 1 ? ' that stands' : 's that stand'} on it ──`),
       );
     }
     out.push(caseDetails(g.root, options));
