@@ -90,14 +90,17 @@ describe.concurrent('chatkit conform output (subprocess, real pipes)', { timeout
   it('keeps only the transcripts of cases that did not pass by default: a passing full run is well under 1 MB', async () => {
     const out = join(dir, 'passing.json');
     const { code, stderr } = await runChatkit(
-      ['conform', '--target', address(nickServer), '--dialect', 'nick', '--reporter', 'json', '--output', out],
+      // Bounds stretched and retries allowed: on a loaded machine a case may miss a bound once (reported flaky).
+      ['conform', '--target', address(nickServer), '--dialect', 'nick', '--reporter', 'json', '--output', out, '--timeout-scale', '3', '--retries', '2'],
       { timeoutMs: PIPELINE_MS },
     );
     expect(code, stderr).toBe(0);
     const text = readFileSync(out, 'utf8');
     const report = runReportSchema.parse(JSON.parse(text));
-    expect(report.summary.pass).toBe(report.cases.length);
-    expect(report.cases.every((c) => c.transcript.length === 0)).toBe(true);
+    expect(report.summary.fail + report.summary.warn + report.summary.error).toBe(0);
+    // A flaky case keeps its transcript (it failed once); every plain pass drops its own.
+    expect(report.cases.filter((c) => c.verdict === 'pass').every((c) => c.transcript.length === 0)).toBe(true);
+    expect(report.cases.filter((c) => c.verdict === 'flaky').every((c) => c.transcript.length > 0)).toBe(true);
     expect(Buffer.byteLength(text)).toBeLessThan(PASSING_JSON_MAX_BYTES / 10);
   });
 
