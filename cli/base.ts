@@ -6,9 +6,25 @@
  */
 import { Command } from '@oclif/core';
 import { EXIT_USAGE } from './flags.js';
+import { drainStdio, quietOnClosedReader } from './stdio.js';
 
 /** A chatkit command. */
 export abstract class ChatkitCommand extends Command {
+  protected override async init(): Promise<void> {
+    await super.init();
+    quietOnClosedReader(process.stdout);
+    quietOnClosedReader(process.stderr);
+  }
+
+  /**
+   * Every way out (a return, `this.exit`, `fail`, an error) passes here before oclif calls
+   * `process.exit`: wait until stdout and stderr are written out, or a piped report is cut short.
+   */
+  protected override async finally(error: Error | undefined): Promise<void> {
+    await drainStdio();
+    return super.finally(error);
+  }
+
   protected override async catch(
     error: Error & { exitCode?: number; parse?: unknown; oclif?: { exit?: number } },
   ) {

@@ -162,6 +162,7 @@ export function matrixMarkdown(columns: readonly MatrixColumn[], meta: { date: s
     'fresh for each case). A failure of a seed script names the defect of spec/PROTOCOL.md Annex A it shows.',
     `A case that should catch a seed's defect and passes is run up to ${DEFECT_ATTEMPTS} times (some defects, such as D-TS-9,`,
     "show only when the script's threads interleave one way); \"run 2\" marks the run that showed it.",
+    '`blocked (REQ)`: the case stands on a case that failed REQ in the same run, so it is neither a pass nor a fail.',
     '',
   ];
   const groups = new Map<string, MatrixColumn[]>();
@@ -183,6 +184,8 @@ export function matrixMarkdown(columns: readonly MatrixColumn[], meta: { date: s
         const defects = r.verdict === 'fail' || r.verdict === 'warn' ? (caseDef?.catches ?? []) : [];
         const runs = c.attempts?.get(id) ?? 1;
         const tried = runs === 1 ? '' : r.verdict === 'pass' ? ` (${runs} runs)` : `; run ${runs}`;
+        // A blocked cell names the requirement whose failure blocked it: the cause sits in another row.
+        if (r.verdict === 'blocked') return `${SYMBOL.blocked}${r.blockedBy ? ` (${r.blockedBy.requirement})` : ''}${tried}`;
         return `${SYMBOL[r.verdict]}${defects.length ? ` (${defects.join(', ')}${tried})` : tried}`;
       });
       out.push(`| \`${id}\` | ${first.level} | ${cells.join(' | ')} |`);

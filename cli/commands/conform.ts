@@ -4,6 +4,7 @@ import { ALL_CASES } from '../../conformance/cases.js';
 import {
   addressText,
   casesFor,
+  chatkitVersion,
   casesForList,
   closeMatches,
   defaultJobs,
@@ -30,9 +31,15 @@ import {
 import { listedCase, renderList, requirementCoverage } from '../../conformance/report/coverage.js';
 import { renderJson } from '../../conformance/report/json.js';
 import { renderJunit } from '../../conformance/report/junit.js';
+import { keepTranscripts } from '../../conformance/report/transcript.js';
+import { unjudgedReport } from '../../conformance/report/unjudged.js';
 import { detailsAndSummary, LiveProgress, renderPretty } from '../../conformance/report/pretty.js';
 import { ChatkitCommand } from '../base.js';
 import { EXIT_USAGE, framingFlag, parseAddress } from '../flags.js';
+import { drained } from '../stdio.js';
+
+/** After Ctrl-C, how long output may stall before the process exits anyway. */
+const SIGNAL_DRAIN_MS = 1_000;
 
 /** Most `--timeout-scale`. */
 const MAX_TIMEOUT_SCALE = 20;
@@ -56,7 +63,7 @@ export default class Conform extends ChatkitCommand {
 
 Every case and every wait in it is bounded, so the run always ends; Ctrl-C stops it and every process it started (exit 130).
 
-Reports: pretty (the default; colours on a terminal unless NO_COLOR is set), json (the RunReport, schema chatkit-conformance/2, docs/conformance-report.md) and junit (docs/ci.md). With --output the report goes to the file and the pretty report to stdout; json and junit without --output go to stdout, the progress to stderr.
+Reports: pretty (the default; colours on a terminal unless NO_COLOR is set), json (the RunReport, schema chatkit-conformance/2, docs/conformance-report.md) and junit (docs/ci.md). With --output the report goes to the file and the pretty report to stdout; json and junit without --output go to stdout, the progress to stderr. Reports are written whole to a file or a pipe; a reader that closes early ends only the output. Passing cases keep their wire transcript only with --transcripts all. When nothing can be judged (exit 3), the json or junit report (with the reason) and the grey "not judged" badge are still written.
 
 Exit codes:
   0  every MUST case passed (with --fail-on should, every SHOULD case too)
@@ -153,6 +160,12 @@ With --baseline, failures the file lists are reported as known and do not count.
       description: 'JSON list of known failures: reported as known, not failing the run',
       helpValue: 'FILE',
     }),
+    transcripts: Flags.option({
+      options: ['failing', 'all'] as const,
+      default: 'failing' as const,
+      description:
+        'which cases keep their wire transcript in the JSON and JUnit reports: failing (fail, warn, flaky, error) or all',
+    })(),
     'update-baseline': Flags.boolean({ description: "rewrite --baseline's FILE with this run's failures" }),
     fuzz: Flags.integer({
       description: 'after the cases, N random sessions (several clients, edge-case names and texts, joins, leaves, resets); a violation is shrunk to a minimal session',
@@ -248,8 +261,12 @@ With --baseline, failures the file lists are reported as known and do not count.
       live.stop();
       process.stderr.write(`chatkit conform: ${signal}: stopping; every process it started is killed\n`);
       void resolution?.release();
-      // process.exit runs spawn.ts's exit hook, which kills every target process group still alive.
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      // process.exit runs spawn.ts's exit hook, which kills every target process group still alive;
+      // what was printed goes out first, but a stuck reader does not hold Ctrl-C up for long.
+      const code = signal === 'SIGINT' ? 130 : 143;
+      void Promise.all([drained(process.stdout, SIGNAL_DRAIN_MS), drained(process.stderr, SIGNAL_DRAIN_MS)]).finally(
+        () => process.exit(code),
+      );
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
@@ -258,6 +275,33 @@ With --baseline, failures the file lists are reported as known and do not count.
       spec.kind === 'address'
         ? [spec, ...(spec.moreNodes ?? [])].map((n) => addressText(n.host, n.port)).join(' + ')
         : `${spec.kind} "${spec.command}"`;
+    const startedAt = new Date();
+    const started = performance.now();
+    // Nothing could be judged: the reports asked for are still written (reason inside, grey badge), then exit 3.
+    const unjudged = (code: string, message: string, dialect = flags.dialect): never => {
+      const report = unjudgedReport({
+        chatkitVersion: chatkitVersion(),
+        startedAt,
+        durationMs: performance.now() - started,
+        target: {
+          ...(spec.kind === 'address' ? { address: addressText(spec.host, spec.port) } : {}),
+          ...(spec.kind === 'spawn' ? { spawn: spec.command } : {}),
+          ...(spec.kind === 'client' ? { client: spec.command } : {}),
+          // The schema needs a dialect; with auto and a failed probe none is known (reason says so).
+          dialect: dialect === 'auto' ? 'nick' : dialect,
+          detected: false,
+          ...(dialect === 'nick' && flags.prompt ? { prompt: flags.prompt } : {}),
+        },
+        profiles: profilesFor(spec, profiles),
+        only,
+        exclude,
+        retries: flags.retries,
+        failOn: flags['fail-on'],
+        reason: `${code}: ${message}${dialect === 'auto' ? ' (dialect not detected)' : ''}`,
+      });
+      this.#writeOutputs(report, reporter, flags, undefined);
+      return this.fail(code, message, CONFORM_EXIT.UNJUDGED);
+    };
     try {
       resolution = await resolveDialect(spec, {
         dialect: flags.dialect,
@@ -268,14 +312,9 @@ With --baseline, failures the file lists are reported as known and do not count.
       });
     } catch (error) {
       live.stop();
-      if (error instanceof ProbeError)
-        this.fail(error.code, `${where}: ${error.message}`, CONFORM_EXIT.UNJUDGED);
+      if (error instanceof ProbeError) unjudged(error.code, `${where}: ${error.message}`);
       if (error instanceof TargetError) {
-        this.fail(
-          error.code,
-          `${where}: ${error.message.trimEnd().replace(/\n/g, '\n  ')}`,
-          CONFORM_EXIT.UNJUDGED,
-        );
+        unjudged(error.code, `${where}: ${error.message.trimEnd().replace(/\n/g, '\n  ')}`);
       }
       throw error;
     }
@@ -300,10 +339,10 @@ With --baseline, failures the file lists are reported as known and do not count.
       const narrowed = only.length
         ? ` --only ${only.join(',')}`
         : ` profiles ${profilesFor(spec, profiles).join(',')}`;
-      this.fail(
+      unjudged(
         'CONFORM_NO_CASES',
         `no ${resolution.dialect} ${spec.kind === 'client' ? 'client' : 'server'} case matches${narrowed}${exclude.length ? ` minus --exclude ${exclude.join(',')}` : ''}: nothing to judge (see --list)${lineOnlyHint(only, flags.framing)}`,
-        CONFORM_EXIT.UNJUDGED,
+        resolution.dialect,
       );
     }
 
@@ -340,7 +379,7 @@ With --baseline, failures the file lists are reported as known and do not count.
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const { report } = outcome;
+    const report = keepTranscripts(outcome.report, flags.transcripts);
     human.write(`${detailsAndSummary(report, { color })}\n`);
     this.#writeOutputs(report, reporter, flags, outcome.baseline);
     return this.exit(report.exitCode);

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { RunReport } from '../harness/report.js';
+import { CONFORM_EXIT, type RunReport } from '../harness/report.js';
 import { xmlAttr, xmlText } from './junit.js';
 import { levelLine } from './pretty.js';
 
@@ -131,11 +131,16 @@ export function textWidth(text: string): number {
   return Math.round(width * 10) / 10;
 }
 
-/** The state a report's badge shows. */
+/**
+ * The state a report's badge shows. Blocked, skipped and unjudged cases count neither as passed nor
+ * as failed (the summary's `must` and `should` leave them out). A MUST failure is red even in a run
+ * cut short; otherwise a run that could not judge everything (exit 3) is grey, never green.
+ */
 export function badgeState(report: RunReport): BadgeState {
   const { must, should } = report.summary;
   if (must.total + should.total === 0) return 'unjudged';
   if (must.passed < must.total) return 'fail';
+  if (report.unjudged !== undefined || report.exitCode === CONFORM_EXIT.UNJUDGED) return 'unjudged';
   if (should.passed < should.total) return 'should';
   return 'pass';
 }

@@ -94,8 +94,8 @@ const failing = (c: CaseResult) => c.verdict === 'fail' || c.verdict === 'warn';
 const passing = (c: CaseResult) => c.verdict === 'pass' || c.verdict === 'flaky';
 
 /**
- * Marks each result against the baseline (`known`, `new`, `fixed`; skipped and unjudged cases get
- * no mark) and lists the stale entries: ids that name none of `allIds` (every case chatkit has, not
+ * Marks each result against the baseline (`known`, `new`, `fixed`; skipped, unjudged and blocked
+ * cases get no mark: a blocked case is neither known nor fixed) and lists the stale entries: ids that name none of `allIds` (every case chatkit has, not
  * only the ones this run selected).
  */
 export function applyBaseline(
@@ -131,9 +131,9 @@ export function updatedBaseline(
   for (const e of previous) if (known.has(e.id) && !ran.has(e.id)) out.set(e.id, e);
   for (const c of results) {
     if (c.verdict !== 'fail' && c.verdict !== 'warn') {
-      // An unjudged case keeps its entry: it neither failed nor was fixed.
+      // An unjudged or blocked case keeps its entry: it neither failed nor was fixed.
       const old = before.get(c.id);
-      if (old && (c.verdict === 'error' || c.verdict === 'skip')) out.set(c.id, old);
+      if (old && (c.verdict === 'error' || c.verdict === 'skip' || c.verdict === 'blocked')) out.set(c.id, old);
       continue;
     }
     out.set(c.id, { id: c.id, verdict: c.verdict, date: before.get(c.id)?.date || today });

@@ -12,6 +12,10 @@
  *   the exit code then fails too.
  * - `error` (could not be judged): `<error type="harness">`.
  * - `skip`: `<skipped>`.
+ * - `blocked` (stands on a case that failed in the same run; neither pass nor fail):
+ *   `<skipped message="blocked by <case id> (<requirement>)">`.
+ * - a run that judged nothing (exit 3, `unjudged` set): one extra `<testcase name="chatkit conform: not judged">`
+ *   with `<error type="unjudged">` carrying the reason, so CI never shows an empty, green suite.
  * - `flaky` (failed, then passed on a retry): a passing testcase with a `FLAKY` note in `<system-err>`.
  * - a failure listed in the baseline (`known`): `<skipped message="known failure (baseline) ...">`,
  *   the way pytest reports an expected failure, so it does not turn CI red while the exit code is 0.
@@ -20,7 +24,7 @@
  * @module
  */
 import type { CaseResult, RunReport } from '../harness/report.js';
-import { levelLine, shown } from './pretty.js';
+import { blockedText, duringText, levelLine, requirementLevel, shown } from './pretty.js';
 import { transcriptLines } from './transcript.js';
 
 /** Most transcript lines one `<system-out>` holds (the JSON report has all). */
@@ -78,15 +82,15 @@ const clip = (text: string, max: number) => (text.length <= max ? text : `${text
 function failureBody(c: CaseResult): string {
   const f = c.failure;
   if (!f) return '';
-  const level = c.requirements.find((r) => r.id === f.requirement)?.level ?? c.level;
   return [
-    `${f.requirement} (${level}): ${f.requirementText}`,
+    `${f.requirement} (${requirementLevel(c)}): ${f.requirementText}`,
+    ...(f.precondition ? [`a precondition failed: the one ${f.precondition} judges`] : []),
     `what went wrong: ${f.message}`,
     `expected${f.expected.length > 1 ? ' (any of these)' : ''}:`,
     ...f.expected.map((e) => `  ${shown(e)}`),
     'received:',
     `  ${shown(f.actual)}`,
-    `hint: ${f.hint}`,
+    ...(f.hint ? [`hint: ${f.hint}`] : []),
     `rerun: ${c.rerun}`,
   ].join('\n');
 }
@@ -118,6 +122,7 @@ export function junitOutcome(c: CaseResult, failOn: 'must' | 'should'): Outcome 
     case 'error':
       return 'error';
     case 'skip':
+    case 'blocked':
       return 'skipped';
     default:
       return 'pass';
@@ -139,7 +144,9 @@ function testcase(c: CaseResult, report: RunReport): string {
     const why =
       c.verdict === 'skip'
         ? (c.skipReason ?? 'skipped')
-        : `known failure (baseline): ${message || c.verdict}`;
+        : c.verdict === 'blocked'
+          ? blockedText(c)
+          : `known failure (baseline): ${message || c.verdict}`;
     children.push(`      <skipped${attrs({ message: clip(why, JUNIT_MESSAGE_CHARS) })}/>`);
   } else if (outcome === 'error') {
     const error = c.error ?? 'the case could not be judged';
@@ -161,7 +168,7 @@ function testcase(c: CaseResult, report: RunReport): string {
       `WARNING (a SHOULD requirement; it fails the run only with --fail-on should)\n${failureBody(c)}`,
     );
   }
-  if (outcome === 'skipped' && c.verdict !== 'skip') {
+  if (outcome === 'skipped' && c.verdict !== 'skip' && c.verdict !== 'blocked') {
     notes.push(`KNOWN FAILURE (listed in the baseline; it does not fail the run)\n${failureBody(c)}`);
   }
   if (c.verdict === 'flaky') {
@@ -175,9 +182,25 @@ function testcase(c: CaseResult, report: RunReport): string {
   return children.length ? `${head}>\n${children.join('\n')}\n    </testcase>` : `${head}/>`;
 }
 
+/** The testcase that stands for a run that could not judge (everything): an error with the reason. */
+function unjudgedTestcase(report: RunReport): string | undefined {
+  const u = report.unjudged;
+  if (!u) return undefined;
+  const text = `${u.reason}${duringText(u)}`;
+  return [
+    `    <testcase${attrs({ name: 'chatkit conform: not judged', classname: `chatkit.${report.target.dialect}.run`, time: '0.000' })}>`,
+    `      <error${attrs({ message: clip(text.split('\n')[0]!, JUNIT_MESSAGE_CHARS), type: 'unjudged' })}>${xmlText(text)}</error>`,
+    '    </testcase>',
+  ].join('\n');
+}
+
 /** The JUnit XML document of a run. */
 export function renderJunit(report: RunReport): string {
-  const outcomes = report.cases.map((c) => junitOutcome(c, report.options.failOn));
+  const unjudged = unjudgedTestcase(report);
+  const outcomes: Outcome[] = [
+    ...report.cases.map((c) => junitOutcome(c, report.options.failOn)),
+    ...(unjudged ? (['error'] as const) : []),
+  ];
   const n = (o: Outcome) => outcomes.filter((x) => x === o).length;
   const time = secs(report.durationMs);
   const t = report.target;
@@ -193,6 +216,8 @@ export function renderJunit(report: RunReport): string {
     'fail-on': report.options.failOn,
     levels: levelLine(report),
     'exit-code': String(report.exitCode),
+    seed: report.seed === undefined ? undefined : String(report.seed),
+    unjudged: report.unjudged ? report.unjudged.reason : undefined,
   };
   const props = Object.entries(properties)
     .filter(([, v]) => v !== undefined)
@@ -200,10 +225,10 @@ export function renderJunit(report: RunReport): string {
   const suite = `chatkit ${t.dialect}`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites${attrs({ name: 'chatkit conform', tests: report.cases.length, failures: n('failure'), errors: n('error'), time })}>`,
+    `<testsuites${attrs({ name: 'chatkit conform', tests: outcomes.length, failures: n('failure'), errors: n('error'), time })}>`,
     `  <testsuite${attrs({
       name: suite,
-      tests: report.cases.length,
+      tests: outcomes.length,
       failures: n('failure'),
       errors: n('error'),
       skipped: n('skipped'),
@@ -214,6 +239,7 @@ export function renderJunit(report: RunReport): string {
     ...props,
     '    </properties>',
     ...report.cases.map((c) => testcase(c, report).replace(/^ {4}/, '    ')),
+    ...(unjudged ? [unjudged] : []),
     '  </testsuite>',
     '</testsuites>',
     '',

@@ -1,8 +1,10 @@
 /**
  * The report for people (`--reporter pretty`, the default): live progress, one line per case as it
- * finishes (with a spinner on a terminal), then for every case that did not pass, the requirement
- * (ID and text), every acceptable alternative versus what arrived, the end of the wire transcript,
- * a hint and the command that reruns just that case; then the summary. Everything but the live
+ * finishes (with a spinner on a terminal), then one line saying what to fix first, then the cases
+ * that did not pass grouped by root cause (a failure with the cases it blocks), each with the
+ * requirement (ID and text), every acceptable alternative versus what arrived, the end of the wire
+ * transcript (repeats folded), a hint where one fits and the command that reruns just that case;
+ * then the summary. Everything but the live
  * progress is rendered from the {@link RunReport}, never from live state.
  *
  * Colours only when asked (the command asks on a terminal without `NO_COLOR`); plain text has no
@@ -71,7 +73,8 @@ export function progressLine(result: CaseResult, index: number, total: number, o
   const paint = painter(options.color);
   const counter = paint('gray', `[${String(index + 1).padStart(String(total).length)}/${total}]`);
   const attempts = result.attempts > 1 ? paint('gray', `, ${result.attempts} attempts`) : '';
-  return `${counter} ${verdictLabel(result, options)} ${result.id} ${paint('gray', `(${seconds(result.durationMs)}`)}${attempts}${paint('gray', ')')}`;
+  const blocked = result.verdict === 'blocked' ? ` ${paint('gray', blockedText(result))}` : '';
+  return `${counter} ${verdictLabel(result, options)} ${result.id}${blocked} ${paint('gray', `(${seconds(result.durationMs)}`)}${attempts}${paint('gray', ')')}`;
 }
 
 /**
@@ -93,18 +96,48 @@ function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
+/**
+ * The level of the sentence a failure broke. A case's level is the level of the sentence it checks
+ * (spec §9.2), so a WARN case that checks the SHOULD sentence of a MUST block shows SHOULD; a failed
+ * precondition shows its own requirement's level.
+ */
+export function requirementLevel(result: CaseResult): string {
+  const f = result.failure;
+  const listed = f ? result.requirements.find((r) => r.id === f.requirement)?.level : undefined;
+  if (f?.precondition !== undefined && listed !== undefined && listed !== '?') return listed;
+  return result.level;
+}
+
+/** ` (during <case>)` when the reason does not name that case already, else nothing. */
+export function duringText(unjudged: NonNullable<RunReport['unjudged']>): string {
+  const { reason, during } = unjudged;
+  return during !== undefined && !reason.includes(during) ? ` (during ${during})` : '';
+}
+
+/** `blocked by nick.relay.echo (NICK-RELAY-1)`, or what a blocked case without its blocker says. */
+export function blockedText(result: Pick<CaseResult, 'blockedBy'>): string {
+  const by = result.blockedBy;
+  return by ? `blocked by ${by.id} (${by.requirement})` : 'blocked by a case that failed';
+}
+
 /** What a case that did not pass shows: requirement, expected vs received, transcript, hint, rerun. */
 export function caseDetails(result: CaseResult, options: PrettyOptions): string {
   const paint = painter(options.color);
   const out: string[] = [];
   out.push(`${verdictLabel(result, options)} ${paint('bold', result.id)}: ${result.title}`);
+  if (result.verdict === 'blocked') {
+    out.push(`  ${blockedText(result)}: neither a pass nor a fail; fix that case first, then rerun`);
+    out.push(`  ${paint('cyan', 'rerun:')} ${result.rerun}`);
+    return out.join('\n');
+  }
   const f = result.failure;
   if (f) {
-    const requirement = result.requirements.find((r) => r.id === f.requirement);
-    const level = requirement?.level ?? result.level;
     out.push(
-      `  ${paint('bold', `${f.requirement} (${level})`)}: ${f.requirementText || '(not in the spec)'}`,
+      `  ${paint('bold', `${f.requirement} (${requirementLevel(result)})`)}: ${f.requirementText || '(not in the spec)'}`,
     );
+    if (f.precondition !== undefined) {
+      out.push(`  a precondition of this case failed: the one ${f.precondition} judges`);
+    }
     out.push(`  what went wrong: ${f.message}`);
     out.push(`  expected${f.expected.length > 1 ? ' (any of these)' : ''}:`);
     for (const alternative of f.expected) out.push(`    ${paint('green', shown(alternative))}`);
@@ -153,7 +186,7 @@ export function levelLine(report: RunReport): string {
 export function summaryBlock(report: RunReport, options: PrettyOptions): string {
   const paint = painter(options.color);
   const s = report.summary;
-  const counts = (['pass', 'fail', 'warn', 'flaky', 'skip', 'error'] as const)
+  const counts = (['pass', 'fail', 'warn', 'flaky', 'blocked', 'skip', 'error'] as const)
     .filter((v) => s[v] > 0)
     .map((v) => paint(VERDICT_STYLE[v], `${s[v]} ${v}`))
     .join(', ');
@@ -205,8 +238,10 @@ function verdictSentence(report: RunReport, options: PrettyOptions): string {
     }
     default: {
       const { error, skip } = report.summary;
-      const why =
-        error > 0
+      const u = report.unjudged;
+      const why = u
+        ? `${u.reason}${duringText(u)}`
+        : error > 0
           ? `${error} case(s) could not be run (see the errors above)`
           : `every case was skipped (see the reasons above)${skip > 0 ? '' : ': none ran'}`;
       return paint('red', `not judged: ${why} (exit ${report.exitCode})`);
@@ -232,19 +267,131 @@ export function headerLine(report: RunReport): string {
   return `chatkit conform ${report.chatkitVersion}: ${t.dialect} dialect${prompt}${t.detected ? ', detected' : ''} · ${where} · profiles ${report.options.profiles.join(', ')}`;
 }
 
-/** The part after the progress lines: details of every case that did not plainly pass, then the summary. */
-export function detailsAndSummary(report: RunReport, options: PrettyOptions): string {
-  const notPassed = report.cases.filter((c) => c.verdict !== 'pass' || c.baseline === 'fixed');
-  const out: string[] = [];
-  if (notPassed.length) {
-    out.push('');
-    for (const c of notPassed) {
-      if (c.baseline === 'fixed' && c.verdict === 'pass') {
-        out.push(`${verdictLabel(c, options)} ${c.id}: listed in the baseline, and passes now`);
-      } else out.push(caseDetails(c, options));
-      out.push('');
+/** A root cause and what it took down with it: cases it blocks, and failures of its precondition. */
+export interface FailureGroup {
+  /** The case that failed (or errored, or was flaky) in its own right. */
+  readonly root: CaseResult;
+  /** Cases blocked by the root, and cases whose failure is the root's precondition. */
+  readonly members: readonly CaseResult[];
+}
+
+const ROOT_VERDICTS: ReadonlySet<VerdictName> = new Set(['fail', 'warn', 'error', 'flaky']);
+
+/**
+ * Groups the cases that did not pass by root cause: each failing case with the cases it blocks and
+ * the failures that cite it as their precondition. Groups come shortest first (fewest cases, then
+ * MUST before SHOULD, then run order), so one-case problems are not buried under a large one. A
+ * blocked case whose blocker is not in the report forms a group of its own.
+ */
+export function failureGroups(report: RunReport): FailureGroup[] {
+  const byId = new Map(report.cases.map((c) => [c.id, c]));
+  const isRoot = (c: CaseResult) => ROOT_VERDICTS.has(c.verdict) || c.verdict === 'blocked';
+  // The case a result hangs on, when that case is itself a root in this run.
+  const parentOf = (c: CaseResult): string | undefined => {
+    const id = c.verdict === 'blocked' ? c.blockedBy?.id : c.failure?.precondition;
+    const parent = id === undefined || id === c.id ? undefined : byId.get(id);
+    return parent && ROOT_VERDICTS.has(parent.verdict) ? parent.id : undefined;
+  };
+  // Follow the chain to its top, so a case blocked by a blocked case joins the first failure.
+  const topOf = (c: CaseResult): string => {
+    const seen = new Set<string>([c.id]);
+    let id = c.id;
+    for (let p = parentOf(c); p !== undefined && !seen.has(p); p = parentOf(byId.get(p)!)) {
+      seen.add(p);
+      id = p;
     }
-  } else out.push('');
+    return id;
+  };
+  const groups = new Map<string, { root: CaseResult; members: CaseResult[]; order: number }>();
+  report.cases.forEach((c, order) => {
+    if (!isRoot(c)) return;
+    const top = topOf(c);
+    if (top === c.id) {
+      const existing = groups.get(c.id);
+      if (existing) existing.root = c;
+      else groups.set(c.id, { root: c, members: [], order });
+      return;
+    }
+    const group = groups.get(top) ?? { root: byId.get(top)!, members: [], order: report.cases.indexOf(byId.get(top)!) };
+    group.members.push(c);
+    groups.set(top, group);
+  });
+  const rank = (c: CaseResult) => (c.level === 'MUST' ? 0 : c.level === 'SHOULD' ? 1 : 2);
+  return [...groups.values()]
+    .sort(
+      (a, b) =>
+        a.members.length - b.members.length || rank(a.root) - rank(b.root) || a.order - b.order,
+    )
+    .map(({ root, members }) => ({ root, members }));
+}
+
+/**
+ * The one line that says what to fix first: the MUST failure that takes the most cases down with it
+ * (ties: the first in the run), else the first SHOULD warning; undefined when nothing failed.
+ */
+export function fixFirstLine(report: RunReport, groups = failureGroups(report)): string | undefined {
+  const weight = (g: FailureGroup) =>
+    (g.root.verdict === 'fail' ? 0 : g.root.verdict === 'error' ? 1 : g.root.verdict === 'warn' ? 2 : 3);
+  const candidates = groups.filter((g) => g.root.verdict !== 'flaky' && g.root.verdict !== 'blocked');
+  const first = [...candidates].sort(
+    (a, b) =>
+      weight(a) - weight(b) ||
+      b.members.length - a.members.length ||
+      report.cases.indexOf(a.root) - report.cases.indexOf(b.root),
+  )[0];
+  if (!first) return undefined;
+  const r = first.root;
+  const what = r.failure
+    ? `${r.id} (${r.failure.requirement}): ${r.failure.message}`
+    : `${r.id}: the case could not be judged`;
+  const takes = first.members.length
+    ? `; it takes ${first.members.length} other case${first.members.length === 1 ? '' : 's'} down with it`
+    : '';
+  const more = candidates.length > 1 ? ` (${candidates.length} root causes in all, below)` : '';
+  return `fix first: ${what}${takes}${more}`;
+}
+
+/** The part after the progress lines: what to fix first, the details grouped by root cause, the summary. */
+export function detailsAndSummary(report: RunReport, options: PrettyOptions): string {
+  const paint = painter(options.color);
+  const out: string[] = [''];
+  if (report.seed !== undefined) {
+    out.push(paint('gray', `seed ${report.seed}: the names and texts of this run (--seed ${report.seed} reproduces them)`));
+  }
+  if (report.unjudged) {
+    const during = duringText(report.unjudged);
+    out.push(paint('red', `not judged: ${report.unjudged.reason}${during}`));
+  }
+  const groups = failureGroups(report);
+  const first = fixFirstLine(report, groups);
+  if (first) out.push(paint('bold', first));
+  if (out.length > 1) out.push('');
+  for (const g of groups) {
+    if (g.members.length) {
+      out.push(
+        paint('gray', `── ${g.root.id} and ${g.members.length} case${g.members.length === 1 ? ' that stands' : 's that stand'} on it ──`),
+      );
+    }
+    out.push(caseDetails(g.root, options));
+    for (const m of g.members) {
+      out.push(
+        m.verdict === 'blocked'
+          ? `  ${verdictLabel(m, options)} ${m.id}: ${blockedText(m)}`
+          : caseDetails(m, options)
+            .split('\n')
+            .map((line) => `  ${line}`)
+            .join('\n'),
+      );
+    }
+    out.push('');
+  }
+  for (const c of report.cases) {
+    if (c.verdict === 'skip') {
+      out.push(caseDetails(c, options), '');
+    } else if (c.baseline === 'fixed' && c.verdict === 'pass') {
+      out.push(`${verdictLabel(c, options)} ${c.id}: listed in the baseline, and passes now`, '');
+    }
+  }
   out.push(summaryBlock(report, options));
   return out.join('\n');
 }
