@@ -56,9 +56,9 @@ queued output is flushed, exit 0.`;
     ),
     'write-batching': Flags.option({
       options: ['backpressure', 'turn'] as const,
-      default: 'backpressure' as const,
+      default: 'turn' as const,
       description:
-        "when one write may carry several messages for a member (FRAME-7): backpressure = only while the member's socket takes no data (every message its own write otherwise, FRAME-2); turn = also when they were produced while handling one batch of input (faster for a busy server)",
+        "when one write may carry several messages for a member (FRAME-7): turn = the messages of one batch of ready input go out together (one message per write at human pace, one write per member per batch under load); backpressure = only while the member's socket takes no data (one write per message otherwise: strictest, slow under load)",
     })(),
     'log-format': Flags.option({
       options: ['text', 'json'] as const,

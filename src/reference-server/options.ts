@@ -43,11 +43,11 @@ export interface ServerOptions {
   /** Time members get on shutdown to take their queued output. */
   readonly shutdownGraceMs?: number;
   /**
-   * When several messages for one member may go out in one write (FRAME-7): `backpressure`
-   * (default) only while the member's socket does not take data, so every message is its own
-   * write while a member keeps up (FRAME-2); `turn` also when the server produced them while
-   * handling one batch of ready input (faster under load, but it merges messages FRAME-2 wants
-   * apart). See `Outbox`.
+   * When several messages for one member may go out in one write (FRAME-7): `turn` (default) the
+   * messages of one event-loop turn (one batch of ready input) go out together, which at human pace
+   * is one message per write and under load one write per member per turn; `backpressure` only
+   * while the member's socket does not take data (one write per message otherwise, the strictest
+   * reading of FRAME-2, and slow under load). See `Outbox`.
    */
   readonly writeBatching?: WriteBatching;
   /** Where log entries go; default nowhere. */
@@ -80,7 +80,7 @@ function positiveInt(name: string, value: number, min: number): number {
 }
 
 function writeBatching(value: WriteBatching | undefined): WriteBatching {
-  if (value === undefined) return 'backpressure';
+  if (value === undefined) return 'turn';
   if (value !== 'turn' && value !== 'backpressure')
     throw new ServerOptionError('writeBatching', 'must be turn or backpressure');
   return value;

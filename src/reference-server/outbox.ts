@@ -21,7 +21,7 @@
  * is written to a socket that can no longer take bytes: a mass disconnect costs no error per
  * message.
  *
- * With `writeBatching: 'backpressure'` there is no fan-out: every message is written at once, one
+ * With `writeBatching: 'backpressure'` (an option; `turn` is the default) there is no fan-out: every message is written at once, one
  * write per message and member, and only backpressure batches (the literal reading of FRAME-7).
  *
  * @module
