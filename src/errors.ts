@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   REPORT_INVALID:
     'chatkit conform: a report did not fit its documented schema (a bug in chatkit, not the target).',
   REPORT_WRITE_FAILED: 'chatkit conform: a report, badge or baseline file could not be written.',
+  FLOODING:
+    'A member sent faster than its rate limit (`--max-rate`); its input was paused (throttled, nothing dropped).',
 } as const;
 
 /** One of chatkit's stable error codes. */

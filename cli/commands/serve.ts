@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { lineLogger } from '../../src/reference-server/log.js';
 import { ServerOptionError } from '../../src/reference-server/options.js';
 import { ServerListenError, startServer } from '../../src/reference-server/server.js';
+import { SERVER_MAX_RATE_MESSAGES } from '../../src/limits.js';
 import { ChatkitCommand } from '../base.js';
 import { dialectFlag, EXIT_USAGE, framingFlag, intFlag, promptFlag } from '../flags.js';
 
@@ -24,6 +25,10 @@ queued output is flushed, exit 0.`;
     {
       description: "seed 003's variant (prompt Hii, port 11826)",
       command: '<%= config.bin %> serve --prompt Hii',
+    },
+    {
+      description: 'let each member send at most 4 KiB and 20 messages a second (the rest waits)',
+      command: '<%= config.bin %> serve --max-rate 4096,20',
     },
     {
       description: 'refuse chunks that do not start with the sender\'s own "<nick>: "',
@@ -60,6 +65,11 @@ queued output is flushed, exit 0.`;
       description:
         "when one write may carry several messages for a member (FRAME-7): turn = the messages of one batch of ready input go out together (one message per write at human pace, one write per member per batch under load); backpressure = only while the member's socket takes no data (one write per message otherwise: strictest, slow under load)",
     })(),
+    'max-rate': Flags.string({
+      description:
+        'what one connection may send per second, BYTES[,MESSAGES]; past it its input is paused (throttled, never dropped), logged once per episode as FLOODING; 0 turns a limit off [default: 65536,200]',
+      helpValue: 'BYTES[,MESSAGES]',
+    }),
     'log-format': Flags.option({
       options: ['text', 'json'] as const,
       default: 'text' as const,
@@ -87,6 +97,7 @@ queued output is flushed, exit 0.`;
         ...optional('handshakeTimeoutMs', flags['handshake-timeout-ms']),
         ...optional('idleTimeoutMs', flags['idle-timeout-ms']),
         ...optional('maxQueueBytes', flags['max-queue-bytes']),
+        ...optional('maxRate', flags['max-rate'] === undefined ? undefined : parseMaxRate(flags['max-rate'])),
       });
     } catch (error) {
       if (error instanceof ServerOptionError) this.fail(error.code, error.message, EXIT_USAGE);
@@ -108,4 +119,11 @@ queued output is flushed, exit 0.`;
       process.on('SIGTERM', stop);
     });
   }
+}
+
+/** `BYTES[,MESSAGES]` of `--max-rate`; a missing MESSAGES keeps its default. */
+function parseMaxRate(value: string): { bytes: number; messages: number } {
+  const match = /^(\d+)(?:,(\d+))?$/.exec(value.trim());
+  if (match === null) throw new ServerOptionError('maxRate', 'must be BYTES[,MESSAGES], e.g. 65536,200');
+  return { bytes: Number(match[1]), messages: match[2] === undefined ? SERVER_MAX_RATE_MESSAGES : Number(match[2]) };
 }

@@ -11,6 +11,8 @@ import {
   SERVER_IDLE_TIMEOUT_MS,
   SERVER_MAX_CLIENTS,
   SERVER_MAX_QUEUE_BYTES,
+  SERVER_MAX_RATE_BYTES,
+  SERVER_MAX_RATE_MESSAGES,
   SERVER_SHUTDOWN_GRACE_MS,
 } from '../limits.js';
 import type { Logger } from './log.js';
@@ -50,6 +52,13 @@ export interface ServerOptions {
    * reading of FRAME-2, and slow under load). See `Outbox`.
    */
   readonly writeBatching?: WriteBatching;
+  /**
+   * What one connection may send per second, in bytes and in messages (chunks read); past it its
+   * input is paused until it is back within the rate (throttled, never dropped: `FLOODING`, logged
+   * once per episode). 0 turns a limit off. Default {@link SERVER_MAX_RATE_BYTES} bytes and
+   * {@link SERVER_MAX_RATE_MESSAGES} messages.
+   */
+  readonly maxRate?: { readonly bytes: number; readonly messages: number };
   /** Where log entries go; default nowhere. */
   readonly logger?: Logger;
 }
@@ -122,6 +131,10 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     maxQueueBytes: positiveInt('maxQueueBytes', options.maxQueueBytes ?? SERVER_MAX_QUEUE_BYTES, 1),
     shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs ?? SERVER_SHUTDOWN_GRACE_MS, 0),
     writeBatching: writeBatching(options.writeBatching),
+    maxRate: {
+      bytes: positiveInt('maxRate.bytes', options.maxRate?.bytes ?? SERVER_MAX_RATE_BYTES, 0),
+      messages: positiveInt('maxRate.messages', options.maxRate?.messages ?? SERVER_MAX_RATE_MESSAGES, 0),
+    },
     logger: options.logger,
   };
 }

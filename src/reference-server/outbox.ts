@@ -27,6 +27,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import { type BacklogListener, backlogMarks } from './flow.js';
 
 /** When an outbox may put several messages in one write. */
 export type WriteBatching = 'turn' | 'backpressure';
@@ -163,20 +164,37 @@ export class Outbox {
   #cursor = -1;
   /** Listed in the fan-out's `touched` for this turn. */
   #touched = false;
+  readonly #backlog: BacklogListener | undefined;
+  /** More than the high mark waits (told to `backlog`). */
+  #backedUp = false;
+  readonly #marks: { high: number; low: number };
 
   /**
    * Wraps `socket`; `onOverflow` is called once when more than `maxBytes` wait. With a `fanout`,
    * messages go out at the end of each turn (see the module's documentation); without one, each
-   * message is written at once and only backpressure batches.
+   * message is written at once and only backpressure batches. `backlog` hears when the waiting
+   * output passes the high mark, moves, and is back under the low mark (input flow control).
    */
-  constructor(socket: Socket, maxBytes: number, onOverflow: () => void, fanout?: Fanout) {
+  constructor(
+    socket: Socket,
+    maxBytes: number,
+    onOverflow: () => void,
+    fanout?: Fanout,
+    backlog?: BacklogListener,
+  ) {
     this.#socket = socket;
     this.#maxBytes = maxBytes;
     this.#onOverflow = onOverflow;
     this.#fanout = fanout;
+    this.#backlog = backlog;
+    this.#marks = backlogMarks(maxBytes);
     socket.on('drain', () => {
       this.#catchUp();
       this.#flush();
+      if (this.#backedUp) {
+        this.#backlog?.progressed();
+        this.#checkBacklog();
+      }
     });
   }
 
@@ -262,7 +280,20 @@ export class Outbox {
     this.#queuedBytes += bytes.length;
   }
 
+  #checkBacklog(): void {
+    if (this.#backlog === undefined) return;
+    const pending = this.#closed ? 0 : this.#queuedBytes + this.#socket.writableLength;
+    if (!this.#backedUp && pending > this.#marks.high) {
+      this.#backedUp = true;
+      this.#backlog.backedUp();
+    } else if (this.#backedUp && pending <= this.#marks.low) {
+      this.#backedUp = false;
+      this.#backlog.caughtUp();
+    }
+  }
+
   #checkBound(): void {
+    this.#checkBacklog();
     if (!this.#closed && this.#queuedBytes + this.#socket.writableLength > this.#maxBytes) {
       this.#closed = true;
       this.#fanout?.unsubscribe(this);
