@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { GENERATOR_BOTTLENECK_PERCENT } from '../src/bench/loadgen.js';
 import type { BenchDialect } from '../src/bench/dialects.js';
 import { formatBytes, formatCount, formatMs } from '../src/bench/render.js';
 import type { BenchResult } from '../src/bench/result.js';
@@ -156,7 +157,7 @@ function configTable(results: MatrixResults, members: number, mode: Mode): strin
     }
     const failed = c.failed > 0 ? ` (${c.failed} of ${c.runs} runs failed)` : '';
     rows.push(
-      `| ${s.label}${failed} | ${fmtNs(c.cpuNs)} | ${Math.round(c.joined)}/${members} | ${formatMs(c.joinMs)} | ${formatCount(c.perSecond)} | ${formatMs(c.p50)} | ${formatMs(c.p90)} | ${formatMs(c.p99)} | ${formatMs(c.max)} | ${Math.round(c.lost)}${c.lost > 0 ? ` of ${formatCount(c.expected)}` : ''} | ${formatBytes(c.rssAfterJoin)} / ${formatBytes(c.rssPeak)} | ${fmtPercent(c.serverCpu)} | ${fmtPercent(c.generatorCpu)} | ${fmtPercent(c.background)} |`,
+      `| ${s.label}${failed} | ${fmtNs(c.cpuNs)} | ${Math.round(c.joined)}/${members} | ${formatMs(c.joinMs)} | ${formatCount(c.perSecond)} | ${formatMs(c.p50)} | ${formatMs(c.p90)} | ${formatMs(c.p99)} | ${formatMs(c.max)} | ${Math.round(c.lost)}${c.lost > 0 ? ` of ${formatCount(c.expected)}` : ''} | ${formatBytes(c.rssAfterJoin)} / ${formatBytes(c.rssPeak)} | ${fmtPercent(c.serverCpu)} | ${fmtPercent(c.generatorCpu)}${c.generatorCpu > GENERATOR_BOTTLENECK_PERCENT ? ' ⚠ the generator was the bottleneck: the figure is a lower bound' : ''} | ${fmtPercent(c.background)} |`,
     );
   }
   return rows.join('\n');
