@@ -450,7 +450,7 @@ export function renderReport(results: MatrixResults, analysis: string): string {
   out.push(analysis.trim(), '');
   if (results.profile)
     out.push(
-      profileSection('Profile: the reference server (default: one write per message)', results.profile),
+      profileSection('Profile: the reference server (default mode: turn batching)', results.profile),
       '',
     );
   if (results.profileTurn) {
@@ -468,6 +468,8 @@ export function renderReport(results: MatrixResults, analysis: string): string {
     `- Full speed: ${c.senders} senders (all members when there are fewer) each write ${c.fullMessages} messages of ${c.size} bytes as fast as their socket takes them (each message its own write, taking turns in bursts of 8); paced: each sender writes ${c.pacedRate} messages per second for ${c.pacedSeconds} s, the senders spread evenly over each period.`,
     "- Each message carries its sender, sequence number and send time (a 16-byte token, written twice so that a relay that cuts or prefixes a message inside one copy leaves the other whole); every member's byte stream is scanned incrementally for tokens, whatever the chunk boundaries. A delivery is one message reaching one member; latency runs from the sender's `write()` to the member's read, on one clock. Lost = expected deliveries − deliveries seen, after the drain (it ends when all arrived, after 5 s without a new one, or after 30 s).",
     "- **ncat** (`ncat -l --chat`) speaks its own dialect, measured as `raw-lines`: no handshake (a client is a member once ncat sent it its first bytes, the `<announce>` lines every newcomer gets), every message ends with LF, and ncat relays each read to every *other* client prefixed with `<userN> ` and never echoes to the sender. So a message to N members is N − 1 deliveries for ncat and N for the NICK and tilde servers (which also send it back to its sender); deliveries/s counts what each server actually delivered, so the comparison is per delivery. ncat runs with `--max-conns 100000` (its default is 100); it serves at most about 1018 clients (select()'s FD_SETSIZE).",
+    "- **The C relay** (`bench/c/relay.c`, built by `npm run bench` with the machine's `cc`; its rows are missing, with a note, where there is none) is the limit peer: one thread, edge-triggered epoll, the NICK dialect, and the reference server's write policy (everything one loop turn produced for a member in one `write()`). Every reference figure is read as a ratio to it and to ncat from the same run.",
+    "- **Server CPU per delivery** (ns) = the server's CPU time in the measured window ÷ the deliveries in it: the headline figure, because it depends far less on what else the shared machine runs than deliveries/s or latency do.",
     "- The seeds' servers (`conformance/targets/python/nick_server.py`, `tilde_server.py`) run as they are: Python, a thread per client, blocking `send()`; the NICK seed accepts one join at a time (its accept loop waits for each nickname).",
     '- Between runs every client is closed with a reset (RST), not a FIN: the seeds spin on EOF (D-NS-1, D-TS-4) and would burn a core after the run.',
     '',
