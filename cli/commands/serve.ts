@@ -67,7 +67,7 @@ queued output is flushed, exit 0.`;
     })(),
     'max-rate': Flags.string({
       description:
-        'what one connection may send per second, BYTES[,MESSAGES]; past it its input is paused (throttled, never dropped), logged once per episode as FLOODING; 0 turns a limit off [default: 65536,200]',
+        'what one connection may send per second, BYTES[,MESSAGES]; past it its input is paused (throttled, never dropped), logged once per episode as FLOODING; 0 turns a limit off [default: 1048576,2000]',
       helpValue: 'BYTES[,MESSAGES]',
     }),
     'log-format': Flags.option({

@@ -83,11 +83,30 @@ export class FlowControl {
   #timerAt = Infinity;
   /** When any backed-up member's output last moved. */
   #lastProgressAt = 0;
+  /** Bytes broadcast this turn and not yet handed to the members (the fan-out's, or 0). */
+  readonly #unflushed: () => number;
+  readonly #high: number;
 
-  /** `onFlood` is called once at the start of each member's flood episode. */
-  constructor(rate: RateLimit, onFlood: (report: FloodReport) => void) {
+  /**
+   * `onFlood` is called once at the start of each member's flood episode; `unflushed` tells the
+   * bytes broadcast in this turn that every member is about to get (the room is backed up when
+   * they pass the high mark: with flush pauses, several reads can land in one turn).
+   */
+  constructor(
+    rate: RateLimit,
+    maxQueueBytes: number,
+    onFlood: (report: FloodReport) => void,
+    unflushed: () => number = () => 0,
+  ) {
     this.#rate = rate;
     this.#onFlood = onFlood;
+    this.#unflushed = unflushed;
+    this.#high = backlogMarks(maxQueueBytes).high;
+  }
+
+  /** The turn's broadcasts went out to every member: paused input may resume. */
+  turnEnded(): void {
+    this.#resumeRoomIfCaughtUp();
   }
 
   /** Flow state for a new connection's socket; `label` names it in reports. */
@@ -103,7 +122,7 @@ export class FlowControl {
       SERVER_ROOM_BACKLOG_MIN_MEMBERS,
       Math.ceil(this.#members.size * SERVER_ROOM_BACKLOG_SHARE),
     );
-    return this.#backedUp.size >= needed;
+    return this.#backedUp.size >= needed || this.#unflushed() > this.#high;
   }
 
   /** Members paused now, for the room's backlog or their rate. */
@@ -120,7 +139,8 @@ export class FlowControl {
     const stalled: MemberFlow[] = [];
     // Only while the room is held back: otherwise a non-reader's queue grows to the slow-consumer
     // bound on its own, and a member that merely reads slowly is no one's problem.
-    if (!this.roomBackedUp) return stalled;
+    if (this.#backedUp.size < Math.max(SERVER_ROOM_BACKLOG_MIN_MEMBERS, Math.ceil(this.#members.size * SERVER_ROOM_BACKLOG_SHARE)))
+      return stalled;
     const othersMove = this.#backedUp.size < this.#members.size || now - this.#lastProgressAt < SERVER_STALL_MS;
     for (const member of this.#backedUp) {
       if (now - member.lastProgressAt >= SERVER_STALL_MS && othersMove) stalled.push(member);

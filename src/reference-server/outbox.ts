@@ -69,6 +69,18 @@ export class Fanout {
   /** Earliest time (performance.now()) of the next flush. */
   #nextFlushAt = 0;
 
+  readonly #onTurnEnd: (() => void) | undefined;
+
+  /** `onTurnEnd` is called after each turn's output went out (input flow control resumes then). */
+  constructor(onTurnEnd?: () => void) {
+    this.#onTurnEnd = onTurnEnd;
+  }
+
+  /** Bytes broadcast in this turn, not yet handed to the members. */
+  get pendingBytes(): number {
+    return this.#entryBytes;
+  }
+
   /** Members receiving broadcasts. */
   get size(): number {
     return this.#subscribers.size;
@@ -148,6 +160,7 @@ export class Fanout {
     const used = process.cpuUsage(cpu);
     const costMs = (used.user + used.system) / 1000;
     this.#nextFlushAt = performance.now() + Math.min(FLUSH_PAUSE_MAX_MS, costMs * FLUSH_PAUSE_FACTOR);
+    this.#onTurnEnd?.();
   }
 }
 

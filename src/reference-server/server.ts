@@ -134,9 +134,13 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     super();
     this.options = options;
     this.#adapter = dialectAdapter(options.dialect, options);
-    this.#fanout = options.writeBatching === 'turn' ? new Fanout() : undefined;
-    this.#flow = new FlowControl(options.maxRate, ({ member, reason }) =>
-      this.#log('warn', 'flood', { nick: member.label(), code: 'FLOODING', reason }),
+    this.#fanout =
+      options.writeBatching === 'turn' ? new Fanout(() => this.#flow.turnEnded()) : undefined;
+    this.#flow = new FlowControl(
+      options.maxRate,
+      options.maxQueueBytes,
+      ({ member, reason }) => this.#log('warn', 'flood', { nick: member.label(), code: 'FLOODING', reason }),
+      () => this.#fanout?.pendingBytes ?? 0,
     );
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (error) => this.#log('error', 'error', { detail: String(error) }));

@@ -13,6 +13,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBench } from '../../src/bench/loadgen.js';
+import { SERVER_MAX_RATE_BYTES, SERVER_RATE_BURST_SECONDS } from '../../src/limits.js';
 import type { LogEntry } from '../../src/reference-server/log.js';
 import { type ChatServer, type ServerEvents, startServer } from '../../src/reference-server/index.js';
 
@@ -20,12 +21,12 @@ const MEMBERS = 990;
 const RATE = 5;
 const CHAT_MS = 5_000;
 /**
- * The slow-consumer bound of this server: a quarter of the default, so that a flood six times it
- * (unthrottled, it alone pushes most queues past it: the test fails without input backpressure)
- * is delivered in about 20 s at the default rate limit.
+ * The slow-consumer bound of this server: a quarter of the default, so that the flood is many
+ * times it (unthrottled, it alone pushes most queues past it: the test fails without input
+ * backpressure) and more than the rate limit's burst (so the flooder is rate-limited too).
  */
 const QUEUE_BYTES = 256 * 1024;
-const FLOOD_BYTES = 6 * QUEUE_BYTES;
+const FLOOD_BYTES = SERVER_MAX_RATE_BYTES * SERVER_RATE_BURST_SECONDS + 16 * QUEUE_BYTES;
 /** One flood write: a NICK chat message of `%` (relayed in pieces of at most 1024 bytes). */
 const FLOOD_WRITE_BYTES = 8 * 1024;
 const PERCENT = 0x25;
