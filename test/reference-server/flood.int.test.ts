@@ -14,6 +14,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBench } from '../../src/bench/loadgen.js';
 import { SERVER_MAX_RATE_BYTES, SERVER_RATE_BURST_SECONDS } from '../../src/limits.js';
+import { until } from '../support/wait.js';
 import type { LogEntry } from '../../src/reference-server/log.js';
 import { type ChatServer, type ServerEvents, startServer } from '../../src/reference-server/index.js';
 
@@ -61,14 +62,6 @@ async function percentCounter(server: ChatServer, nick: string): Promise<{ socke
   });
   await joined;
   return { socket, count: () => count };
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = performance.now() + WAIT_MS;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Writes `FLOOD_BYTES` of `flooder: %%%…` as fast as the socket takes them (waiting on `drain`). */
@@ -134,7 +127,11 @@ describe('reference server, default mode, one flooder in a busy room', () => {
     await flooding;
     expect(floodWrites).toBe(1);
     const floodPercent = Math.ceil(FLOOD_BYTES / (FLOOD_WRITE_BYTES - 9)) * (FLOOD_WRITE_BYTES - 9);
-    await until('the whole flood at the watcher and the flooder', () => watcher.count() >= floodPercent && flooder.count() >= floodPercent);
+    await until(
+      () => watcher.count() >= floodPercent && flooder.count() >= floodPercent,
+      'the whole flood at the watcher and the flooder',
+      WAIT_MS,
+    );
 
     // The chat: every member joined, got every message, and was never closed (the bench ends
     // with closing them itself, so the server's member list is empty by now).
