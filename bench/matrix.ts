@@ -42,6 +42,9 @@ const ROOT = join(import.meta.dirname, '..');
 const CHATKIT = join(ROOT, 'bin/chatkit.js');
 const PY = join(ROOT, 'conformance/targets/python');
 const PYTHON = process.env.CHATKIT_PYTHON ?? 'python3';
+/** The limit peer, built from bench/c/relay.c with the machine's cc (see {@link buildRelay}). */
+const RELAY_SOURCE = join(ROOT, 'bench/c/relay.c');
+const RELAY_BIN = join(tmpdir(), `chatkit-bench-relay-${process.pid}`);
 
 const HELP = `npm run bench [-- options]: the reference server against the seeds and ncat --chat.
 
@@ -63,7 +66,8 @@ options (environment variable in brackets):
                       (e.g. to complete a matrix that hit its time bound)
   --big-runs N        runs of the big configuration (default: --runs)
 
-servers: reference-nick reference-tilde reference-nick-turn reference-tilde-turn seed-nick seed-tilde ncat`;
+servers: reference-nick reference-tilde c-relay seed-nick seed-tilde ncat
+(the reference server runs in its default mode; c-relay is bench/c/relay.c, built with cc)`;
 
 const serve = (args: string) =>
   `exec node ${CHATKIT} serve --port {port} --max-clients 100000 ${args}> /dev/null`;
@@ -86,20 +90,12 @@ const SERVERS: ServerDef[] = [
     command: serve('--dialect tilde '),
   },
   {
-    id: 'reference-nick-turn',
-    label: 'reference NICK --write-batching turn',
+    id: 'c-relay',
+    label: 'C epoll relay (NICK)',
     dialect: 'nick',
-    kind: 'reference-turn',
-    color: '#17becf',
-    command: serve('--write-batching turn '),
-  },
-  {
-    id: 'reference-tilde-turn',
-    label: 'reference tilde --write-batching turn',
-    dialect: 'tilde',
-    kind: 'reference-turn',
-    color: '#bcbd22',
-    command: serve('--dialect tilde --write-batching turn '),
+    kind: 'c-relay',
+    color: '#9467bd',
+    command: `exec ${RELAY_BIN} {port} > /dev/null`,
   },
   {
     id: 'seed-nick',
@@ -215,6 +211,23 @@ function has(command: string): boolean {
     execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
     return true;
   } catch {
+    return false;
+  }
+}
+
+/** Builds the C relay with the machine's cc; false (and a note) where there is none or it fails. */
+function buildRelay(notes: string[]): boolean {
+  if (!has('cc')) {
+    notes.push('There is no C compiler (`cc`): the C relay rows (the limit peer) are missing.');
+    log('no cc: the C relay is skipped');
+    return false;
+  }
+  try {
+    execFileSync('cc', ['-O2', '-o', RELAY_BIN, RELAY_SOURCE], { stdio: 'pipe', timeout: 120_000 });
+    process.once('exit', () => rmSync(RELAY_BIN, { force: true }));
+    return true;
+  } catch (error) {
+    notes.push(`The C relay did not build (${(error as Error).message.split('\n')[0]}): its rows are missing.`);
     return false;
   }
 }
@@ -403,6 +416,9 @@ async function main(): Promise<void> {
   if (servers.some((s) => s.kind === 'ncat') && !ensureNcat(o.install, notes)) {
     servers = servers.filter((s) => s.kind !== 'ncat');
   }
+  if (servers.some((s) => s.kind === 'c-relay') && !buildRelay(notes)) {
+    servers = servers.filter((s) => s.kind !== 'c-relay');
+  }
   if (!has(PYTHON)) {
     notes.push(`${PYTHON} is missing: the seeds' rows are missing.`);
     servers = servers.filter((s) => s.kind !== 'seed');
@@ -420,8 +436,6 @@ async function main(): Promise<void> {
         for (const server of servers) {
           // Past its select() limit ncat cannot serve; a run would only measure the failure.
           if (server.kind === 'ncat' && members > 1000) continue;
-          // The tilde turn variant is there for the targets, which are at 1000 members.
-          if (server.id === 'reference-tilde-turn' && members < 1000) continue;
           jobs.push({ server, members, mode, rep });
         }
       }
@@ -429,10 +443,7 @@ async function main(): Promise<void> {
   };
   const bigJobs = (rep: number) => {
     if (o.big <= 0) return;
-    for (const server of servers.filter((s) => s.kind === 'reference' || s.kind === 'reference-turn')) {
-      // With one write per message and member, a join storm of this size is N²/2 writes: one
-      // run shows it; the repetitions go to the batching variant.
-      if (server.kind === 'reference' && rep > 1) continue;
+    for (const server of servers.filter((s) => s.kind === 'reference' || s.kind === 'c-relay')) {
       jobs.push({ server, members: o.big, mode: 'big', rep });
     }
   };
@@ -448,7 +459,7 @@ async function main(): Promise<void> {
   if (o.profile && performance.now() < deadline) {
     const members = Math.max(...o.members);
     const ref = servers.find((s) => s.id === 'reference-nick');
-    const strict = servers.find((s) => s.id === 'reference-nick-turn');
+    const strict = undefined as ServerDef | undefined;
     if (ref) {
       log(`profiling ${ref.label}, ${members} members, full speed ...`);
       await waitForQuiet(o.quietWait);

@@ -92,6 +92,8 @@ export const ERROR_CODES = {
   CLUSTER_NODE_DEAD: "Clustered server: a node's lease expired; its members were announced as left by this node.",
   CLUSTER_NICK_CONFLICT:
     'Clustered server: after a Redis outage, a local member\'s nickname was claimed by a member of another node meanwhile.',
+  FLOODING:
+    'A member sent faster than its rate limit (`--max-rate`); its input was paused (throttled, nothing dropped).',
 } as const;
 
 /** One of chatkit's stable error codes. */

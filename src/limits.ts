@@ -47,3 +47,40 @@ export const CLUSTER_RECONNECT_BASE_MS = 50;
 export const CLUSTER_RECONNECT_MAX_MS = 2_000;
 /** Clustered server: longest wait for one Redis command (a nickname claim, a heartbeat). */
 export const CLUSTER_COMMAND_TIMEOUT_MS = 2_000;
+/**
+ * Reference server: what one member may send per second, in bytes (`--max-rate`). Past it the
+ * member's input is paused until it is back within the rate (throttled: delayed, never dropped).
+ * 1 MiB/s is about 10,000 lines a second, far above any person or the conformance suite's floods
+ * (which must fill a slow reader's kernel buffers, megabytes, within a case's time); what a room
+ * cannot fan out at that rate is held back by the room's backlog (input paused, see `flow.ts`).
+ */
+export const SERVER_MAX_RATE_BYTES = 1024 * 1024;
+/** Reference server: what one member may send per second, in messages (chunks read), `--max-rate`. */
+export const SERVER_MAX_RATE_MESSAGES = 2_000;
+/** Reference server: a member may send this many seconds' worth of its rate at once before it is throttled. */
+export const SERVER_RATE_BURST_SECONDS = 2;
+/**
+ * Reference server: a member with more output waiting than this (or than a quarter of its queue
+ * bound, if less) is backed up. When enough members
+ * are backed up at once (see {@link SERVER_ROOM_BACKLOG_SHARE}), the input of every member who
+ * sends is paused until they have caught up: the room reads no faster than it can write.
+ */
+export const SERVER_BACKLOG_HIGH_BYTES = 256 * 1024;
+/** Reference server: a backed-up member has caught up once its waiting output is down to this (at most a sixteenth of the queue bound). */
+export const SERVER_BACKLOG_LOW_BYTES = 64 * 1024;
+/**
+ * Reference server: the room is backed up when at least this share of its members (and at least
+ * {@link SERVER_ROOM_BACKLOG_MIN_MEMBERS}) are: one member that does not read never pauses the room.
+ */
+export const SERVER_ROOM_BACKLOG_SHARE = 1 / 16;
+/** Reference server: the fewest backed-up members that make the room backed up. */
+export const SERVER_ROOM_BACKLOG_MIN_MEMBERS = 2;
+/**
+ * Reference server: a backed-up member whose output has not moved for this long does not read
+ * (while others do, or the room would not be moving): it is closed as a slow consumer.
+ */
+export const SERVER_STALL_MS = 5_000;
+/** Reference server: a flood episode ends after this long without throttling; the next one is logged again. */
+export const SERVER_FLOOD_EPISODE_QUIET_MS = 10_000;
+/** Reference server: time an evicted slow consumer gets to take its notice before its socket is destroyed. */
+export const SERVER_EVICT_LINGER_MS = 1_000;

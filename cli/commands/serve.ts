@@ -5,6 +5,7 @@ import { openClusterLink } from '../../src/reference-server/cluster/load.js';
 import { lineLogger } from '../../src/reference-server/log.js';
 import { ServerOptionError } from '../../src/reference-server/options.js';
 import { ServerListenError, startServer } from '../../src/reference-server/server.js';
+import { SERVER_MAX_RATE_MESSAGES } from '../../src/limits.js';
 import { ChatkitCommand } from '../base.js';
 import { dialectFlag, EXIT_USAGE, framingFlag, intFlag, promptFlag } from '../flags.js';
 
@@ -27,6 +28,10 @@ queued output is flushed, exit 0.`;
     {
       description: "seed 003's variant (prompt Hii, port 11826)",
       command: '<%= config.bin %> serve --prompt Hii',
+    },
+    {
+      description: 'let each member send at most 4 KiB and 20 messages a second (the rest waits)',
+      command: '<%= config.bin %> serve --max-rate 4096,20',
     },
     {
       description: 'refuse chunks that do not start with the sender\'s own "<nick>: "',
@@ -63,9 +68,9 @@ queued output is flushed, exit 0.`;
     ),
     'write-batching': Flags.option({
       options: ['backpressure', 'turn'] as const,
-      default: 'backpressure' as const,
+      default: 'turn' as const,
       description:
-        "when one write may carry several messages for a member (FRAME-7): backpressure = only while the member's socket takes no data (every message its own write otherwise, FRAME-2); turn = also when they were produced while handling one batch of input (faster for a busy server)",
+        "when one write may carry several messages for a member (FRAME-7): turn = the messages of one batch of ready input go out together (one message per write at human pace, one write per member per batch under load); backpressure = only while the member's socket takes no data (one write per message otherwise: strictest, slow under load)",
     })(),
     cluster: Flags.string({
       description:
@@ -77,6 +82,11 @@ queued output is flushed, exit 0.`;
         'a node silent this long is dead: a survivor announces its members as left within it plus one heartbeat (a third of the lease, at most 1 s) [default: 5000]',
       min: 300,
       dependsOn: ['cluster'],
+    }),
+    'max-rate': Flags.string({
+      description:
+        'what one connection may send per second, BYTES[,MESSAGES]; past it its input is paused (throttled, never dropped), logged once per episode as FLOODING; 0 turns a limit off [default: 1048576,2000]',
+      helpValue: 'BYTES[,MESSAGES]',
     }),
     'log-format': Flags.option({
       options: ['text', 'json'] as const,
@@ -114,6 +124,7 @@ queued output is flushed, exit 0.`;
         ...optional('handshakeTimeoutMs', flags['handshake-timeout-ms']),
         ...optional('idleTimeoutMs', flags['idle-timeout-ms']),
         ...optional('maxQueueBytes', flags['max-queue-bytes']),
+        ...optional('maxRate', flags['max-rate'] === undefined ? undefined : parseMaxRate(flags['max-rate'])),
       });
     } catch (error) {
       if (error instanceof ServerOptionError) this.fail(error.code, error.message, EXIT_USAGE);
@@ -138,4 +149,11 @@ queued output is flushed, exit 0.`;
       process.on('SIGTERM', stop);
     });
   }
+}
+
+/** `BYTES[,MESSAGES]` of `--max-rate`; a missing MESSAGES keeps its default. */
+function parseMaxRate(value: string): { bytes: number; messages: number } {
+  const match = /^(\d+)(?:,(\d+))?$/.exec(value.trim());
+  if (match === null) throw new ServerOptionError('maxRate', 'must be BYTES[,MESSAGES], e.g. 65536,200');
+  return { bytes: Number(match[1]), messages: match[2] === undefined ? SERVER_MAX_RATE_MESSAGES : Number(match[2]) };
 }

@@ -63,6 +63,8 @@ export const TICK_MS = 100;
 export const JOIN_READ_SWEEP_MS = 500;
 /** Period of the pacing timer of paced senders. */
 export const PACE_TICK_MS = 1;
+/** Above this much of its one core in the measured window, the generator warns that it was the bottleneck. */
+export const GENERATOR_BOTTLENECK_PERCENT = 90;
 /** Bytes of the shared receive buffer: the most one read takes from one socket. */
 export const RECEIVE_BUFFER_BYTES = 256 * 1024;
 /** Messages a full-speed sender writes in one turn before the others get theirs. */
@@ -652,6 +654,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     );
   }
   if (why === 'deadline') warnings.push(`the run hit its deadline of ${o.deadlineMs} ms`);
+  // The generator is one thread: past this share of its core it, not the server, set the pace.
+  if (windowMs > 0 && (genCpuMs / windowMs) * 100 > GENERATOR_BOTTLENECK_PERCENT) {
+    warnings.push(
+      `the generator was the bottleneck (${Math.round((genCpuMs / windowMs) * 100)} % of its core): the figure is a lower bound`,
+    );
+  }
   return {
     schema: BENCH_RESULT_SCHEMA,
     target: {

@@ -28,6 +28,7 @@ export {
   ServerOptionError,
   type ServerOptions,
 } from './options.js';
+export { type BacklogListener, NO_RATE_LIMIT, type RateLimit } from './flow.js';
 export { Fanout, Outbox, type WriteBatching } from './outbox.js';
 export { Room, type RoomMember } from './room.js';
 export {

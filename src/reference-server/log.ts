@@ -14,6 +14,7 @@ export type LogEvent =
   | 'leave'
   | 'reject'
   | 'drop'
+  | 'flood'
   | 'error'
   | 'shutdown'
   | 'closed'

@@ -11,6 +11,8 @@ import {
   SERVER_IDLE_TIMEOUT_MS,
   SERVER_MAX_CLIENTS,
   SERVER_MAX_QUEUE_BYTES,
+  SERVER_MAX_RATE_BYTES,
+  SERVER_MAX_RATE_MESSAGES,
   SERVER_SHUTDOWN_GRACE_MS,
 } from '../limits.js';
 import type { RoomLink } from './link.js';
@@ -44,13 +46,20 @@ export interface ServerOptions {
   /** Time members get on shutdown to take their queued output. */
   readonly shutdownGraceMs?: number;
   /**
-   * When several messages for one member may go out in one write (FRAME-7): `backpressure`
-   * (default) only while the member's socket does not take data, so every message is its own
-   * write while a member keeps up (FRAME-2); `turn` also when the server produced them while
-   * handling one batch of ready input (faster under load, but it merges messages FRAME-2 wants
-   * apart). See `Outbox`.
+   * When several messages for one member may go out in one write (FRAME-7): `turn` (default) the
+   * messages of one event-loop turn (one batch of ready input) go out together, which at human pace
+   * is one message per write and under load one write per member per turn; `backpressure` only
+   * while the member's socket does not take data (one write per message otherwise, the strictest
+   * reading of FRAME-2, and slow under load). See `Outbox`.
    */
   readonly writeBatching?: WriteBatching;
+  /**
+   * What one connection may send per second, in bytes and in messages (chunks read); past it its
+   * input is paused until it is back within the rate (throttled, never dropped: `FLOODING`, logged
+   * once per episode). 0 turns a limit off. Default {@link SERVER_MAX_RATE_BYTES} bytes and
+   * {@link SERVER_MAX_RATE_MESSAGES} messages.
+   */
+  readonly maxRate?: { readonly bytes: number; readonly messages: number };
   /** Where log entries go; default nowhere. */
   readonly logger?: Logger;
   /** A room shared with other processes (`chatkit serve --cluster`); default none: this process is the room. */
@@ -84,7 +93,7 @@ function positiveInt(name: string, value: number, min: number): number {
 }
 
 function writeBatching(value: WriteBatching | undefined): WriteBatching {
-  if (value === undefined) return 'backpressure';
+  if (value === undefined) return 'turn';
   if (value !== 'turn' && value !== 'backpressure')
     throw new ServerOptionError('writeBatching', 'must be turn or backpressure');
   return value;
@@ -126,6 +135,10 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     maxQueueBytes: positiveInt('maxQueueBytes', options.maxQueueBytes ?? SERVER_MAX_QUEUE_BYTES, 1),
     shutdownGraceMs: positiveInt('shutdownGraceMs', options.shutdownGraceMs ?? SERVER_SHUTDOWN_GRACE_MS, 0),
     writeBatching: writeBatching(options.writeBatching),
+    maxRate: {
+      bytes: positiveInt('maxRate.bytes', options.maxRate?.bytes ?? SERVER_MAX_RATE_BYTES, 0),
+      messages: positiveInt('maxRate.messages', options.maxRate?.messages ?? SERVER_MAX_RATE_MESSAGES, 0),
+    },
     logger: options.logger,
     link: options.link,
   };

@@ -21,12 +21,13 @@
  * is written to a socket that can no longer take bytes: a mass disconnect costs no error per
  * message.
  *
- * With `writeBatching: 'backpressure'` there is no fan-out: every message is written at once, one
+ * With `writeBatching: 'backpressure'` (an option; `turn` is the default) there is no fan-out: every message is written at once, one
  * write per message and member, and only backpressure batches (the literal reading of FRAME-7).
  *
  * @module
  */
 import type { Socket } from 'node:net';
+import { type BacklogListener, backlogMarks } from './flow.js';
 
 /** When an outbox may put several messages in one write. */
 export type WriteBatching = 'turn' | 'backpressure';
@@ -67,6 +68,18 @@ export class Fanout {
   #shared: Uint8Array | undefined;
   /** Earliest time (performance.now()) of the next flush. */
   #nextFlushAt = 0;
+
+  readonly #onTurnEnd: (() => void) | undefined;
+
+  /** `onTurnEnd` is called after each turn's output went out (input flow control resumes then). */
+  constructor(onTurnEnd?: () => void) {
+    this.#onTurnEnd = onTurnEnd;
+  }
+
+  /** Bytes broadcast in this turn, not yet handed to the members. */
+  get pendingBytes(): number {
+    return this.#entryBytes;
+  }
 
   /** Members receiving broadcasts. */
   get size(): number {
@@ -147,6 +160,7 @@ export class Fanout {
     const used = process.cpuUsage(cpu);
     const costMs = (used.user + used.system) / 1000;
     this.#nextFlushAt = performance.now() + Math.min(FLUSH_PAUSE_MAX_MS, costMs * FLUSH_PAUSE_FACTOR);
+    this.#onTurnEnd?.();
   }
 }
 
@@ -163,20 +177,37 @@ export class Outbox {
   #cursor = -1;
   /** Listed in the fan-out's `touched` for this turn. */
   #touched = false;
+  readonly #backlog: BacklogListener | undefined;
+  /** More than the high mark waits (told to `backlog`). */
+  #backedUp = false;
+  readonly #marks: { high: number; low: number };
 
   /**
    * Wraps `socket`; `onOverflow` is called once when more than `maxBytes` wait. With a `fanout`,
    * messages go out at the end of each turn (see the module's documentation); without one, each
-   * message is written at once and only backpressure batches.
+   * message is written at once and only backpressure batches. `backlog` hears when the waiting
+   * output passes the high mark, moves, and is back under the low mark (input flow control).
    */
-  constructor(socket: Socket, maxBytes: number, onOverflow: () => void, fanout?: Fanout) {
+  constructor(
+    socket: Socket,
+    maxBytes: number,
+    onOverflow: () => void,
+    fanout?: Fanout,
+    backlog?: BacklogListener,
+  ) {
     this.#socket = socket;
     this.#maxBytes = maxBytes;
     this.#onOverflow = onOverflow;
     this.#fanout = fanout;
+    this.#backlog = backlog;
+    this.#marks = backlogMarks(maxBytes);
     socket.on('drain', () => {
       this.#catchUp();
       this.#flush();
+      if (this.#backedUp) {
+        this.#backlog?.progressed();
+        this.#checkBacklog();
+      }
     });
   }
 
@@ -262,7 +293,20 @@ export class Outbox {
     this.#queuedBytes += bytes.length;
   }
 
+  #checkBacklog(): void {
+    if (this.#backlog === undefined) return;
+    const pending = this.#closed ? 0 : this.#queuedBytes + this.#socket.writableLength;
+    if (!this.#backedUp && pending > this.#marks.high) {
+      this.#backedUp = true;
+      this.#backlog.backedUp();
+    } else if (this.#backedUp && pending <= this.#marks.low) {
+      this.#backedUp = false;
+      this.#backlog.caughtUp();
+    }
+  }
+
   #checkBound(): void {
+    this.#checkBacklog();
     if (!this.#closed && this.#queuedBytes + this.#socket.writableLength > this.#maxBytes) {
       this.#closed = true;
       this.#fanout?.unsubscribe(this);

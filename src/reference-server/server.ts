@@ -10,11 +10,12 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { type AnyMessage, createDecoder, type DecodeEvent, type Decoder } from '../codec/index.js';
 import { ChatkitError, ERROR_CODES, type ErrorCode } from '../errors.js';
-import { SERVER_SWEEP_MAX_INTERVAL_MS } from '../limits.js';
+import { SERVER_EVICT_LINGER_MS, SERVER_STALL_MS, SERVER_SWEEP_MAX_INTERVAL_MS } from '../limits.js';
 import { type DialectAdapter, dialectAdapter } from './adapters.js';
 import type { RoomLink, RoomSink } from './link.js';
 import type { LogEntry, LogEvent } from './log.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js';
+import { FlowControl, type MemberFlow } from './flow.js';
 import { Fanout, Outbox } from './outbox.js';
 import { Room, type RoomMember } from './room.js';
 
@@ -82,6 +83,8 @@ class Connection implements RoomMember {
   readonly decoder: Decoder<AnyMessage>;
   /** Input decoded while the nickname claim is pending (the socket is paused meanwhile). */
   held: DecodeEvent<AnyMessage>[] = [];
+  /** Input flow control: rate and room backlog (see `flow.ts`). */
+  readonly flow: MemberFlow;
 
   constructor(
     readonly id: number,
@@ -90,11 +93,13 @@ class Connection implements RoomMember {
     options: ResolvedServerOptions,
     fanout: Fanout | undefined,
     onOverflow: () => void,
+    flow: FlowControl,
   ) {
     const now = Date.now();
     this.lastInputAt = now;
     this.deadline = now + options.handshakeTimeoutMs;
-    this.outbox = new Outbox(socket, options.maxQueueBytes, onOverflow, fanout);
+    this.flow = flow.member(socket, () => this.nick || peer);
+    this.outbox = new Outbox(socket, options.maxQueueBytes, onOverflow, fanout, this.flow);
     this.decoder = createDecoder({
       dialect: options.dialect,
       direction: 'toServer',
@@ -120,6 +125,8 @@ class ReferenceServer extends EventEmitter implements ChatServer {
   readonly #room = new Room<Connection>();
   /** Shared output of every member (`writeBatching: 'turn'`); without it, the room writes to each. */
   readonly #fanout: Fanout | undefined;
+  /** Input backpressure and rate limits (issue: a flooder must never evict the room). */
+  readonly #flow: FlowControl;
   readonly #connections = new Map<number, Connection>();
   /** Every accepted socket until it closes, ended or not: shutdown must not wait on a half-open one. */
   readonly #sockets = new Set<Socket>();
@@ -131,7 +138,14 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     super();
     this.options = options;
     this.#adapter = dialectAdapter(options.dialect, options);
-    this.#fanout = options.writeBatching === 'turn' ? new Fanout() : undefined;
+    this.#fanout =
+      options.writeBatching === 'turn' ? new Fanout(() => this.#flow.turnEnded()) : undefined;
+    this.#flow = new FlowControl(
+      options.maxRate,
+      options.maxQueueBytes,
+      ({ member, reason }) => this.#log('warn', 'flood', { nick: member.label(), code: 'FLOODING', reason }),
+      () => this.#fanout?.pendingBytes ?? 0,
+    );
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (error) => this.#log('error', 'error', { detail: String(error) }));
   }
@@ -191,10 +205,23 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       return;
     }
     const id = this.#nextId++;
-    const conn = new Connection(id, socket, peer, this.options, this.#fanout, () => {
-      // Closing from inside a broadcast would announce the leave in the middle of it.
-      setImmediate(() => this.#end(conn, 'SLOW_CONSUMER', true));
-    });
+    const conn = new Connection(
+      id,
+      socket,
+      peer,
+      this.options,
+      this.#fanout,
+      () => {
+        // Closing from inside a broadcast would announce the leave in the middle of it.
+        setImmediate(() =>
+          this.#evictSlow(
+            conn,
+            `did not read its messages while others did: more than ${this.options.maxQueueBytes} bytes waited for it`,
+          ),
+        );
+      },
+      this.#flow,
+    );
     this.#connections.set(id, conn);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk));
@@ -221,12 +248,29 @@ class ReferenceServer extends EventEmitter implements ChatServer {
   #onData(conn: Connection, chunk: Buffer): void {
     if (conn.phase === 'closed') return;
     conn.lastInputAt = Date.now();
+    let messages = 0;
     for (const event of conn.decoder.push(chunk)) {
       if (conn.isClosed()) return;
+      messages++;
       if (conn.phase === 'claiming') conn.held.push(event);
       else if (conn.phase === 'handshake') this.#onHandshake(conn, event);
       else this.#onMemberEvent(conn, event);
     }
+    if (!conn.isClosed()) conn.flow.input(chunk.length, messages);
+  }
+
+  /**
+   * Closes a member that does not read while others do (SLOW_CONSUMER, ROBUST-SLOW-1): what
+   * waited for it is dropped, it is told why (if its socket still takes bytes), and its socket is
+   * destroyed after a short linger. `why` is the log's reason, in words.
+   */
+  #evictSlow(conn: Connection, why: string): void {
+    if (conn.isClosed()) return;
+    const socket = conn.socket;
+    conn.outbox.discard();
+    if (socket.writable) socket.end(this.#adapter.refusal(`${why} (SLOW_CONSUMER)`));
+    setTimeout(() => socket.destroy(), SERVER_EVICT_LINGER_MS).unref();
+    this.#end(conn, 'SLOW_CONSUMER', false, why);
   }
 
   #onHandshake(conn: Connection, event: DecodeEvent<AnyMessage>): void {
@@ -348,10 +392,11 @@ class ReferenceServer extends EventEmitter implements ChatServer {
    * connection still in its handshake is never announced (NICK-LEAVE-2). `destroy` drops the
    * socket at once (bad input, a stalled reader); otherwise it is half-closed after its output.
    */
-  #end(conn: Connection, reason: LeaveReason, destroy: boolean): void {
+  #end(conn: Connection, reason: LeaveReason, destroy: boolean, why?: string): void {
     if (conn.phase === 'closed') return;
     const wasMember = conn.phase === 'member';
     conn.phase = 'closed';
+    conn.flow.close();
     this.#connections.delete(conn.id);
     if (destroy) {
       conn.outbox.discard();
@@ -375,7 +420,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       this.#log(code ? 'warn' : 'info', 'leave', {
         peer: conn.peer,
         nick: conn.nick,
-        reason,
+        reason: why ?? reason,
         ...(code ? { code } : {}),
       });
     } else {
@@ -398,10 +443,17 @@ class ReferenceServer extends EventEmitter implements ChatServer {
         this.#end(conn, 'IDLE_TIMEOUT', false);
       }
     }
+    for (const member of this.#flow.sweep(performance.now())) {
+      const conn = [...this.#connections.values()].find((c) => c.flow === member);
+      if (conn !== undefined) {
+        this.#evictSlow(conn, `did not read for ${SERVER_STALL_MS / 1000} s while others did`);
+      }
+    }
   }
 
   async #shutdown(): Promise<void> {
     if (this.#sweep) clearInterval(this.#sweep);
+    this.#flow.stop();
     this.#log('info', 'shutdown', { detail: `members=${this.#room.size}` });
     const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const flushed = [...this.#connections.values()].map((conn) => {

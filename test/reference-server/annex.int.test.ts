@@ -42,6 +42,7 @@ import {
 } from './helpers.js';
 import { cpuDuring } from '../support/wait.js';
 import { awaitLength, BACKLOG_QUEUE_BYTES, backUp, floodPastSlowMember } from './slow-reader.js';
+import { NO_RATE_LIMIT } from '../../src/reference-server/flow.js';
 
 const session = new Session();
 afterEach(() => session.close());
@@ -145,6 +146,8 @@ async function newcomerAfterBacklog(dialect: DialectName, prompt = 'NICK'): Prom
   const server = await session.server({
     dialect,
     maxQueueBytes: BACKLOG_QUEUE_BYTES,
+    // A flood is how this state is reached quickly: no rate limit (it would only make it slower).
+    maxRate: NO_RATE_LIMIT,
     ...(dialect === 'nick' ? { prompt } : {}),
   });
   const events = record(server);

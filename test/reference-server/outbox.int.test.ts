@@ -63,7 +63,7 @@ async function pair(): Promise<Pair> {
 
 const msg = (i: number) => Buffer.from(`alice: message ${i};`);
 
-describe("reference server output, writeBatching 'backpressure' (the default)", () => {
+describe("reference server output, writeBatching 'backpressure'", () => {
   it('writes each message with its own write while the member keeps up (FRAME-2)', async () => {
     const p = await pair();
     const outbox = new Outbox(p.socket, UNBOUNDED, () => undefined);
@@ -113,7 +113,7 @@ describe("reference server output, writeBatching 'backpressure' (the default)", 
   });
 });
 
-describe("reference server output, writeBatching 'turn'", () => {
+describe("reference server output, writeBatching 'turn' (the default)", () => {
   it("writes one turn's broadcasts to each member in one write, and a later turn's in another", async () => {
     const fanout = new Fanout();
     const members = await Promise.all([pair(), pair()]);

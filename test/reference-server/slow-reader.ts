@@ -16,6 +16,7 @@ import type { Connection } from '../../conformance/harness/connection.js';
 import { tcpSockets } from '../../conformance/harness/spawn.js';
 import type { DialectName } from '../../src/codec/index.js';
 import type { ChatServer, ServerEvents } from '../../src/reference-server/index.js';
+import { NO_RATE_LIMIT } from '../../src/reference-server/flow.js';
 import { wireFormat } from '../support/room-model.js';
 import { expectServerState, join, type Session, WAIT_MS } from './helpers.js';
 
@@ -75,6 +76,8 @@ export async function floodPastSlowMember(
   const server = await session.server({
     dialect,
     maxQueueBytes: SLOW_QUEUE_BYTES,
+    // A flood is how this state is reached quickly: no rate limit (it would only make it slower).
+    maxRate: NO_RATE_LIMIT,
     ...(dialect === 'nick' ? { prompt } : {}),
   });
   const leaves: ServerEvents['leave'][0][] = [];

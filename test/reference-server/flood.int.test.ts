@@ -1,0 +1,149 @@
+/**
+ * A flooder must never evict the room (input backpressure, `flow.ts`). One member writes
+ * {@link FLOOD_BYTES} as fast as its socket takes them while 990 members chat at 5 messages a
+ * second each, against the server in its default mode. Before input backpressure, a flood like
+ * this filled every member's queue past the slow-consumer bound (with turn batching, 525 of 990
+ * members were evicted within 3 s). Now the flooder's input is paused: its messages arrive late,
+ * every one of them, and nobody else loses anything.
+ *
+ * The chat is `chatkit bench`'s paced run (every member's stream scanned for every message's
+ * token); the flood is bytes `%`, which no token, nickname or announcement holds, counted at the
+ * flooder (it gets its own relays back) and at a watcher.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBench } from '../../src/bench/loadgen.js';
+import { SERVER_MAX_RATE_BYTES, SERVER_RATE_BURST_SECONDS } from '../../src/limits.js';
+import { until } from '../support/wait.js';
+import type { LogEntry } from '../../src/reference-server/log.js';
+import { type ChatServer, type ServerEvents, startServer } from '../../src/reference-server/index.js';
+
+const MEMBERS = 990;
+const RATE = 5;
+const CHAT_MS = 5_000;
+/**
+ * The slow-consumer bound of this server: a quarter of the default, so that the flood is many
+ * times it (unthrottled, it alone pushes most queues past it: the test fails without input
+ * backpressure) and more than the rate limit's burst (so the flooder is rate-limited too).
+ */
+const QUEUE_BYTES = 256 * 1024;
+const FLOOD_BYTES = SERVER_MAX_RATE_BYTES * SERVER_RATE_BURST_SECONDS + 16 * QUEUE_BYTES;
+/** One flood write: a NICK chat message of `%` (relayed in pieces of at most 1024 bytes). */
+const FLOOD_WRITE_BYTES = 8 * 1024;
+const PERCENT = 0x25;
+/** Bound on each wait of this file. */
+const WAIT_MS = 120_000;
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+/** A raw NICK member that counts the `%` bytes it receives. */
+async function percentCounter(server: ChatServer, nick: string): Promise<{ socket: Socket; count: () => number }> {
+  const socket = connect(server.port, '127.0.0.1');
+  cleanup.push(() => socket.destroy());
+  let count = 0;
+  let text: string | undefined = '';
+  const joined = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${nick} did not join`)), WAIT_MS);
+    socket.on('data', (chunk: Buffer) => {
+      for (const byte of chunk) if (byte === PERCENT) count++;
+      if (text !== undefined) {
+        text += chunk.toString('latin1');
+        if (text.startsWith('NICK') && !text.includes(nick)) socket.write(nick);
+        if (text.includes('Connected to server!')) {
+          clearTimeout(timer);
+          text = undefined; // joined: only `%` is counted from here on
+          resolve();
+        }
+      }
+    });
+  });
+  await joined;
+  return { socket, count: () => count };
+}
+
+/** Writes `FLOOD_BYTES` of `flooder: %%%…` as fast as the socket takes them (waiting on `drain`). */
+async function flood(socket: Socket): Promise<void> {
+  const prefix = Buffer.from('flooder: ');
+  const write = Buffer.concat([prefix, Buffer.alloc(FLOOD_WRITE_BYTES - prefix.length, PERCENT)]);
+  const percentPerWrite = FLOOD_WRITE_BYTES - prefix.length;
+  for (let sent = 0; sent < FLOOD_BYTES; sent += percentPerWrite) {
+    if (!socket.write(write)) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the flooder never drained')), WAIT_MS);
+        socket.once('drain', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+describe('reference server, default mode, one flooder in a busy room', () => {
+  it('throttles the flooder (its messages delayed, none lost) while 990 members chatting at 5 msg/s lose nothing and nobody is evicted', async () => {
+    const log: LogEntry[] = [];
+    const server = await startServer({
+      dialect: 'nick',
+      port: 0,
+      maxQueueBytes: QUEUE_BYTES,
+      logger: (e) => log.push(e),
+    });
+    cleanup.push(() => server.close());
+    const leaves: ServerEvents['leave'][0][] = [];
+    server.on('leave', (e) => leaves.push(e));
+
+    const flooder = await percentCounter(server, 'flooder');
+    const watcher = await percentCounter(server, 'watcher');
+    let flooding: Promise<void> | undefined;
+    let floodWrites = 0;
+    const result = await runBench({
+      host: '127.0.0.1',
+      port: server.port,
+      dialect: 'nick',
+      clients: MEMBERS,
+      senders: MEMBERS,
+      durationMs: CHAT_MS,
+      rate: RATE,
+      size: 64,
+      joinConcurrency: 64,
+      joinRate: 0,
+      joinTimeoutMs: WAIT_MS,
+      drainMs: WAIT_MS,
+      drainQuietMs: 10_000,
+      deadlineMs: 4 * WAIT_MS,
+      onProgress: (p) => {
+        // The flood starts with the chat, once every member has joined and the room is quiet.
+        if (p.phase === 'send' && flooding === undefined) {
+          flooding = flood(flooder.socket).then(() => {
+            floodWrites++;
+          });
+        }
+      },
+    });
+    expect(flooding).toBeDefined();
+    await flooding;
+    expect(floodWrites).toBe(1);
+    const floodPercent = Math.ceil(FLOOD_BYTES / (FLOOD_WRITE_BYTES - 9)) * (FLOOD_WRITE_BYTES - 9);
+    await until(
+      () => watcher.count() >= floodPercent && flooder.count() >= floodPercent,
+      'the whole flood at the watcher and the flooder',
+      WAIT_MS,
+    );
+
+    // The chat: every member joined, got every message, and was never closed (the bench ends
+    // with closing them itself, so the server's member list is empty by now).
+    expect(result.join.joined).toBe(MEMBERS);
+    expect(result.deliveries.expected).toBe(result.send.messages * MEMBERS);
+    expect(result.deliveries.lost).toBe(0);
+    expect(result.membersLost).toBe(0);
+    expect(leaves.filter((e) => e.reason === 'SLOW_CONSUMER')).toEqual([]);
+    // The flood: throttled (logged once, with its code), delayed, and every byte relayed exactly once.
+    const floods = log.filter((e) => e.event === 'flood');
+    expect(floods.map((e) => [e.nick, e.code])).toEqual([['flooder', 'FLOODING']]);
+    expect(watcher.count()).toBe(floodPercent);
+    expect(flooder.count()).toBe(floodPercent);
+  }, 6 * WAIT_MS);
+});
