@@ -15,6 +15,7 @@ export type LogEvent =
   | 'reject'
   | 'drop'
   | 'error'
+  | 'recovered'
   | 'shutdown'
   | 'closed';
 
