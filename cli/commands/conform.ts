@@ -18,6 +18,7 @@ import { matchesId, unknownPatterns } from '../../conformance/harness/select.js'
 import { TargetError } from '../../conformance/harness/spawn.js';
 import { isPromptToken, ProbeError } from '../../conformance/probe.js';
 import { badgeJson, renderBadgeSvg } from '../../conformance/report/badge.js';
+import { checkOutputPaths, ReportPathError } from '../../conformance/report-paths.js';
 import {
   type BaselineEntry,
   BaselineError,
@@ -96,11 +97,13 @@ With --baseline, failures the file lists are reported as known and do not count.
   static override flags = {
     target: Flags.string({ description: 'HOST:PORT of a running server to judge', helpValue: 'HOST:PORT' }),
     spawn: Flags.string({
-      description: 'server command started afresh for every case; {port} is replaced',
+      description:
+        'server command started afresh for every case; {port} is replaced; run through the shell (/bin/sh -c), in a PID namespace of its own where possible, so every process it starts ends with the case',
       helpValue: '"CMD {port}"',
     }),
     client: Flags.string({
-      description: 'client command to judge (client profile); {host} and {port} are replaced',
+      description:
+        'client command to judge (client profile); {host} and {port} are replaced; run through the shell (/bin/sh -c), contained like --spawn',
       helpValue: '"CMD {host} {port}"',
     }),
     dialect: Flags.option({
@@ -144,6 +147,9 @@ With --baseline, failures the file lists are reported as known and do not count.
     baseline: Flags.string({
       description: 'JSON list of known failures: reported as known, not failing the run',
       helpValue: 'FILE',
+    }),
+    force: Flags.boolean({
+      description: 'overwrite output files that chatkit did not write (checked before the run, exit 2 otherwise)',
     }),
     'update-baseline': Flags.boolean({ description: "rewrite --baseline's FILE with this run's failures" }),
     fuzz: Flags.integer({
@@ -205,6 +211,23 @@ With --baseline, failures the file lists are reported as known and do not count.
         if (error instanceof BaselineError) this.fail(error.code, error.message, EXIT_USAGE);
         throw error;
       }
+    }
+
+    try {
+      checkOutputPaths(
+        [
+          ...(flags.output === undefined ? [] : [{ flag: '--output', path: flags.output }]),
+          ...(flags.badge === undefined ? [] : [{ flag: '--badge', path: flags.badge }]),
+          ...(flags['badge-json'] === undefined ? [] : [{ flag: '--badge-json', path: flags['badge-json'] }]),
+          ...(flags.baseline !== undefined && flags['update-baseline']
+            ? [{ flag: '--baseline', path: flags.baseline, alsoInput: true }]
+            : []),
+        ],
+        flags.force,
+      );
+    } catch (error) {
+      if (error instanceof ReportPathError) this.fail(error.code, error.message, EXIT_USAGE);
+      throw error;
     }
 
     // Where people read: stdout, unless stdout carries a machine document.
