@@ -20,6 +20,11 @@ import { isPromptToken, ProbeError } from '../../conformance/probe.js';
 import { badgeJson, renderBadgeSvg } from '../../conformance/report/badge.js';
 import { checkOutputPaths, ReportPathError } from '../../conformance/report-paths.js';
 import {
+  MAX_RECORDED_BYTES_PER_CONNECTION,
+  MAX_RECORDED_BYTES_PER_RUN,
+  setRecordingCaps,
+} from '../../conformance/harness/connection.js';
+import {
   type BaselineEntry,
   BaselineError,
   readBaseline,
@@ -148,6 +153,14 @@ With --baseline, failures the file lists are reported as known and do not count.
       description: 'JSON list of known failures: reported as known, not failing the run',
       helpValue: 'FILE',
     }),
+    'max-recorded-bytes': Flags.integer({
+      description: `most bytes recorded per connection; a target that sends more gets "the target flooded" in its verdict [default: ${MAX_RECORDED_BYTES_PER_CONNECTION}]`,
+      min: 1,
+    }),
+    'max-run-recorded-bytes': Flags.integer({
+      description: `most bytes recorded by the whole run [default: ${MAX_RECORDED_BYTES_PER_RUN}]`,
+      min: 1,
+    }),
     force: Flags.boolean({
       description: 'overwrite output files that chatkit did not write (checked before the run, exit 2 otherwise)',
     }),
@@ -213,6 +226,7 @@ With --baseline, failures the file lists are reported as known and do not count.
       }
     }
 
+    setRecordingCaps({ perConnection: flags['max-recorded-bytes'], perRun: flags['max-run-recorded-bytes'] });
     try {
       checkOutputPaths(
         [
