@@ -36,7 +36,7 @@ export const SERVER_SHUTDOWN_GRACE_MS = 2_000;
 export const SERVER_SWEEP_MAX_INTERVAL_MS = 1_000;
 /**
  * Reference server: a refused, timed-out or departed connection whose peer does not close its side is
- * destroyed this long after our last byte went out, so it cannot hold a descriptor (ROBUST-FD-1).
+ * destroyed this long after our last byte went out, so it cannot hold a descriptor (ROBUST-HANDSHAKE-2, ROBUST-BAD-1).
  */
 export const SERVER_CLOSE_LINGER_MS = 2_000;
 /** Reference server: most connections still in their handshake at once; past it the oldest is closed. */

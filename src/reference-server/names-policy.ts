@@ -1,5 +1,5 @@
 /**
- * Usernames that cannot deceive (tilde, TILDE-USER-4): the server's notices are `SERVER~…`, so a
+ * Usernames that cannot deceive (tilde, beyond TILDE-USER-3): the server's notices are `SERVER~…`, so a
  * member whose name merely LOOKS like `SERVER` could forge them. A name is compared by its
  * skeleton: NFKC (fullwidth and other compatibility forms fold to ASCII), default-ignorable code
  * points removed (zero-width spaces and joiners, bidi controls, soft hyphen), white space removed,

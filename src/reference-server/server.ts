@@ -332,7 +332,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     });
   }
 
-  /** A socket we ended is destroyed after a bounded linger, even if its peer never closes (ROBUST-FD-1). */
+  /** A socket we ended is destroyed after a bounded linger, even if its peer never closes (ROBUST-BAD-1). */
   #linger(socket: Socket): void {
     if (!socket.destroyed) this.#lingering.set(socket, Date.now() + SERVER_CLOSE_LINGER_MS);
   }
