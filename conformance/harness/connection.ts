@@ -28,7 +28,7 @@ export const ERROR_STREAM_TAIL_BYTES = 2_048;
  * Most bytes one connection records (stream, chunks and transcript hold them); past it the
  * connection stops recording, is closed, and every wait on it fails with TARGET_FLOODED.
  */
-export const MAX_RECORDED_BYTES_PER_CONNECTION = 4 * 1024 * 1024;
+export const MAX_RECORDED_BYTES_PER_CONNECTION = 16 * 1024 * 1024;
 /** Most bytes all connections of one process (one `conform` run) record together. */
 export const MAX_RECORDED_BYTES_PER_RUN = 256 * 1024 * 1024;
 
@@ -208,9 +208,11 @@ export function recordSocket(socket: Socket, label: string): Connection {
       return;
     }
     recordedThisRun += chunk.length;
-    received.push(new Uint8Array(chunk));
+    // One copy for the chunk list and the transcript: both only read it.
+    const copy = new Uint8Array(chunk);
+    received.push(copy);
     append(chunk);
-    events.push({ t: now(), dir: 'in', bytes: new Uint8Array(chunk) });
+    events.push({ t: now(), dir: 'in', bytes: copy });
     wake();
   });
   // With allowHalfOpen, the peer's FIN does not close our side: we record EOF and keep the socket writable.
