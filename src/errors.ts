@@ -35,7 +35,7 @@ export const ERROR_CODES = {
   TRUNCATED_LINE: 'Line profile: the stream ended in the middle of a line.',
   // Reference server (spec/PROTOCOL.md §6).
   SERVER_FULL:
-    'The server already has as many connections as its client limit allows; the new one is closed.',
+    'The server already has as many members as its client limit allows; the newcomer is told so and closed.',
   SERVER_LISTEN_FAILED: 'The server could not listen on the address (in use, or not permitted).',
   HANDSHAKE_TIMEOUT: 'A connection did not finish its handshake within the handshake timeout.',
   IDLE_TIMEOUT: 'A member sent nothing within the idle timeout.',
@@ -94,6 +94,16 @@ export const ERROR_CODES = {
     'Clustered server: after a Redis outage, a local member\'s nickname was claimed by a member of another node meanwhile.',
   FLOODING:
     'A member sent faster than its rate limit (`--max-rate`); its input was paused (throttled, nothing dropped).',
+  HANDSHAKE_EVICTED:
+    'A connection still in its handshake was closed to make room for a newer one: too many handshakes pending, in total or from its address.',
+  SERVER_NO_DESCRIPTORS:
+    'The server ran out of file descriptors (EMFILE, ENFILE) and could not accept; logged once, it accepts again when descriptors free up.',
+  TARGET_FLOODED:
+    'chatkit conform: the target sent more than the recording cap (per connection or per run) allows; recording stopped and the case says so.',
+  TARGET_ESCAPED:
+    'chatkit conform: a process started by the target outlived the case (e.g. it called setsid()); it was killed and its listener reported.',
+  REPORT_PATH_INVALID:
+    'chatkit conform: an output path is not writable, is given twice, or holds a file that is not a chatkit report (use --force).',
 } as const;
 
 /** One of chatkit's stable error codes. */

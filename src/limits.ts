@@ -22,7 +22,7 @@ export const NICKNAME_MAX_BYTES = NICK_DIALECT.limits.nicknameMaxBytes;
 /** Most bytes of an unfinished UTF-8 character a tilde receiver holds back (FRAME-4). */
 export const UTF8_HOLD_MAX_BYTES = 3;
 
-/** Reference server: most connections at once (members and handshakes); one more is closed at once. */
+/** Reference server: most members at once; one more is refused (SERVER_FULL). Handshakes are bounded by SERVER_MAX_PENDING. */
 export const SERVER_MAX_CLIENTS = 1_000;
 /** Reference server: time a connection has to finish its handshake (ROBUST-HANDSHAKE-2). */
 export const SERVER_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -84,3 +84,18 @@ export const SERVER_STALL_MS = 5_000;
 export const SERVER_FLOOD_EPISODE_QUIET_MS = 10_000;
 /** Reference server: time an evicted slow consumer gets to take its notice before its socket is destroyed. */
 export const SERVER_EVICT_LINGER_MS = 1_000;
+/**
+ * Reference server: a refused, timed-out or departed connection whose peer does not close its side is
+ * destroyed this long after our last byte went out, so it cannot hold a descriptor (ROBUST-HANDSHAKE-2, ROBUST-BAD-1).
+ */
+export const SERVER_CLOSE_LINGER_MS = 2_000;
+/** Reference server: most connections still in their handshake at once; past it the oldest is closed. */
+export const SERVER_MAX_PENDING = 256;
+/** Reference server: most connections in their handshake from one address; past it that address's oldest is closed. */
+export const SERVER_MAX_PENDING_PER_ADDRESS = 64;
+/** Reference server: log lines of one kind (event and code) written per {@link SERVER_LOG_WINDOW_MS} before the rest are counted. */
+export const SERVER_LOG_BURST = 20;
+/** Reference server: the window of {@link SERVER_LOG_BURST}; suppressed lines are reported with their count when it ends. */
+export const SERVER_LOG_WINDOW_MS = 1_000;
+/** Reference server: descriptors kept free below the process's limit; closer than this counts as out of descriptors. */
+export const SERVER_FD_HEADROOM = 8;

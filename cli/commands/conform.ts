@@ -22,6 +22,12 @@ import { matchesId, unknownPatterns } from '../../conformance/harness/select.js'
 import { TargetError } from '../../conformance/harness/spawn.js';
 import { isPromptToken, ProbeError } from '../../conformance/probe.js';
 import { badgeJson, renderBadgeSvg } from '../../conformance/report/badge.js';
+import { checkOutputPaths, ReportPathError } from '../../conformance/report-paths.js';
+import {
+  MAX_RECORDED_BYTES_PER_CONNECTION,
+  MAX_RECORDED_BYTES_PER_RUN,
+  setRecordingCaps,
+} from '../../conformance/harness/connection.js';
 import {
   type BaselineEntry,
   BaselineError,
@@ -111,11 +117,13 @@ With --baseline, failures the file lists are reported as known and do not count.
       multiple: true,
     }),
     spawn: Flags.string({
-      description: 'server command started afresh for every case; {port} is replaced',
+      description:
+        'server command started afresh for every case; {port} is replaced; run through the shell (/bin/sh -c), in a PID namespace of its own where possible, so every process it starts ends with the case',
       helpValue: '"CMD {port}"',
     }),
     client: Flags.string({
-      description: 'client command to judge (client profile); {host} and {port} are replaced',
+      description:
+        'client command to judge (client profile); {host} and {port} are replaced; run through the shell (/bin/sh -c), contained like --spawn',
       helpValue: '"CMD {host} {port}"',
     }),
     dialect: Flags.option({
@@ -166,6 +174,17 @@ With --baseline, failures the file lists are reported as known and do not count.
       description:
         'which cases keep their wire transcript in the JSON and JUnit reports: failing (fail, warn, flaky, error) or all',
     })(),
+    'max-recorded-bytes': Flags.integer({
+      description: `most bytes recorded per connection; a target that sends more gets "the target flooded" in its verdict [default: ${MAX_RECORDED_BYTES_PER_CONNECTION}]`,
+      min: 1,
+    }),
+    'max-run-recorded-bytes': Flags.integer({
+      description: `most bytes recorded by the whole run [default: ${MAX_RECORDED_BYTES_PER_RUN}]`,
+      min: 1,
+    }),
+    force: Flags.boolean({
+      description: 'overwrite output files that chatkit did not write (checked before the run, exit 2 otherwise)',
+    }),
     'update-baseline': Flags.boolean({ description: "rewrite --baseline's FILE with this run's failures" }),
     fuzz: Flags.integer({
       description: 'after the cases, N random sessions (several clients, edge-case names and texts, joins, leaves, resets); a violation is shrunk to a minimal session',
@@ -243,6 +262,24 @@ With --baseline, failures the file lists are reported as known and do not count.
         if (error instanceof BaselineError) this.fail(error.code, error.message, EXIT_USAGE);
         throw error;
       }
+    }
+
+    setRecordingCaps({ perConnection: flags['max-recorded-bytes'], perRun: flags['max-run-recorded-bytes'] });
+    try {
+      checkOutputPaths(
+        [
+          ...(flags.output === undefined ? [] : [{ flag: '--output', path: flags.output }]),
+          ...(flags.badge === undefined ? [] : [{ flag: '--badge', path: flags.badge }]),
+          ...(flags['badge-json'] === undefined ? [] : [{ flag: '--badge-json', path: flags['badge-json'] }]),
+          ...(flags.baseline !== undefined && flags['update-baseline']
+            ? [{ flag: '--baseline', path: flags.baseline, alsoInput: true }]
+            : []),
+        ],
+        flags.force,
+      );
+    } catch (error) {
+      if (error instanceof ReportPathError) this.fail(error.code, error.message, EXIT_USAGE);
+      throw error;
     }
 
     // Where people read: stdout, unless stdout carries a machine document.

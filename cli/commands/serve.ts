@@ -16,8 +16,11 @@ export default class Serve extends ChatkitCommand {
   static override description =
     `Speaks the dialect exactly as spec/PROTOCOL.md says, so the seeds' Python clients, nc and
 chatkit connect all work with it, while fixing every defect of the seeds' servers (Annex A).
-Logs one line per connect, join, leave, rejection and error. SIGINT/SIGTERM: members are told,
-queued output is flushed, exit 0.`;
+Logs one line per connect, join, leave, rejection and error; lines of one kind past 20 a second are
+counted, not written. SIGINT, SIGTERM and SIGHUP all stop the server: members are told, queued output
+is flushed, exit 0 (SIGHUP does not reopen the log: the log goes to stdout, which the caller owns).
+Connections still in their handshake never take a member's slot: --max-pending and
+--max-pending-per-address bound them, and the oldest makes room for a newcomer.`;
 
   static override examples = [
     { description: "NICK dialect on the seeds' port 55555", command: '<%= config.bin %> serve' },
@@ -58,7 +61,16 @@ queued output is flushed, exit 0.`;
       description:
         'nick: do not relay chunks without the sender\'s own "<nick>: " prefix (they are dropped and logged)',
     }),
-    'max-clients': intFlag('most connections at once [default: 1000]', 1),
+    'max-clients': intFlag('most members at once; a newcomer past it is told SERVER_FULL [default: 1000]', 1),
+    'max-pending': intFlag('most connections in their handshake at once; the oldest makes room [default: 256]', 1),
+    'max-pending-per-address': intFlag(
+      'most connections in their handshake from one address; its oldest makes room [default: 64]',
+      1,
+    ),
+    sanitize: Flags.boolean({
+      description:
+        'replace control bytes (NUL, ESC, CR, LF, other C0, DEL, C1) in relayed messages with "?", all but a final line ending; off: relayed unchanged, as the legacy wire does',
+    }),
     'max-message-bytes': intFlag('longest chunk relayed as one message [default: 1024 nick, 2015 tilde]', 1),
     'handshake-timeout-ms': intFlag('time to finish the handshake [default: 10000]', 1),
     'idle-timeout-ms': intFlag('close members silent this long; 0 never [default: 0]'),
@@ -115,11 +127,14 @@ queued output is flushed, exit 0.`;
         host: flags.host,
         framing: flags.framing,
         strictPrefix: flags['strict-prefix'],
+        sanitize: flags.sanitize,
         writeBatching: flags['write-batching'],
         logger: lineLogger(logFormat, (line) => process.stdout.write(`${line}\n`)),
         ...optional('port', flags.port),
         ...optional('prompt', flags.prompt),
         ...optional('maxClients', flags['max-clients']),
+        ...optional('maxPending', flags['max-pending']),
+        ...optional('maxPendingPerAddress', flags['max-pending-per-address']),
         ...optional('maxMessageBytes', flags['max-message-bytes']),
         ...optional('handshakeTimeoutMs', flags['handshake-timeout-ms']),
         ...optional('idleTimeoutMs', flags['idle-timeout-ms']),
@@ -140,13 +155,12 @@ queued output is flushed, exit 0.`;
       );
     }
     await new Promise<void>((resolve) => {
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
       const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        for (const signal of signals) process.off(signal, stop);
         server.close().then(resolve, resolve);
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      for (const signal of signals) process.on(signal, stop);
     });
   }
 }

@@ -24,6 +24,23 @@ export const DEFAULT_ACCEPT_TIMEOUT_MS = 5_000;
 /** How much of the stream a failure message shows (the tail), escaped. */
 export const ERROR_STREAM_TAIL_BYTES = 2_048;
 
+/**
+ * Most bytes one connection records (stream, chunks and transcript hold them); past it the
+ * connection stops recording, is closed, and every wait on it fails with TARGET_FLOODED.
+ */
+export const MAX_RECORDED_BYTES_PER_CONNECTION = 16 * 1024 * 1024;
+/** Most bytes all connections of one process (one `conform` run) record together. */
+export const MAX_RECORDED_BYTES_PER_RUN = 256 * 1024 * 1024;
+
+const recordingCaps = { perConnection: MAX_RECORDED_BYTES_PER_CONNECTION, perRun: MAX_RECORDED_BYTES_PER_RUN };
+let recordedThisRun = 0;
+
+/** Sets the recording caps (`conform --max-recorded-bytes`, `--max-run-recorded-bytes`). */
+export function setRecordingCaps(caps: { perConnection?: number | undefined; perRun?: number | undefined }): void {
+  if (caps.perConnection !== undefined) recordingCaps.perConnection = caps.perConnection;
+  if (caps.perRun !== undefined) recordingCaps.perRun = caps.perRun;
+}
+
 /** Stable codes of {@link ConnectionError}. */
 export const ConnectionErrorCode = {
   /** The connection was not established before the deadline. */
@@ -38,6 +55,8 @@ export const ConnectionErrorCode = {
   ACCEPT_TIMEOUT: 'ACCEPT_TIMEOUT',
   /** An argument out of range (e.g. a quiet window over {@link MAX_QUIET_WINDOW_MS}). */
   BAD_ARGUMENT: 'BAD_ARGUMENT',
+  /** The peer sent more than a recording cap allows; nothing past it was recorded. */
+  FLOODED: 'TARGET_FLOODED',
 } as const;
 /** One of the {@link ConnectionErrorCode} values. */
 export type ConnectionErrorCode = (typeof ConnectionErrorCode)[keyof typeof ConnectionErrorCode];
@@ -175,10 +194,27 @@ export function recordSocket(socket: Socket, label: string): Connection {
   const localPort = socket.localPort ?? 0;
   const remotePort = socket.remotePort ?? 0;
   events.push({ t: 0, dir: 'event', note: `connected 127.0.0.1:${localPort} -> :${remotePort}` });
+  let flood: string | undefined;
   socket.on('data', (chunk: Buffer) => {
-    received.push(new Uint8Array(chunk));
+    if (flood !== undefined) return;
+    const overConnection = streamLength + chunk.length > recordingCaps.perConnection;
+    if (overConnection || recordedThisRun + chunk.length > recordingCaps.perRun) {
+      // Bounded memory beats a complete record: say what happened, stop reading, close.
+      const cap = overConnection
+        ? `${recordingCaps.perConnection} bytes per connection`
+        : `${recordingCaps.perRun} bytes per run`;
+      flood = `the target flooded: ${streamLength + chunk.length} bytes in ${Math.round(now())} ms (recording cap ${cap})`;
+      events.push({ t: now(), dir: 'event', note: `${flood}; recording stopped` });
+      socket.destroy();
+      wake();
+      return;
+    }
+    recordedThisRun += chunk.length;
+    // One copy for the chunk list and the transcript: both only read it.
+    const copy = new Uint8Array(chunk);
+    received.push(copy);
     append(chunk);
-    events.push({ t: now(), dir: 'in', bytes: new Uint8Array(chunk) });
+    events.push({ t: now(), dir: 'in', bytes: copy });
     wake();
   });
   // With allowHalfOpen, the peer's FIN does not close our side: we record EOF and keep the socket writable.
@@ -196,6 +232,9 @@ export function recordSocket(socket: Socket, label: string): Connection {
         if (value !== undefined) {
           cleanup();
           resolve(value);
+        } else if (flood !== undefined) {
+          cleanup();
+          reject(new ConnectionError(ConnectionErrorCode.FLOODED, label, `${flood}; ${what}`, escapedTail()));
         } else if (failOnClose && closeKind !== undefined) {
           cleanup();
           reject(

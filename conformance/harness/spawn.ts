@@ -6,11 +6,17 @@
  * group, never by connecting: a probe that connects and closes is a real client to a legacy server (the NICK
  * server admits it as a ghost member, the tilde server busy-loops on it). Linux only.
  *
+ * A shell command line (what `conform --spawn` and `--client` run) is contained: it runs as the first
+ * process of a PID namespace of its own (`unshare --pid --fork --kill-child`), so every process it starts,
+ * even one that calls `setsid()`, ends with it. Where no namespace can be made, the fallback kills every
+ * process descended from the target and every process listening on its port, and reports the escapees.
+ *
  * @module
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { ChatkitError } from '../../src/errors.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
@@ -39,6 +45,14 @@ export const PYTHON_COMMAND = process.env.CHATKIT_PYTHON ?? 'python3';
 export const PYTHON_RESOLVE_TIMEOUT_MS = 10_000;
 /** Directory of the transcribed seed scripts. */
 export const PYTHON_TARGETS_DIR = join(PACKAGE_ROOT, 'conformance/targets/python');
+
+/** The containment wrapper for shell command lines; `CHATKIT_CONTAIN=0` turns it off (the fallback then). */
+export const CONTAIN_COMMAND: readonly string[] = ['unshare', '--pid', '--fork', '--kill-child'];
+/** Deadline for the one check that {@link CONTAIN_COMMAND} works here (it needs CAP_SYS_ADMIN or a user namespace). */
+export const CONTAIN_PROBE_TIMEOUT_MS = 5_000;
+
+/** Environment variable that marks every process of a target (inherited), so only those are ever killed. */
+export const TARGET_MARK_VARIABLE = 'CHATKIT_TARGET_MARK';
 
 /** Stable codes of {@link TargetError}. */
 export const TargetErrorCode = {
@@ -89,7 +103,7 @@ export interface TargetExit {
 
 /** Options of {@link spawnTarget}. */
 export interface SpawnTargetOptions {
-  /** argv (run directly) or a shell command line (run by `/bin/sh -c`). */
+  /** argv (run directly) or a shell command line (run by `/bin/sh -c`, contained: see the module's doc). */
   command: readonly string[] | string;
   cwd?: string;
   /** Extra environment, merged over `process.env`; `PYTHONUNBUFFERED=1` is always set. */
@@ -130,11 +144,54 @@ export interface TargetHandle {
   stop(): Promise<void>;
 }
 
+/** The shell's `128 + n` for a child killed by signal n, back as that signal. */
+function unwrapStatus(code: number | null, signal: NodeJS.Signals | null): TargetExit {
+  if (code === null || code <= 128) return { code, signal };
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+  return name === undefined ? { code, signal } : { code: null, signal: name as NodeJS.Signals };
+}
+
 /** Process groups started by this module and not yet stopped: killed if the test process exits. */
 const liveGroups = new Set<number>();
+/** Per live group, how to find the rest of the target (namespace, descendants, port holders). */
+const liveTargets = new Map<number, (thorough: boolean) => number[]>();
+let targetCount = 0;
 process.once('exit', () => {
-  for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+  for (const pgid of liveGroups) {
+    const rest = liveTargets.get(pgid)?.(true) ?? [];
+    killGroup(pgid, 'SIGKILL');
+    for (const pid of rest) killPid(pid);
+  }
 });
+
+function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+let containWorks: boolean | undefined;
+
+/** Whether shell command lines can be run in a PID namespace of their own here (checked once). */
+export function containmentAvailable(): boolean {
+  if (process.env.CHATKIT_CONTAIN === '0' || process.platform !== 'linux') return false;
+  containWorks ??=
+    spawnSync(CONTAIN_COMMAND[0]!, [...CONTAIN_COMMAND.slice(1), 'true'], {
+      stdio: 'ignore',
+      timeout: CONTAIN_PROBE_TIMEOUT_MS,
+    }).status === 0;
+  return containWorks;
+}
+
+/** Receives a line about processes of a target that had to be killed apart from it (TARGET_ESCAPED). */
+export type EscapeReporter = (line: string) => void;
+let escapeReporter: EscapeReporter = (line) => process.stderr.write(`${line}\n`);
+/** Where reports of escaped processes go (default: stderr). */
+export function setEscapeReporter(reporter: EscapeReporter): void {
+  escapeReporter = reporter;
+}
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
@@ -187,11 +244,20 @@ export async function pollUntil(
  * rejects with `TARGET_EXITED` or `TARGET_NEVER_LISTENED`, carrying the captured output.
  */
 export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandle> {
-  const [file, ...args] = typeof opts.command === 'string' ? ['/bin/sh', '-c', opts.command] : opts.command;
+  const contained = typeof opts.command === 'string' && containmentAvailable();
+  const [file, ...args] =
+    typeof opts.command === 'string'
+      ? contained
+        ? // The namespace's first process ignores signals it has no handler for (SIGTERM), so a shell
+          // stays first and runs the target as its child, passing on stdin and the exit status.
+          [...CONTAIN_COMMAND, '/bin/sh', '-c', '/bin/sh -c "$0" <&0 & wait $!', opts.command]
+        : ['/bin/sh', '-c', opts.command]
+      : opts.command;
   if (file === undefined) throw new TargetError(TargetErrorCode.SPAWN_FAILED, 'empty command');
+  const mark = `${process.pid}-${++targetCount}`;
   const child: ChildProcess = spawn(file, args, {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env, PYTHONUNBUFFERED: '1' },
+    env: { ...process.env, ...opts.env, PYTHONUNBUFFERED: '1', [TARGET_MARK_VARIABLE]: mark },
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -228,7 +294,7 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
   let spawnError: Error | undefined;
   const exited = new Promise<TargetExit>((resolve) => {
     child.once('exit', (code, signal) => {
-      exitStatus = { code, signal };
+      exitStatus = contained ? unwrapStatus(code, signal) : { code, signal };
       resolve(exitStatus);
     });
     child.once('error', (error) => {
@@ -247,6 +313,19 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
     );
   }
   liveGroups.add(pid);
+  // Every process of the target but the group: its namespace (contained), else its descendants, plus
+  // whatever listens on its port. Descendants are remembered while seen: an orphan loses its parent link.
+  // Only processes carrying this target's mark in their environment are ever killed apart from it.
+  const seen = new Set<number>();
+  const others = (thorough = false): number[] => {
+    for (const p of contained ? namespaceMembers(pid) : descendants(pid)) seen.add(p);
+    if (thorough) {
+      for (const p of markedProcesses(mark)) seen.add(p);
+      if (opts.port !== undefined) for (const p of portHolders(opts.port)) if (hasMark(p, mark)) seen.add(p);
+    }
+    return [...seen].filter((p) => p !== process.pid && isAlive(p));
+  };
+  liveTargets.set(pid, others);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -264,12 +343,20 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
       }
       // Stragglers that outlive the leader (a shell's children) go too, and we wait (bounded) until they
       // are gone, so that a test's afterEach really leaves nothing running.
+      const rest = others(true).filter((p) => !processGroupMembers(pid).includes(p));
       killGroup(pid, 'SIGKILL');
-      await pollUntil(() => processGroupMembers(pid).length === 0, {
+      for (const p of rest) killPid(p);
+      await pollUntil(() => processGroupMembers(pid).length === 0 && !rest.some(isAlive), {
         timeoutMs: KILL_WAIT_MS,
         what: 'the process group to exit',
       }).catch(() => undefined);
+      if (!contained && rest.length > 0) {
+        escapeReporter(
+          `chatkit: TARGET_ESCAPED: killed ${rest.length} process(es) the target left outside its group (pid ${rest.join(', ')})${opts.port === undefined ? '' : `; port ${opts.port}`}`,
+        );
+      }
       liveGroups.delete(pid);
+      liveTargets.delete(pid);
       // Keep what the target wrote last (a traceback) before the pipes go.
       await drained();
       child.stdin?.destroy();
@@ -339,12 +426,15 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
     if (exitStatus !== undefined) {
       await stop();
       const how = spawnError?.message ?? `code ${exitStatus.code}, signal ${exitStatus.signal}`;
-      throw new TargetError(TargetErrorCode.EXITED, `target exited (${how}) before listening on ${port}`, {
+      const daemon = contained
+        ? '; a target that forks into the background and exits is ended with everything it started: run it in the foreground'
+        : '';
+      throw new TargetError(TargetErrorCode.EXITED, `target exited (${how}) before listening on ${port}${daemon}`, {
         stdout: out.text(),
         stderr: err.text(),
       });
     }
-    if (listeningPorts(pid, port).length > 0) return handle;
+    if (listeningPortsOf([...processGroupMembers(pid), ...others()], port).length > 0) return handle;
     if (performance.now() >= deadline) {
       const where = whereItListens(pid, port);
       await stop();
@@ -533,6 +623,100 @@ export function processGroupMembers(pgid: number): number[] {
   return members;
 }
 
+/** Whether a process exists and is not a zombie. */
+function isAlive(pid: number): boolean {
+  const fields = statFields(`/proc/${pid}/stat`);
+  return fields !== undefined && fields[0] !== 'Z';
+}
+
+/** Live processes descended from `root` (through parent links still in place). */
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(`/proc/${entry}/stat`);
+    if (fields === undefined || fields[0] === 'Z') continue;
+    const ppid = Number(fields[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function pidNamespace(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes in the PID namespace of `wrapper`'s child (the `unshare --fork` layout), outer pids. */
+export function namespaceMembers(wrapper: number): number[] {
+  const own = pidNamespace(process.pid);
+  const namespaces = new Set(
+    descendants(wrapper)
+      .map(pidNamespace)
+      .filter((ns): ns is string => ns !== undefined && ns !== own),
+  );
+  if (namespaces.size === 0) return [];
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ns = pidNamespace(Number(entry));
+    if (ns !== undefined && namespaces.has(ns) && isAlive(Number(entry))) members.push(Number(entry));
+  }
+  return members;
+}
+
+function hasMark(pid: number, mark: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1')
+      .split('\0')
+      .includes(`${TARGET_MARK_VARIABLE}=${mark}`);
+  } catch {
+    return false;
+  }
+}
+
+/** Live processes whose environment carries `mark` (a target's, see {@link TARGET_MARK_VARIABLE}). */
+export function markedProcesses(mark: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && hasMark(pid, mark) && isAlive(pid));
+}
+
+/** Processes holding a LISTEN socket on `port` (loopback-reachable). */
+export function portHolders(port: number): number[] {
+  const inodes = new Set(
+    tcpSockets()
+      .filter((s) => s.state === TcpState.LISTEN && s.localPort === port && LOOPBACK_REACHABLE.has(s.localAddress))
+      .map((s) => s.inode),
+  );
+  if (inodes.size === 0) return [];
+  const holders: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    for (const inode of socketInodes(Number(entry))) {
+      if (inodes.has(inode)) {
+        holders.push(Number(entry));
+        break;
+      }
+    }
+  }
+  return holders;
+}
+
 /** Socket inodes open in a process (empty if it is gone). */
 function socketInodes(pid: number): Set<number> {
   const inodes = new Set<number>();
@@ -562,6 +746,11 @@ const LOOPBACK_REACHABLE = new Set(['127.0.0.1', '0.0.0.0', '0:0:0:0:0:0:0:0', '
  * `onlyPort` restricts the search (and skips the process scan when nothing listens there).
  */
 export function listeningPorts(pgid: number, onlyPort?: number): number[] {
+  return listeningPortsOf(processGroupMembers(pgid), onlyPort);
+}
+
+/** Ports on which any of `pids` has a LISTEN socket reachable at 127.0.0.1 (see {@link listeningPorts}). */
+export function listeningPortsOf(pids: readonly number[], onlyPort?: number): number[] {
   const listeners = tcpSockets().filter(
     (s) =>
       s.state === TcpState.LISTEN &&
@@ -570,7 +759,7 @@ export function listeningPorts(pgid: number, onlyPort?: number): number[] {
   );
   if (listeners.length === 0) return [];
   const owned = new Set<number>();
-  for (const pid of processGroupMembers(pgid)) for (const inode of socketInodes(pid)) owned.add(inode);
+  for (const pid of pids) for (const inode of socketInodes(pid)) owned.add(inode);
   return [...new Set(listeners.filter((s) => owned.has(s.inode)).map((s) => s.localPort))];
 }
 

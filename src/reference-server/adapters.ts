@@ -27,8 +27,11 @@ export interface DialectAdapter {
   left(nick: string): Uint8Array;
   /** Before closing a refused connection (NICK-NICK-3, TILDE-USER-3). */
   refusal(reason: string): Uint8Array;
-  /** What to relay for a frame a member sent. */
-  relay(nick: string, message: AnyMessage, frame: Uint8Array): RelayDecision;
+  /**
+   * What to relay for a frame a member sent; `continued` marks a later piece of a chunk whose first
+   * piece was relayed (chunk framing), which is judged with that first piece (NICK-RELAY-3).
+   */
+  relay(nick: string, message: AnyMessage, frame: Uint8Array, continued?: boolean): RelayDecision;
   /** Told to every member on shutdown, before the server closes the connection. */
   readonly shutdown: Uint8Array;
 }
@@ -45,8 +48,8 @@ function nickAdapter(framing: Framing, prompt: string, strictPrefix: boolean): D
     left: (nick) => enc({ type: 'left', nick }),
     refusal: (reason) => enc({ type: 'refused', reason }),
     shutdown: enc({ type: 'raw', body: `${SHUTDOWN_TEXT}!` }),
-    relay(nick, message, frame) {
-      if (strictPrefix && (message.type !== 'chat' || message.nick !== nick)) {
+    relay(nick, message, frame, continued = false) {
+      if (strictPrefix && !continued && (message.type !== 'chat' || message.nick !== nick)) {
         return { drop: 'PREFIX_MISMATCH', reason: `does not start with "${nick}: "` };
       }
       // NICK-RELAY-1: the chunk goes out byte for byte. Under the line profile the line is

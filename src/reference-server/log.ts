@@ -16,6 +16,7 @@ export type LogEvent =
   | 'drop'
   | 'flood'
   | 'error'
+  | 'recovered'
   | 'shutdown'
   | 'closed'
   /** A clustered server's link to the other nodes (Redis up or down, a dead node, lost messages). */

@@ -10,6 +10,8 @@ import {
   SERVER_HANDSHAKE_TIMEOUT_MS,
   SERVER_IDLE_TIMEOUT_MS,
   SERVER_MAX_CLIENTS,
+  SERVER_MAX_PENDING,
+  SERVER_MAX_PENDING_PER_ADDRESS,
   SERVER_MAX_QUEUE_BYTES,
   SERVER_MAX_RATE_BYTES,
   SERVER_MAX_RATE_MESSAGES,
@@ -33,8 +35,17 @@ export interface ServerOptions {
   readonly framing?: Framing;
   /** NICK: do not relay chunks that do not start with the sender's own `<nick>: ` (NICK-RELAY-3). */
   readonly strictPrefix?: boolean;
-  /** Most connections at once, members and handshakes together. */
+  /** Most members at once; connections still in their handshake do not count (see `maxPending`). */
   readonly maxClients?: number;
+  /** Most connections in their handshake at once; past it the oldest is closed (HANDSHAKE_EVICTED). */
+  readonly maxPending?: number;
+  /** Most connections in their handshake from one address; past it that address's oldest is closed. */
+  readonly maxPendingPerAddress?: number;
+  /**
+   * Replace control bytes (C0, DEL, C1) in relayed messages with `?`, all but a final line ending.
+   * Off by default: relaying unchanged is the legacy wire (NICK-RELAY-1). See `sanitize.ts`.
+   */
+  readonly sanitize?: boolean;
   /** Longest chunk relayed as one message; longer ones are relayed in pieces (NICK-RELAY-4, TILDE-RELAY-3). */
   readonly maxMessageBytes?: number;
   /** Time a connection has to finish its handshake (ROBUST-HANDSHAKE-2). */
@@ -125,6 +136,13 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     framing: options.framing ?? 'chunk',
     strictPrefix: options.strictPrefix ?? false,
     maxClients: positiveInt('maxClients', options.maxClients ?? SERVER_MAX_CLIENTS, 1),
+    maxPending: positiveInt('maxPending', options.maxPending ?? SERVER_MAX_PENDING, 1),
+    maxPendingPerAddress: positiveInt(
+      'maxPendingPerAddress',
+      options.maxPendingPerAddress ?? SERVER_MAX_PENDING_PER_ADDRESS,
+      1,
+    ),
+    sanitize: options.sanitize ?? false,
     maxMessageBytes,
     handshakeTimeoutMs: positiveInt(
       'handshakeTimeoutMs',

@@ -10,14 +10,19 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { type AnyMessage, createDecoder, type DecodeEvent, type Decoder } from '../codec/index.js';
 import { ChatkitError, ERROR_CODES, type ErrorCode } from '../errors.js';
-import { SERVER_EVICT_LINGER_MS, SERVER_STALL_MS, SERVER_SWEEP_MAX_INTERVAL_MS } from '../limits.js';
+import { SERVER_CLOSE_LINGER_MS, SERVER_EVICT_LINGER_MS, SERVER_STALL_MS, SERVER_SWEEP_MAX_INTERVAL_MS } from '../limits.js';
 import { type DialectAdapter, dialectAdapter } from './adapters.js';
+import { Admission } from './admission.js';
+import { descriptorLimit, descriptorsExhausted } from './descriptors.js';
 import type { RoomLink, RoomSink } from './link.js';
 import type { LogEntry, LogEvent } from './log.js';
+import { type LimitedLogger, limitLogRate } from './log-limit.js';
+import { nameRefusal } from './names-policy.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js';
 import { FlowControl, type MemberFlow } from './flow.js';
 import { Fanout, Outbox } from './outbox.js';
 import { Room, type RoomMember } from './room.js';
+import { sanitizeRelay } from './sanitize.js';
 
 /** Why a member left or a connection ended. */
 export type LeaveReason = 'eof' | 'reset' | 'error' | 'shutdown' | ErrorCode;
@@ -130,6 +135,13 @@ class ReferenceServer extends EventEmitter implements ChatServer {
   readonly #connections = new Map<number, Connection>();
   /** Every accepted socket until it closes, ended or not: shutdown must not wait on a half-open one. */
   readonly #sockets = new Set<Socket>();
+  readonly #admission: Admission<Connection>;
+  /** Sockets we ended, with the time past which they are destroyed if the peer keeps its side open. */
+  readonly #lingering = new Map<Socket, number>();
+  readonly #logger: LimitedLogger | undefined;
+  /** Set while accept() fails for want of descriptors, so that it is logged once per episode. */
+  #starved = false;
+  readonly #descriptorLimit = descriptorLimit();
   #nextId = 1;
   #sweep: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
@@ -147,7 +159,15 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       () => this.#fanout?.pendingBytes ?? 0,
     );
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
-    this.#server.on('error', (error) => this.#log('error', 'error', { detail: String(error) }));
+    this.#admission = new Admission(options);
+    this.#logger = options.logger && limitLogRate(options.logger);
+    this.#server.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EMFILE' && error.code !== 'ENFILE') {
+        this.#log('error', 'error', { detail: String(error) });
+      } else {
+        this.#starve(error.code);
+      }
+    });
   }
 
   get port(): number {
@@ -170,7 +190,9 @@ class ReferenceServer extends EventEmitter implements ChatServer {
         resolve();
       });
     });
-    const timeouts = [this.options.handshakeTimeoutMs, this.options.idleTimeoutMs].filter((t) => t > 0);
+    const timeouts = [this.options.handshakeTimeoutMs, this.options.idleTimeoutMs, SERVER_CLOSE_LINGER_MS].filter(
+      (t) => t > 0,
+    );
     const interval = Math.max(10, Math.min(SERVER_SWEEP_MAX_INTERVAL_MS, ...timeouts.map((t) => t / 4)));
     // One shared sweep for every timeout: no timer per connection.
     this.#sweep = setInterval(() => this.#sweepTimeouts(), interval);
@@ -193,17 +215,24 @@ class ReferenceServer extends EventEmitter implements ChatServer {
 
   #accept(socket: Socket): void {
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#lingering.delete(socket);
+    });
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     if (this.#closing !== undefined) {
       socket.destroy();
       return;
     }
-    if (this.#connections.size >= this.options.maxClients) {
-      this.#log('warn', 'reject', { peer, code: 'SERVER_FULL' });
-      socket.destroy();
+    const admission = this.#admission.decide(socket.remoteAddress ?? '?', this.#room.size);
+    if (!admission.admit) {
+      this.#log('warn', 'reject', { peer, code: 'SERVER_FULL', reason: ERROR_CODES.SERVER_FULL });
+      socket.on('error', () => undefined);
+      socket.end(this.#adapter.refusal(refusalReason('SERVER_FULL')));
+      this.#linger(socket);
       return;
     }
+    if (admission.evict !== undefined) this.#refuse(admission.evict, 'HANDSHAKE_EVICTED');
     const id = this.#nextId++;
     const conn = new Connection(
       id,
@@ -223,6 +252,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       this.#flow,
     );
     this.#connections.set(id, conn);
+    this.#admission.start(conn, socket.remoteAddress ?? '?');
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk));
     socket.on('end', () => this.#end(conn, 'eof', false));
@@ -248,13 +278,18 @@ class ReferenceServer extends EventEmitter implements ChatServer {
   #onData(conn: Connection, chunk: Buffer): void {
     if (conn.phase === 'closed') return;
     conn.lastInputAt = Date.now();
+    // Chunk framing: one recv is one message, so the pieces of an oversize chunk share the first
+    // piece's verdict (NICK-RELAY-3 judges the whole chunk, not only its first 1 KB).
+    let verdict: 'relayed' | 'dropped' | undefined;
     let messages = 0;
     for (const event of conn.decoder.push(chunk)) {
       if (conn.isClosed()) return;
       messages++;
       if (conn.phase === 'claiming') conn.held.push(event);
       else if (conn.phase === 'handshake') this.#onHandshake(conn, event);
-      else this.#onMemberEvent(conn, event);
+      else if (verdict === 'dropped') continue;
+      else verdict = this.#onMemberEvent(conn, event, verdict === 'relayed') ? 'relayed' : 'dropped';
+      if (this.options.framing !== 'chunk') verdict = undefined;
     }
     if (!conn.isClosed()) conn.flow.input(chunk.length, messages);
   }
@@ -284,6 +319,16 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       return;
     }
     conn.nick = nick;
+    const unsafe = this.options.dialect === 'tilde' ? nameRefusal(nick) : undefined;
+    if (unsafe !== undefined) {
+      this.#refuse(conn, unsafe);
+      return;
+    }
+    // Handshakes do not hold member slots, so the room may have filled while this one was pending.
+    if (this.#room.size >= this.options.maxClients) {
+      this.#refuse(conn, 'SERVER_FULL');
+      return;
+    }
     if (this.options.link !== undefined) {
       void this.#claimAndJoin(conn, this.options.link);
       return;
@@ -293,6 +338,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       return;
     }
     conn.phase = 'member';
+    this.#admission.finish(conn);
     conn.outbox.subscribe();
     this.#broadcast(this.#adapter.joined(nick));
     const welcome = this.#adapter.welcome(nick);
@@ -319,12 +365,13 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       return;
     }
     conn.phase = 'member';
+    this.#admission.finish(conn);
     link.publishJoin(conn.id, this.#adapter.joined(conn.nick));
     const held = conn.held;
     conn.held = [];
     for (const event of held) {
       if (conn.isClosed()) return;
-      this.#onMemberEvent(conn, event);
+      this.#onMemberEvent(conn, event, false);
     }
     if (!conn.isClosed()) conn.socket.resume();
   }
@@ -341,7 +388,8 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     this.#log('info', 'join', { peer: conn.peer, nick: conn.nick });
   }
 
-  #onMemberEvent(conn: Connection, event: DecodeEvent<AnyMessage>): void {
+  /** Relays or drops one event; true if it was relayed. `continued`: a later piece of a relayed chunk. */
+  #onMemberEvent(conn: Connection, event: DecodeEvent<AnyMessage>, continued: boolean): boolean {
     if (event.kind === 'issue') {
       const code = event.error.code;
       if (code === 'NICK_NON_ASCII' || code === 'INVALID_UTF8') {
@@ -350,15 +398,17 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       } else {
         this.#drop(conn, code, ERROR_CODES[code]);
       }
-      return;
+      return false;
     }
-    const decision = this.#adapter.relay(conn.nick, event.message, event.bytes);
+    const decision = this.#adapter.relay(conn.nick, event.message, event.bytes, continued);
     if ('drop' in decision) {
       this.#drop(conn, decision.drop, decision.reason);
-      return;
+      return false;
     }
-    const recipients = this.#broadcast(decision.bytes);
-    this.emit('relay', { id: conn.id, nick: conn.nick, bytes: decision.bytes.length, recipients });
+    const bytes = this.options.sanitize ? sanitizeRelay(decision.bytes) : decision.bytes;
+    const recipients = this.#broadcast(bytes);
+    this.emit('relay', { id: conn.id, nick: conn.nick, bytes: bytes.length, recipients });
+    return true;
   }
 
   /**
@@ -382,9 +432,24 @@ class ReferenceServer extends EventEmitter implements ChatServer {
   }
 
   #refuse(conn: Connection, code: ErrorCode): void {
-    const reason = `${ERROR_CODES[code].replace(/\.$/, '')} (${code})`;
-    conn.outbox.end(this.#adapter.refusal(reason));
+    conn.outbox.end(this.#adapter.refusal(refusalReason(code)));
     this.#end(conn, code, false);
+  }
+
+  /** Logs running out of descriptors once per episode; the sweep logs its end. */
+  #starve(why: string | undefined): void {
+    if (this.#starved) return;
+    this.#starved = true;
+    this.#log('error', 'error', {
+      code: 'SERVER_NO_DESCRIPTORS',
+      reason: ERROR_CODES.SERVER_NO_DESCRIPTORS,
+      detail: `${why ?? 'EMFILE'} limit=${this.#descriptorLimit ?? '?'}`,
+    });
+  }
+
+  /** A socket we ended is destroyed after a bounded linger, even if its peer never closes (ROBUST-BAD-1). */
+  #linger(socket: Socket): void {
+    if (!socket.destroyed) this.#lingering.set(socket, Date.now() + SERVER_CLOSE_LINGER_MS);
   }
 
   /**
@@ -398,11 +463,13 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     conn.phase = 'closed';
     conn.flow.close();
     this.#connections.delete(conn.id);
+    this.#admission.finish(conn);
     if (destroy) {
       conn.outbox.discard();
       conn.socket.destroy();
     } else if (!conn.socket.destroyed) {
       conn.outbox.end();
+      this.#linger(conn.socket);
     } else {
       conn.outbox.discard(); // reset or error: nothing can be sent, and it takes no more broadcasts
     }
@@ -449,6 +516,18 @@ class ReferenceServer extends EventEmitter implements ChatServer {
         this.#evictSlow(conn, `did not read for ${SERVER_STALL_MS / 1000} s while others did`);
       }
     }
+    // libuv closes what it cannot accept without telling us: watch the count ourselves.
+    if (descriptorsExhausted(this.#descriptorLimit)) this.#starve('EMFILE');
+    else if (this.#starved) {
+      this.#starved = false;
+      this.#log('info', 'recovered', { detail: 'descriptors free again: accepting' });
+    }
+    for (const [socket, deadline] of this.#lingering) {
+      if (now >= deadline) {
+        this.#lingering.delete(socket);
+        socket.destroy();
+      }
+    }
   }
 
   async #shutdown(): Promise<void> {
@@ -479,12 +558,18 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     for (const socket of this.#sockets) socket.destroy();
     await stopped;
     await this.options.link?.close();
+    this.#logger?.flush();
     this.#log('info', 'closed', {});
   }
 
   #log(level: LogEntry['level'], event: LogEvent, fields: Omit<LogEntry, 'time' | 'level' | 'event'>): void {
-    this.options.logger?.({ time: new Date().toISOString(), level, event, ...fields });
+    this.#logger?.log({ time: new Date().toISOString(), level, event, ...fields });
   }
+}
+
+/** The reason a refusal carries: the code's sentence and the code, e.g. `… (SERVER_FULL)`. */
+function refusalReason(code: ErrorCode): string {
+  return `${ERROR_CODES[code].replace(/\.$/, '')} (${code})`;
 }
 
 /**

@@ -53,6 +53,16 @@ describe('chatkit serve (subprocess)', () => {
     expect((await target.exited).code).toBe(0);
   });
 
+  it('on SIGHUP ends as on SIGTERM: members told, connections closed, exit 0', async () => {
+    const { target, port } = await serve([]);
+    const alice = await member(port, 'alice');
+    process.kill(target.pid, 'SIGHUP');
+    expect(await alice.waitForClose({ timeoutMs: STEP_MS })).toBe('eof');
+    expect(Buffer.from(alice.stream()).toString()).toContain('Server shutting down!');
+    expect(await target.exited).toEqual({ code: 0, signal: null });
+    expect(target.stdout()).toMatch(/shutdown/);
+  });
+
   it('writes JSON log lines with --log-format json', async () => {
     const { target, port } = await serve(['--log-format', 'json', '--dialect', 'tilde']);
     const conn = await openConnection({ host: '127.0.0.1', port, label: 'zoë' });

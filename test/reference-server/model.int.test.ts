@@ -23,6 +23,7 @@
  *
  * Runs per dialect: `CHATKIT_MODEL_RUNS` (default 25).
  */
+import { nameRefusal } from '../../src/reference-server/names-policy.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
@@ -352,10 +353,10 @@ const latin1 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'l
 /** Names: a few fixed ones (so duplicates and reuse after a leave happen) and the dialect's field values. */
 const NAMES: Record<DialectName, fc.Arbitrary<string>> = {
   nick: fc.oneof(fc.constantFrom('alice', 'bob', 'Refused', 'x'.repeat(32)), FIELD_ARBITRARIES.nick.nick!),
-  tilde: fc.oneof(
-    fc.constantFrom('alice', 'bøb', 'server', 'a b', '中'.repeat(10)),
-    FIELD_ARBITRARIES.tilde.user!,
-  ),
+  // The reference server also refuses SERVER look-alikes and bidi controls (names-policy.ts).
+  tilde: fc
+    .oneof(fc.constantFrom('alice', 'bøb', 'serverless', 'a b', '中'.repeat(10)), FIELD_ARBITRARIES.tilde.user!)
+    .filter((name) => nameRefusal(name) === undefined),
 };
 
 const NICK_NAME_CHARS = chars(0x21, 0x7e, ':');
