@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   REPORT_INVALID:
     'chatkit conform: a report did not fit its documented schema (a bug in chatkit, not the target).',
   REPORT_WRITE_FAILED: 'chatkit conform: a report, badge or baseline file could not be written.',
+  DECLARATION_INVALID:
+    'chatkit conform --declare: the target declaration file is missing, unreadable or does not fit its schema (spec §9.1.1).',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -30,6 +30,7 @@ import { renderJunit } from '../../conformance/report/junit.js';
 import { detailsAndSummary, LiveProgress, renderPretty } from '../../conformance/report/pretty.js';
 import { ChatkitCommand } from '../base.js';
 import { EXIT_USAGE, framingFlag, parseAddress } from '../flags.js';
+import { type DeclarableFlags, DeclarationError, declaredFlags, readDeclaration } from '../../conformance/declare.js';
 
 /** Most `--timeout-scale`. */
 const MAX_TIMEOUT_SCALE = 20;
@@ -110,6 +111,10 @@ With --baseline, failures the file lists are reported as known and do not count.
     })(),
     prompt: Flags.string({ description: 'NICK prompt token [default: detected, or NICK]' }),
     framing: framingFlag,
+    declare: Flags.string({
+      description: 'target declaration (JSON or YAML, spec §9.1.1): dialect, prompt, framing, optional behaviours',
+      helpValue: 'FILE',
+    }),
     profile: commaList(
       `profiles to run: ${PROFILES.join(', ')} [default: core,robustness; client with --client]`,
     ),
@@ -172,7 +177,8 @@ With --baseline, failures the file lists are reported as known and do not count.
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Conform);
+    const { flags: given } = await this.parse(Conform);
+    const flags = { ...given, ...this.#declared(given) };
     const only = flags.only ?? [];
     const exclude = flags.exclude ?? [];
     const profiles = this.#profiles(flags.profile);
@@ -313,6 +319,16 @@ With --baseline, failures the file lists are reported as known and do not count.
     human.write(`${detailsAndSummary(report, { color })}\n`);
     this.#writeOutputs(report, reporter, flags, outcome.baseline);
     return this.exit(report.exitCode);
+  }
+
+  /** spec §9.1.1: `--declare FILE` fills the flags left at their defaults (conformance/declare.ts). */
+  #declared(flags: DeclarableFlags & { declare?: string | undefined }): DeclarableFlags {
+    try {
+      return declaredFlags(flags, flags.declare === undefined ? undefined : readDeclaration(flags.declare));
+    } catch (error) {
+      if (error instanceof DeclarationError) this.fail(error.code, error.message, EXIT_USAGE);
+      throw error;
+    }
   }
 
   #profiles(given: string[] | undefined): Profile[] | undefined {
