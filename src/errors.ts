@@ -104,6 +104,8 @@ export const ERROR_CODES = {
     'chatkit conform: a process started by the target outlived the case (e.g. it called setsid()); it was killed and its listener reported.',
   REPORT_PATH_INVALID:
     'chatkit conform: an output path is not writable, is given twice, or holds a file that is not a chatkit report (use --force).',
+  DECLARATION_INVALID:
+    'chatkit conform --declare: the target declaration file is missing, unreadable or does not fit its schema (spec §9.1.1).',
 } as const;
 
 /** One of chatkit's stable error codes. */

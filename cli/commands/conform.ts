@@ -46,6 +46,7 @@ import { drained } from '../stdio.js';
 
 /** After Ctrl-C, how long output may stall before the process exits anyway. */
 const SIGNAL_DRAIN_MS = 1_000;
+import { type DeclarableFlags, DeclarationError, declaredFlags, readDeclaration } from '../../conformance/declare.js';
 
 /** Most `--timeout-scale`. */
 const MAX_TIMEOUT_SCALE = 20;
@@ -133,6 +134,10 @@ With --baseline, failures the file lists are reported as known and do not count.
     })(),
     prompt: Flags.string({ description: 'NICK prompt token [default: detected, or NICK]' }),
     framing: framingFlag,
+    declare: Flags.string({
+      description: 'target declaration (JSON or YAML, spec §9.1.1): dialect, prompt, framing, optional behaviours',
+      helpValue: 'FILE',
+    }),
     profile: commaList(
       `profiles to run: ${PROFILES.join(', ')} [default: core,robustness; client with --client]`,
     ),
@@ -229,7 +234,8 @@ With --baseline, failures the file lists are reported as known and do not count.
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Conform);
+    const { flags: given } = await this.parse(Conform);
+    const flags = { ...given, ...this.#declared(given) };
     const only = flags.only ?? [];
     const exclude = flags.exclude ?? [];
     const profiles = this.#profiles(flags.profile);
@@ -420,6 +426,16 @@ With --baseline, failures the file lists are reported as known and do not count.
     human.write(`${detailsAndSummary(report, { color })}\n`);
     this.#writeOutputs(report, reporter, flags, outcome.baseline);
     return this.exit(report.exitCode);
+  }
+
+  /** spec §9.1.1: `--declare FILE` fills the flags left at their defaults (conformance/declare.ts). */
+  #declared(flags: DeclarableFlags & { declare?: string | undefined }): DeclarableFlags {
+    try {
+      return declaredFlags(flags, flags.declare === undefined ? undefined : readDeclaration(flags.declare));
+    } catch (error) {
+      if (error instanceof DeclarationError) this.fail(error.code, error.message, EXIT_USAGE);
+      throw error;
+    }
   }
 
   #profiles(given: string[] | undefined): Profile[] | undefined {

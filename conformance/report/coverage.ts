@@ -43,6 +43,14 @@ export const NOT_JUDGED_BY_CASES: Readonly<Record<string, string>> = {
   'FRAME-6': "binds the checker: verified by chatkit's own tests",
   'FRAME-7':
     'not observable on the wire (a batched write and writes merged by TCP look the same): checked on the reference server by its tests',
+  // New in spec 1.0 (issue 15): shown on the seeds and the reference programs by their Annex A tests; no case yet.
+  'TRANSPORT-4': 'new in spec 1.0, no case yet (needs restarting the target): Annex A D-NS-12 tests',
+  'CLIENT-PROMPT-2': 'new in spec 1.0, no case yet: Annex A D-NC-7 tests',
+  'CLIENT-EOF-2': 'new in spec 1.0, no case yet: Annex A D-NC-8 and D-TC-8 tests',
+  'CLIENT-CONNECT-1': 'new in spec 1.0, no case yet (needs a port nothing listens on): Annex A D-TC-9 tests',
+  'SEC-1': 'new in spec 1.0, no case yet: names policy and terminal safety',
+  'SEC-2': 'new in spec 1.0, no case yet: relay sanitising option',
+  'SEC-3': 'new in spec 1.0, no case yet: connection and rate bounds',
 };
 
 /**

@@ -114,6 +114,28 @@ describe.each(TARGETS)('$script (NICK client, prompt "$prompt")', ({ script, pro
       await client.waitForOutput('stdout', 'bob: hi\n');
     });
 
+    it('D-NC-7: a member who sends the bare prompt token makes the client send its nickname again', async () => {
+      const { client, server } = await start('alice\n');
+      await handshake(client, server, 'alice');
+      // As relayed from a member who typed the token: a chunk of its own after the handshake.
+      server.send(prompt);
+      await server.waitForText('alice', { after: 'alice'.length });
+      expect(text(server)).toBe('alicealice');
+      expect(client.stdout()).not.toContain(`${prompt}\n`);
+    });
+
+    it('D-NC-8: when stdin ends the client neither exits nor closes its connection', async () => {
+      const { client, server } = await start('alice\n');
+      await handshake(client, server, 'alice');
+      client.endStdin();
+      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(server.closed).toBe(false);
+      expect(client.exitStatus()).toBeUndefined();
+      // The reader thread still works.
+      server.send('bob: hi');
+      await client.waitForOutput('stdout', 'bob: hi\n');
+    });
+
     it('D-NC-6: a non-ASCII nickname makes the client print "An error occured!" and disconnect at the prompt', async () => {
       const { client, server } = await start('zo\u00eb\n');
       server.send(prompt);

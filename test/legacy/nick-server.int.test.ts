@@ -14,6 +14,8 @@ import {
   PYTHON_TARGETS_DIR,
   pollUntil,
   processCpuTimeMs,
+  pythonExecutable,
+  spawnTarget,
   type TargetHandle,
   threadsAllWaitingForInput,
   threadsBlockedInSend,
@@ -282,6 +284,22 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
       alice.resumeReading();
       await bob.waitForText('Connected to server!', { timeoutMs: FLOOD_DEADLINE_MS });
       await carol.waitForText(prompt, { timeoutMs: FLOOD_DEADLINE_MS });
+    });
+
+    it('D-NS-12: restarted at once on its port after a member was connected, the server fails with EADDRINUSE', async () => {
+      const alice = await join_('alice');
+      const port = server.port!;
+      await server.stop();
+      alice.close();
+      // No SO_REUSEADDR: the old connection's socket (FIN_WAIT_2 or TIME_WAIT) still holds the port.
+      const restart = spawnTarget({
+        command: [pythonExecutable(), join(PYTHON_TARGETS_DIR, script), '127.0.0.1', String(port)],
+        port,
+      });
+      await expect(restart).rejects.toMatchObject({
+        code: 'TARGET_EXITED',
+        stderr: expect.stringContaining('Address already in use'),
+      });
     });
 
     it('D-NS-11: a broadcast in progress reaches a newcomer: bob gets a message the server read before he joined', async () => {

@@ -12,13 +12,16 @@ import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
 import {
   PYTHON_TARGETS_DIR,
+  freePort,
   pythonExecutable,
+  spawnPythonClient,
   spawnTarget,
   type TargetHandle,
 } from '../../conformance/harness/spawn.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 import {
   BUSY_DEADLINE_MS,
+  CONNECT_DEADLINE_MS,
   expectPrintingBusyLoop,
   QUIET_WINDOW_MS,
   sleep,
@@ -128,6 +131,29 @@ describe('tilde_client.py (headless twin of the tkinter tilde client)', () => {
       // The test never announced the join: the client did not wait for it (TILDE-MSG-1).
       expect(text(server)).toBe('alicehello');
       expect(client.stdout()).toBe(BANNER);
+    });
+
+    it('D-TC-8: when stdin ends the client neither exits nor closes its connection', async () => {
+      const { client, server } = await joined('alice');
+      client.endStdin();
+      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(server.closed).toBe(false);
+      expect(client.exitStatus()).toBeUndefined();
+      await show('bob~hi', '[bob] hi');
+    });
+
+    it('D-TC-9: a refused connect prints its error on stdout (the display channel), then exits 1 with a traceback', async () => {
+      const port = await freePort();
+      const client = await spawnPythonClient(HEADLESS, { port });
+      try {
+        client.writeStdin('alice\n');
+        const deadline = sleep(CONNECT_DEADLINE_MS).then(() => 'still running' as const);
+        expect(await Promise.race([client.exited.then((e) => e.code), deadline])).toBe(1);
+        expect(client.stdout()).toContain(`Unable to connect to server 127.0.0.1 ${port}\n`);
+        expect(client.stderr()).toContain('Traceback');
+      } finally {
+        await client.stop();
+      }
     });
   });
 });

@@ -15,6 +15,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { splitFirstLine } from '../../cli/stdin.js';
 import type { Connection } from '../../conformance/harness/connection.js';
+import { freePort } from '../../conformance/harness/spawn.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 import { CodecError } from '../../src/errors.js';
 import {
@@ -169,6 +170,24 @@ describe.each([
     expect(term.output.text()).toBe('');
     expect(latin1(termPeer.stream()), 'the typed-ahead line is never sent').toBe('alice');
     expect(await cpuDuring(CPU_WINDOW_MS), 'CPU ms over an idle window').toBeLessThan(CPU_WINDOW_MS / 2);
+  });
+
+  it('D-NC-7: a prompt token a member sends after the handshake is shown as a message, never answered (CLIENT-PROMPT-2)', async () => {
+    const { peer, client, at } = await member('nick', prompt);
+    peer.send(prompt);
+    const shown = await client.waitFor((e) => e.kind === 'message' && latin1(e.bytes) === prompt, WAIT_MS);
+    expect(shown.kind).toBe('message');
+    await sleep(QUIET_MS);
+    expect(latin1(peer.stream().subarray(at)), 'nothing sent in answer').toBe('');
+  });
+
+  it('D-NC-8: when its input ends after the handshake, the client closes its connection and exits 0 (CLIENT-EOF-2)', async () => {
+    const server = await scriptedServer();
+    const term = await terminal(server.port, 'alice\n', { prompt }, 'ends');
+    const peer = await server.nextConnection({ timeoutMs: WAIT_MS });
+    await handshake(peer);
+    expect(await exitWithin(term.exit)).toBe(0);
+    expect(['eof', 'reset']).toContain(await peer.waitForClose({ timeoutMs: WAIT_MS }));
   });
 
   it('D-NC-2: non-ASCII bytes from the server are one NICK_NON_ASCII issue with those bytes; the client stays and shows what follows', async () => {
@@ -503,6 +522,22 @@ describe('Annex A.4: the defects of tilde_client.py are absent (tilde dialect)',
     expect(await exitWithin(term.exit)).toBe(1);
     expect(term.errorOutput.text()).toMatch(/^error NICKNAME_EMPTY: .+\n$/);
     await expectNoConnection(server);
+  });
+
+  it('D-TC-8: when its input ends after the handshake, the client closes its connection and exits 0 (CLIENT-EOF-2)', async () => {
+    const server = await scriptedServer();
+    const term = await terminal(server.port, 'alice\n', tilde, 'ends');
+    const peer = await server.nextConnection({ timeoutMs: WAIT_MS });
+    await tildeServerHandshake(peer, 'alice');
+    expect(await exitWithin(term.exit)).toBe(0);
+    expect(['eof', 'reset']).toContain(await peer.waitForClose({ timeoutMs: WAIT_MS }));
+  });
+
+  it('D-TC-9: a refused connect is reported on stderr only, as CONNECT_FAILED, with exit 1 (CLIENT-CONNECT-1)', async () => {
+    const term = await terminal(await freePort(), 'alice\n', tilde, 'ends');
+    expect(await exitWithin(term.exit)).toBe(1);
+    expect(term.errorOutput.text()).toMatch(/^error CONNECT_FAILED: .+\n$/);
+    expect(term.output.text(), 'nothing on the chat channel').toBe('');
   });
 
   it('D-TC-7: content typed ahead is not sent before the client’s own `added` arrives (TILDE-MSG-1)', async () => {

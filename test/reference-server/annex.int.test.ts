@@ -291,6 +291,18 @@ describe.each([
     await expectSince(alice.conn, alice.at, 'alice: sentinel');
   });
 
+  it('D-NS-12: restarted at once on its port after a member was connected, it listens again (TRANSPORT-4)', async () => {
+    const server = await start();
+    const alice = await member(server, 'alice');
+    const port = server.port;
+    await server.close();
+    expect(['eof', 'reset']).toContain(await alice.conn.waitForClose({ timeoutMs: WAIT_MS }));
+    // The closed connection's socket still holds the port; Node listens with SO_REUSEADDR, so this works.
+    const again = await session.server({ dialect: 'nick', prompt, port });
+    const conn = await session.open(again, 'after-restart');
+    await expectStream(conn, utf8(prompt));
+  });
+
   it('D-NS-4: a connection closed before its nickname is not announced and leaves no ghost', async () => {
     const server = await start();
     const events = record(server);

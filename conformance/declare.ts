@@ -1,0 +1,112 @@
+/**
+ * What a target declares (spec/PROTOCOL.md §9.1.1): its dialect, prompt token, framing profile and the
+ * optional behaviours it wants judged, in one small JSON or YAML file read by
+ * `chatkit conform --declare FILE`. The schema is the contract; the conform command only merges the
+ * result into its flags ({@link declaredFlags}).
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ChatkitError } from '../src/errors.js';
+import { requirementIndex } from './harness/requirements.js';
+
+/** The lowest handshake timeout a target may declare (spec Annex E, `SERVER_HANDSHAKE_TIMEOUT_MS`). */
+export const DECLARED_HANDSHAKE_TIMEOUT_MIN_MS = 1_000;
+
+/** The format's version; a later format takes the next number (§9.1.1). */
+export const DECLARATION_VERSION = 1;
+
+/** A MAY requirement of the spec: the only kind a target can declare as an optional behaviour. */
+const optionalRequirement = z.string().refine((id) => requirementIndex().get(id)?.level === 'MAY', {
+  message: 'not a MAY requirement of spec/PROTOCOL.md (only optional behaviours can be declared)',
+});
+
+/** The schema of a declaration file. Unknown keys are an error: a misspelt option must not be ignored. */
+export const TARGET_DECLARATION_SCHEMA = z
+  .strictObject({
+    declaration: z.literal(DECLARATION_VERSION),
+    dialect: z.enum(['nick', 'tilde']),
+    side: z.enum(['server', 'client']).default('server'),
+    // NICK-PROMPT-1: 1 to 32 printable ASCII bytes without space (the `token` rule of Annex D).
+    prompt: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,32}$/)
+      .optional(),
+    framing: z.enum(['chunk', 'line']).default('chunk'),
+    optional: z.array(optionalRequirement).default([]),
+    extensions: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).default([]),
+    handshakeTimeoutMs: z.number().int().min(DECLARED_HANDSHAKE_TIMEOUT_MIN_MS).optional(),
+  })
+  .refine((d) => d.prompt === undefined || d.dialect === 'nick', {
+    message: 'a prompt token is declared only for the NICK dialect',
+    path: ['prompt'],
+  });
+
+/** A checked declaration, defaults filled in. */
+export type TargetDeclaration = z.infer<typeof TARGET_DECLARATION_SCHEMA>;
+
+/** Thrown for a declaration that cannot be read or does not fit the schema; `issues` are zod's, as data. */
+export class DeclarationError extends ChatkitError {
+  /** Creates the error (code `DECLARATION_INVALID`). */
+  constructor(
+    message: string,
+    readonly issues: readonly z.core.$ZodIssue[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super('DECLARATION_INVALID', message, options);
+    this.name = 'DeclarationError';
+  }
+}
+
+/** Checks a parsed document (JSON or YAML) against {@link TARGET_DECLARATION_SCHEMA}. */
+export function parseDeclaration(document: unknown, source = 'declaration'): TargetDeclaration {
+  const result = TARGET_DECLARATION_SCHEMA.safeParse(document);
+  if (!result.success) {
+    const where = result.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+    throw new DeclarationError(`${source}: ${where}`, result.error.issues);
+  }
+  return result.data;
+}
+
+/** Reads and checks a declaration file; YAML parses JSON too, so one reader serves both. */
+export function readDeclaration(path: string): TargetDeclaration {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new DeclarationError(`${path}: cannot read the declaration file`, [], { cause });
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (cause) {
+    throw new DeclarationError(`${path}: not JSON or YAML`, [], { cause });
+  }
+  return parseDeclaration(document, path);
+}
+
+/** The conform flags a declaration can set. */
+export interface DeclarableFlags {
+  readonly dialect: 'auto' | 'nick' | 'tilde';
+  readonly prompt: string | undefined;
+  readonly framing: 'chunk' | 'line';
+}
+
+/**
+ * The flags after applying `declaration`: a flag given on the command line wins; a flag left at its
+ * default (`--dialect auto`, `--framing chunk`, no `--prompt`) takes the declared value. A declaration
+ * that contradicts an explicit flag is an error, not a silent choice.
+ */
+export function declaredFlags(flags: DeclarableFlags, declaration: TargetDeclaration | undefined): DeclarableFlags {
+  if (declaration === undefined) return flags;
+  if (flags.dialect !== 'auto' && flags.dialect !== declaration.dialect) {
+    throw new DeclarationError(`--dialect ${flags.dialect} contradicts the declared dialect ${declaration.dialect}`);
+  }
+  return {
+    dialect: declaration.dialect,
+    prompt: flags.prompt ?? declaration.prompt,
+    framing: flags.framing === 'chunk' ? declaration.framing : flags.framing,
+  };
+}
