@@ -29,7 +29,7 @@ export const ERROR_STREAM_TAIL_BYTES = 2_048;
  * connection stops recording, is closed, and every wait on it fails with TARGET_FLOODED.
  */
 export const MAX_RECORDED_BYTES_PER_CONNECTION = 16 * 1024 * 1024;
-/** Most bytes all connections of one process (one `conform` run) record together. */
+/** Most bytes the open connections of one process (one `conform` run) hold recorded at once. */
 export const MAX_RECORDED_BYTES_PER_RUN = 256 * 1024 * 1024;
 
 const recordingCaps = { perConnection: MAX_RECORDED_BYTES_PER_CONNECTION, perRun: MAX_RECORDED_BYTES_PER_RUN };
@@ -222,7 +222,11 @@ export function recordSocket(socket: Socket, label: string): Connection {
   socket.on('error', (error: NodeJS.ErrnoException) =>
     finish(error.code === 'ECONNRESET' ? 'reset' : 'error', `error ${error.code ?? error.message}`),
   );
-  socket.on('close', () => finish('local', 'closed'));
+  socket.on('close', () => {
+    // The run's cap bounds what open connections hold; a closed one's record is the report's to trim.
+    recordedThisRun -= streamLength;
+    finish('local', 'closed');
+  });
 
   /** Registers a bounded waiter: `check` returns a value to resolve with, or undefined to keep waiting. */
   function wait<T>(check: () => T | undefined, what: string, timeoutMs: number, failOnClose: boolean) {
