@@ -316,7 +316,6 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
 
 /** Runs one case, with retries: a failure that passes on a retry is `flaky`. */
 export async function runCase(c: ConformanceCase, options: RunOptions): Promise<CaseResult> {
-  const requirements = requirementIndex();
   const started = performance.now();
   const retries = options.retries ?? 0;
   let first = await attempt(c, options);
@@ -333,16 +332,7 @@ export async function runCase(c: ConformanceCase, options: RunOptions): Promise<
     first = again;
   }
   return {
-    id: c.id,
-    title: c.title,
-    dialect: c.dialect,
-    kind: c.kind,
-    level: c.level,
-    profile: c.profile,
-    requirements: c.requirements.map((id) => {
-      const r = requirements.get(id);
-      return { id, level: r?.level ?? '?', text: r?.text ?? '' };
-    }),
+    ...caseIdentity(c),
     verdict: final.verdict,
     durationMs: Math.round(performance.now() - started),
     attempts,
@@ -415,8 +405,8 @@ async function runPool<T>(items: readonly T[], jobs: number, work: (item: T) => 
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
 }
 
-/** The result of a case not run because the shared target had stopped answering. */
-function notJudged(c: ConformanceCase, options: RunOptions, lost: TargetLost): CaseResult {
+/** What every result says of its case: id, title, dialect, kind, level, profile, requirements. */
+function caseIdentity(c: ConformanceCase): Pick<CaseResult, 'id' | 'title' | 'dialect' | 'kind' | 'level' | 'profile' | 'requirements'> {
   const requirements = requirementIndex();
   return {
     id: c.id,
@@ -429,6 +419,13 @@ function notJudged(c: ConformanceCase, options: RunOptions, lost: TargetLost): C
       const r = requirements.get(id);
       return { id, level: r?.level ?? '?', text: r?.text ?? '' };
     }),
+  };
+}
+
+/** The result of a case not run because the shared target had stopped answering. */
+function notJudged(c: ConformanceCase, options: RunOptions, lost: TargetLost): CaseResult {
+  return {
+    ...caseIdentity(c),
     verdict: 'error',
     durationMs: 0,
     attempts: 1,
