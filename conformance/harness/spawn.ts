@@ -249,8 +249,9 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
     typeof opts.command === 'string'
       ? contained
         ? // The namespace's first process ignores signals it has no handler for (SIGTERM), so a shell
-          // stays first and runs the target as its child, passing on stdin and the exit status.
-          [...CONTAIN_COMMAND, '/bin/sh', '-c', '/bin/sh -c "$0" <&0 & wait $!', opts.command]
+          // stays first and runs the target as its child, passing on stdin and the exit status. A
+          // background job's stdin is /dev/null in sh, so stdin is kept on fd 3 and handed back.
+          [...CONTAIN_COMMAND, '/bin/sh', '-c', 'exec 3<&0; /bin/sh -c "$0" <&3 3<&- & wait $!', opts.command]
         : ['/bin/sh', '-c', opts.command]
       : opts.command;
   if (file === undefined) throw new TargetError(TargetErrorCode.SPAWN_FAILED, 'empty command');

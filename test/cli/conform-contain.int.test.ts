@@ -56,7 +56,8 @@ describe('chatkit conform and the processes it starts', () => {
     );
     cleanup.push(() => conform.stop());
     // Several escapees exist once a few cases have started their own instance of the target.
-    await pollUntil(() => withToken(token).filter((p) => p !== conform.pid).length >= 2, {
+    const escaped = () => readdirSync(dir).some((f) => f.startsWith('escapee-'));
+    await pollUntil(() => escaped() && withToken(token).filter((p) => p !== conform.pid).length >= 2, {
       timeoutMs: WAIT_MS,
       what: 'the target and its escapee to run',
     });
