@@ -28,9 +28,9 @@ export const ERROR_STREAM_TAIL_BYTES = 2_048;
  * Most bytes one connection records (stream, chunks and transcript hold them); past it the
  * connection stops recording, is closed, and every wait on it fails with TARGET_FLOODED.
  */
-export const MAX_RECORDED_BYTES_PER_CONNECTION = 16 * 1024 * 1024;
+export const MAX_RECORDED_BYTES_PER_CONNECTION = 8 * 1024 * 1024;
 /** Most bytes the open connections of one process (one `conform` run) hold recorded at once. */
-export const MAX_RECORDED_BYTES_PER_RUN = 256 * 1024 * 1024;
+export const MAX_RECORDED_BYTES_PER_RUN = 128 * 1024 * 1024;
 
 const recordingCaps = { perConnection: MAX_RECORDED_BYTES_PER_CONNECTION, perRun: MAX_RECORDED_BYTES_PER_RUN };
 let recordedThisRun = 0;
