@@ -101,7 +101,9 @@ describe.concurrent('chatkit conform output (subprocess, real pipes)', { timeout
     // A flaky case keeps its transcript (it failed once); every plain pass drops its own.
     expect(report.cases.filter((c) => c.verdict === 'pass').every((c) => c.transcript.length === 0)).toBe(true);
     expect(report.cases.filter((c) => c.verdict === 'flaky').every((c) => c.transcript.length > 0)).toBe(true);
-    expect(Buffer.byteLength(text)).toBeLessThan(PASSING_JSON_MAX_BYTES / 10);
+    // Plain passes cost a few kB; a flaky case's transcript (a flood, up to its budget) may add more.
+    const flaky = report.cases.some((c) => c.verdict === 'flaky');
+    expect(Buffer.byteLength(text)).toBeLessThan(flaky ? PASSING_JSON_MAX_BYTES : PASSING_JSON_MAX_BYTES / 10);
   });
 
   it('exit 3 (nobody listens) still writes the JSON and the JUnit with the reason, and the grey "not judged" badge', async () => {
