@@ -4,7 +4,8 @@
  * same run too, becomes `blocked` by it: neither a pass nor a fail, "blocked by <case> (<requirement>)".
  * A precondition failure whose judging case did not fail keeps its verdict but cites the
  * precondition's requirement and that case's hint, never the hint of the case that needed it
- * (spec/PROTOCOL.md §9.2).
+ * (spec/PROTOCOL.md §9.2). Failures that show one cause (causes.ts: a member closed for nothing, the
+ * server process exiting) are one root cause too, whichever requirement each case judged.
  *
  * @module
  */
@@ -62,7 +63,7 @@ export function resolveRootCauses(
       out.push(blocked);
       continue;
     }
-    if (stood !== undefined) {
+    if (stood !== undefined && failure.cause === undefined) {
       const judgedHere = r.requirements.some((q) => q.id === failure.requirement);
       const standing = byId.get(stood);
       if (judgedHere && standing !== undefined && !failed(standing)) {
@@ -90,19 +91,41 @@ export function resolveRootCauses(
     out.push(r);
   }
   // Cases that broke the same precondition the same way, while its own case passed (a server that
-  // prompts only its first connection), show one bug: the first of them (a precondition case if one
-  // is among them) is its failure, the others are blocked by it.
+  // prompts only its first connection), show one bug; so do failures with one cause (causes.ts: a
+  // member closed for nothing, the server process exiting), whatever each case judged.
+  groupUnder(out, byId, (f) => (f.precondition === undefined ? undefined : `${f.precondition}|${f.requirement}`));
+  groupUnder(out, byId, (f) => f.cause);
+  // A case may have stood on one that was itself blocked later in the list: name the root.
+  return out.map((r) => {
+    if (r.verdict !== 'blocked' || r.blockedBy === undefined) return r;
+    const root = rootOf(byId, r.blockedBy.id);
+    if (root === undefined || root.id === r.blockedBy.id || root.id === r.id) return r;
+    const requirement = root.failure?.requirement ?? root.requirements[0]?.id ?? '';
+    return { ...r, blockedBy: { id: root.id, requirement } };
+  });
+}
+
+/**
+ * Among the failures (fail or warn) with the same key, one (see `rank`) stays the failure and the others become `blocked` by it. Updates `out` and `byId`.
+ */
+function groupUnder(
+  out: CaseResult[],
+  byId: Map<string, CaseResult>,
+  keyOf: (failure: NonNullable<CaseResult['failure']>) => string | undefined,
+): void {
   const groups = new Map<string, number[]>();
   out.forEach((r, i) => {
-    const f = r.failure;
-    if ((r.verdict !== 'fail' && r.verdict !== 'warn') || f?.precondition === undefined) return;
-    const key = `${f.precondition}|${f.requirement}`;
+    const key = r.failure === undefined ? undefined : keyOf(r.failure);
+    if ((r.verdict !== 'fail' && r.verdict !== 'warn') || key === undefined) return;
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   for (const members of groups.values()) {
     if (members.length < 2) continue;
+    // The root is a fail before a warn (a MUST broken must not hide behind a SHOULD), then a case
+    // that judges a precondition, then the first in run order.
     const owners = new Set(Object.values(PRECONDITION_CASES[out[members[0]!]!.dialect]));
-    const root = out[members.find((i) => owners.has(out[i]!.id)) ?? members[0]!]!;
+    const rank = (i: number) => (out[i]!.verdict === 'fail' ? 0 : 2) + (owners.has(out[i]!.id) ? 0 : 1);
+    const root = out[members.reduce((best, i) => (rank(i) < rank(best) ? i : best))]!;
     for (const i of members) {
       const r = out[i]!;
       if (r.id === root.id) continue;
@@ -115,12 +138,4 @@ export function resolveRootCauses(
       byId.set(r.id, blocked);
     }
   }
-  // A case may have stood on one that was itself blocked later in the list: name the root.
-  return out.map((r) => {
-    if (r.verdict !== 'blocked' || r.blockedBy === undefined) return r;
-    const root = rootOf(byId, r.blockedBy.id);
-    if (root === undefined || root.id === r.blockedBy.id || root.id === r.id) return r;
-    const requirement = root.failure?.requirement ?? root.requirements[0]?.id ?? '';
-    return { ...r, blockedBy: { id: root.id, requirement } };
-  });
 }

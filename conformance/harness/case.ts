@@ -101,6 +101,11 @@ export interface FailureDetails {
    * the case judges: the id of the case that judges that precondition (see preconditions.ts).
    */
   readonly precondition?: string;
+  /**
+   * Set when the failure shows a way the target broke that any case could meet (causes.ts): a
+   * member closed for nothing, the server process exiting. Failures with one cause are one root.
+   */
+  readonly cause?: string;
 }
 
 /** Thrown by a case (usually through the context's checks) when the target breaks a requirement. */

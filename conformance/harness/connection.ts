@@ -120,6 +120,14 @@ export interface Connection {
   end(): void;
   /** Aborts with RST (`resetAndDestroy`). */
   reset(): void;
+  /**
+   * From now on counts `byte` in what arrives without recording it (`undefined`: record everything
+   * again). A case that floods the target through its own members bounds the judge's memory by
+   * what it judges, not by its flood; the transcript says so.
+   */
+  elide(byte: number | undefined): void;
+  /** How many bytes {@link Connection.elide} has counted without recording them. */
+  elided(): number;
   /** Stops reading (the kernel buffers fill and the peer's window closes) / starts again. */
   pauseReading(): void;
   resumeReading(): void;
@@ -195,8 +203,24 @@ export function recordSocket(socket: Socket, label: string): Connection {
   const remotePort = socket.remotePort ?? 0;
   events.push({ t: 0, dir: 'event', note: `connected 127.0.0.1:${localPort} -> :${remotePort}` });
   let flood: string | undefined;
-  socket.on('data', (chunk: Buffer) => {
+  let elideByte: number | undefined;
+  let elidedBytes = 0;
+  /** `chunk` without the elided byte, counted. */
+  const withoutElided = (chunk: Buffer): Buffer => {
+    if (elideByte === undefined || chunk.indexOf(elideByte) === -1) return chunk;
+    const kept = Buffer.allocUnsafe(chunk.length);
+    let n = 0;
+    for (const b of chunk) if (b !== elideByte) kept[n++] = b;
+    elidedBytes += chunk.length - n;
+    return kept.subarray(0, n);
+  };
+  socket.on('data', (data: Buffer) => {
     if (flood !== undefined) return;
+    const chunk = withoutElided(data);
+    if (chunk.length === 0) {
+      wake();
+      return;
+    }
     const overConnection = streamLength + chunk.length > recordingCaps.perConnection;
     if (overConnection || recordedThisRun + chunk.length > recordingCaps.perRun) {
       // Bounded memory beats a complete record: say what happened, stop reading, close.
@@ -329,6 +353,16 @@ export function recordSocket(socket: Socket, label: string): Connection {
       if (!socket.destroyed) socket.resetAndDestroy();
       finish('local', 'closed (reset)');
     },
+    elide(byte) {
+      if (byte === elideByte) return;
+      elideByte = byte;
+      events.push({
+        t: now(),
+        dir: 'event',
+        note: byte === undefined ? 'recording every byte again' : `counting ${escapeBytes(new Uint8Array([byte]))} bytes without recording them (a flood the case sends)`,
+      });
+    },
+    elided: () => elidedBytes,
     pauseReading() {
       events.push({ t: now(), dir: 'event', note: 'reading paused' });
       socket.pause();

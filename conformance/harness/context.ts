@@ -9,6 +9,7 @@
  */
 import { type DialectName, escapeBytes, type Framing } from '../../src/codec/index.js';
 import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
+import { MEMBER_CLOSED } from './causes.js';
 import { type CloseKind, type Connection, ConnectionError, openConnection } from './connection.js';
 import { NameSource, newRunSeed } from './names.js';
 import { type PreconditionStep, preconditionCase, preconditionCaseOf } from './preconditions.js';
@@ -91,6 +92,8 @@ export class ServerCaseContext {
   readonly #judged: ReadonlySet<string> | undefined;
   /** Members by connection: a wait for a member's own relay is a wait for its echo. */
   readonly #memberNick = new Map<Connection, string>();
+  /** Writes the context made itself on a connection (its nickname, its members' chat lines). */
+  readonly #ordinaryWrites = new Map<Connection, number>();
   /** Join announcements handed out by {@link joined}, by their text: the nickname they name. */
   readonly #joinTexts = new Map<string, string>();
   /** Leave announcements handed out by {@link left}, by their text: the nickname they name. */
@@ -264,7 +267,7 @@ export class ServerCaseContext {
     const conn = await this.connect(label);
     if (this.dialect === 'nick') {
       const promptEnd = await this.#prompt(conn);
-      conn.send(this.wire(nick));
+      this.#sendOrdinary(conn, this.wire(nick));
       const joinedAt = await this.#admitted(conn, nick, promptEnd, this.wire('Connected to server!'), {
         requirement: 'NICK-JOIN-2',
         step: 'welcome',
@@ -273,7 +276,7 @@ export class ServerCaseContext {
       this.#memberNick.set(conn, nick);
       return { conn, nick, joinedAt };
     }
-    conn.send(this.wire(nick));
+    this.#sendOrdinary(conn, this.wire(nick));
     const joinedAt = await this.#admitted(conn, nick, 0, this.joined(nick), {
       requirement: 'TILDE-JOIN-1',
       step: 'welcome',
@@ -373,23 +376,67 @@ export class ServerCaseContext {
       if (!(error instanceof ConnectionError)) throw error;
       this.fail(
         this.#asPrecondition(
-          {
+          this.#withCloseCause(conn, options.what, {
             requirement: options.requirement,
             message: `${conn.label}: ${options.what}: ${error.code === 'CLOSED_BEFORE_MATCH' ? 'the connection closed first' : 'nothing arrived in time'}`,
             expected: expected.map(show),
             actual: this.tail(conn, after),
             connection: conn.label,
-          },
+          }),
           options.step,
         ),
       );
     }
   }
 
+  /** One write the context makes as an ordinary member would (see {@link #closedForNothing}). */
+  #sendOrdinary(conn: Connection, data: string): void {
+    this.#ordinaryWrites.set(conn, (this.#ordinaryWrites.get(conn) ?? 0) + 1);
+    conn.send(data);
+  }
+
+  /**
+   * Whether the server closed `conn`, a member, although it only joined and chatted: the case wrote
+   * nothing else on it, and neither closed, half-closed nor paused it (causes.ts, MEMBER_CLOSED).
+   */
+  #closedForNothing(conn: Connection): boolean {
+    if (!this.#memberNick.has(conn) || (conn.closeKind !== 'eof' && conn.closeKind !== 'reset')) return false;
+    const events = conn.events();
+    const writes = events.filter((e) => e.dir === 'out').length;
+    const ours = events.some((e) => e.dir === 'event' && /^(local|reading paused|not sent)/.test(e.note ?? ''));
+    return !ours && writes === (this.#ordinaryWrites.get(conn) ?? 0);
+  }
+
+  /** A failure's details, marked MEMBER_CLOSED (with the words for it) when {@link #closedForNothing}. */
+  #withCloseCause(conn: Connection, what: string, details: FailureDetails): FailureDetails {
+    if (!this.#closedForNothing(conn)) return details;
+    return {
+      ...details,
+      message: `${conn.label}: the server closed this member's connection although it had only joined and chatted (waiting for: ${what})`,
+      cause: MEMBER_CLOSED,
+    };
+  }
+
+  /**
+   * Fails the case, as MEMBER_CLOSED, when the server has closed `member` although it only joined and
+   * chatted: a case that judges what others see of a member needs it still there.
+   */
+  expectStillMember(member: Member, options: { requirement: string; what: string }): void {
+    if (!member.conn.closed || !this.#closedForNothing(member.conn)) return;
+    this.fail({
+      requirement: options.requirement,
+      message: `${member.conn.label}: the server closed this member's connection although it had only joined and chatted (before: ${options.what})`,
+      expected: [`${member.nick} still connected`],
+      actual: this.tail(member.conn, member.joinedAt),
+      connection: member.conn.label,
+      cause: MEMBER_CLOSED,
+    });
+  }
+
   /** Writes what `member` says (one write) and returns the relay every member should receive. */
   say(member: Member, text: string): string {
     this.#memberNick.set(member.conn, member.nick);
-    member.conn.send(this.line(member.nick, text));
+    this.#sendOrdinary(member.conn, this.line(member.nick, text));
     return this.relay(member.nick, text);
   }
 
@@ -461,7 +508,7 @@ export class ServerCaseContext {
         actual: this.tail(conn, after),
         connection: conn.label,
       };
-      this.fail(this.#asPrecondition(details, echo ? 'echo' : undefined));
+      this.fail(this.#asPrecondition(this.#withCloseCause(conn, options.what, details), echo ? 'echo' : undefined));
     }
   }
 

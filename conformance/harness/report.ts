@@ -52,6 +52,11 @@ export const failureSchema = z.strictObject({
    * not of what the case itself checks: the id of the case that judges that precondition.
    */
   precondition: z.string().optional(),
+  /**
+   * Set when the failure shows a way the target broke that any case could meet (a member closed for
+   * nothing, the server process exiting): failures with one cause in a run are one root cause.
+   */
+  cause: z.string().optional(),
 });
 
 /** What a `blocked` case stood on: the failed case, and the requirement it failed. */

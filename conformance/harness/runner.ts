@@ -17,12 +17,19 @@ import { PRECONDITION_CASES } from './preconditions.js';
 import type { NodeAddress } from '../../src/nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
+import { exitedCause, hintOfCause } from './causes.js';
 import { spawnTarget, TargetError, type TargetHandle } from './spawn.js';
 
 /** Starts of a spawned target per case before it counts as unable to listen (a port race costs one). */
 export const SPAWN_ATTEMPTS = 2;
 /** How much of a dead target's stdout and stderr a failure or error quotes (the tail). */
 export const OUTPUT_TAIL_CHARS = 400;
+/**
+ * How long a failed case waits for a spawned target whose connections the target closed to finish
+ * exiting: a dying server's sockets close a moment before its exit is reaped, and a failure during
+ * which it exited has that exit as its cause (causes.ts).
+ */
+export const EXIT_SETTLE_MS = 300;
 /** Extra time a spawned target gets to start listening. */
 export const SPAWN_LISTEN_TIMEOUT_MS = 10_000;
 
@@ -159,7 +166,11 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
     ...error.details,
     requirementText: requirements.get(error.details.requirement)?.text ?? '',
     expected: [...error.details.expected],
-    ...(error.details.precondition === undefined ? { hint } : {}),
+    ...(error.details.cause !== undefined
+      ? { hint: hintOfCause(error.details.cause) ?? hint }
+      : error.details.precondition === undefined
+        ? { hint }
+        : {}),
   });
   let spawned: TargetHandle | undefined;
   let host = '127.0.0.1';
@@ -284,12 +295,20 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
       await clientCtx.closeAll();
     }
     if (spawned) {
+      const closedByTarget = connections.some(({ conn }) => conn.closeKind === 'eof' || conn.closeKind === 'reset');
+      if (result.failure !== undefined && closedByTarget && spawned.exitStatus() === undefined) {
+        await withBudget(spawned.exited, EXIT_SETTLE_MS, () => undefined);
+      }
       const exit = spawned.exitStatus();
+      const cause = exit === undefined ? undefined : exitedCause(exit, spawned.stderr());
+      const exitHint = (cause === undefined ? undefined : hintOfCause(cause)) ?? hint;
       result.targetOutput = { stdout: spawned.stdout(), stderr: spawned.stderr() };
       if (exit !== undefined && result.failure !== undefined) {
         // The target died during a failing case: say so, with what it wrote last.
         result.failure = {
           ...result.failure,
+          ...(cause === undefined ? {} : { cause }),
+          hint: exitHint,
           actual: `${result.failure.actual}\n[the server process exited during the case: code ${exit.code}, signal ${exit.signal}; stdout tail: ${JSON.stringify(spawned.stdout().slice(-OUTPUT_TAIL_CHARS))}; stderr tail: ${JSON.stringify(spawned.stderr().slice(-OUTPUT_TAIL_CHARS))}]`,
         };
       }
@@ -304,7 +323,8 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
             message: `the server process exited during the case (code ${exit.code}, signal ${exit.signal})`,
             expected: ['the server keeps running'],
             actual: `exited; stdout tail: ${JSON.stringify(spawned.stdout().slice(-OUTPUT_TAIL_CHARS))}; stderr tail: ${JSON.stringify(spawned.stderr().slice(-OUTPUT_TAIL_CHARS))}`,
-            hint,
+            ...(cause === undefined ? {} : { cause }),
+            hint: exitHint,
           },
         };
       }

@@ -271,6 +271,8 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
       const alice = await t.join(t.nick('alice'));
       const mark = alice.conn.stream().length;
       const attempt = await tryNickname(t, 'duplicate', t.wire(alice.nick));
+      // A nickname is only taken while its member is there.
+      t.expectStillMember(alice, { requirement: 'NICK-NICK-4', what: 'another connection asked for its nickname' });
       expectRefused(t, attempt, { requirement: 'NICK-NICK-4', nickname: alice.nick });
       await expectNotAnnounced(t, alice, [mark], [t.joined(alice.nick), t.left(alice.nick)], {
         requirement: 'NICK-NICK-4',

@@ -351,6 +351,9 @@ export function fixFirstLine(report: RunReport, groups = failureGroups(report)):
   return `fix first: ${what}${takes}${more}`;
 }
 
+/** Marks a live failure line: settled once the run ends (blocking.ts). */
+export const PROVISIONAL = '(provisional: root causes are settled at the end)';
+
 /** The part after the progress lines: what to fix first, the details grouped by root cause, the summary. */
 export function detailsAndSummary(report: RunReport, options: PrettyOptions): string {
   const paint = painter(options.color);
@@ -365,6 +368,15 @@ export function detailsAndSummary(report: RunReport, options: PrettyOptions): st
   const groups = failureGroups(report);
   const first = fixFirstLine(report, groups);
   if (first) out.push(paint('bold', first));
+  const blocked = report.cases.filter((c) => c.verdict === 'blocked').length;
+  if (blocked > 0) {
+    out.push(
+      paint(
+        'gray',
+        `root causes settled: ${blocked} case${blocked === 1 ? '' : 's'} shown above as FAIL or WARN ${blocked === 1 ? 'is' : 'are'} blocked by another case's failure (listed under it below)`,
+      ),
+    );
+  }
   if (out.length > 1) out.push('');
   for (const g of groups) {
     if (g.members.length) {
@@ -430,11 +442,16 @@ export class LiveProgress {
     this.#draw();
   }
 
-  /** A case finished: its progress line replaces the spinner. */
+  /**
+   * A case finished: its progress line replaces the spinner. A failure is provisional until the run
+   * ends: root causes are settled then, and it may turn out `blocked` by another case's failure.
+   */
   caseEnded(result: CaseResult, index: number, total: number): void {
     this.#clear();
     this.#status = '';
-    this.#stream.write(`${progressLine(result, index, total, this.#options)}\n`);
+    const provisional =
+      result.verdict === 'fail' || result.verdict === 'warn' ? ` ${painter(this.#options.color)('gray', PROVISIONAL)}` : '';
+    this.#stream.write(`${progressLine(result, index, total, this.#options)}${provisional}\n`);
   }
 
   /** Removes the spinner for good. */

@@ -29,7 +29,8 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.handshake.nothing-before-username',
-    standsOn: ['tilde.join.broadcast'],
+    // Its stimulus is a member's relay: a server that cannot relay shows that in tilde.relay.all.
+    standsOn: ['tilde.join.broadcast', 'tilde.relay.all'],
     title:
       "sends nothing to a connection before its username is accepted: no other member's join or message, then its own `SERVER~<user> added to the chat`",
     requirements: ['TILDE-JOIN-2', 'TILDE-JOIN-1'],
@@ -154,7 +155,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.tilde-in-content',
-    standsOn: ['tilde.relay.echo'],
+    standsOn: ['tilde.relay.echo', 'tilde.relay.all'],
     title: 'relays content that contains `~` unchanged (only the username ends at the first `~`)',
     requirements: ['TILDE-RELAY-1'],
     level: 'MUST',
@@ -175,7 +176,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.utf8',
-    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo'],
+    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo', 'tilde.relay.all'],
     title: 'relays multi-byte UTF-8 content (é, 中, 🌍) and a non-ASCII username unchanged',
     requirements: ['TILDE-RELAY-1', 'TILDE-JOIN-1'],
     level: 'MUST',
@@ -270,7 +271,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.frame.one-message-per-recv',
-    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo'],
+    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo', 'tilde.relay.all'],
     title:
       'writes each announcement and relay with one write, so that in a paced session each arrives whole in one recv()',
     requirements: ['FRAME-3', 'FRAME-2'],

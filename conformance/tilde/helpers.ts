@@ -238,8 +238,11 @@ export async function sendUsername(t: ServerCaseContext, user: string, label = u
 // ---------------------------------------------------------------------------------------------
 // The flood that turns a member that stops reading into a slow reader (§6.3).
 
-/** The byte the flood is made of; it occurs in no nickname, token or announcement. */
-export const FLOOD_BYTE = 0x2e; // '.'
+/**
+ * The byte the flood is made of; it occurs in no nickname (harness/names.ts leaves `:` out of its
+ * punctuation), token or tilde announcement, so counting it counts the flood.
+ */
+export const FLOOD_BYTE = 0x3a; // ':'
 /** One flood write: content well under the 2015-byte limit, so each write can be relayed whole. */
 export const FLOOD_WRITE_BYTES = 2_000;
 /** Writes per batch; the next batch waits until the watchers have every byte so far (paced). */
@@ -256,10 +259,15 @@ export const FLOOD_MAX_BYTES = 32 * 1024 * 1024;
  */
 export const FLOOD_MAX_MS = 25_000;
 
-/** Counts a byte and watches for a needle in a connection's chunks from `fromChunk` on, incrementally. */
+/**
+ * Counts a byte and watches for a needle in a connection's chunks from `fromChunk` on, incrementally;
+ * bytes the connection elided (Connection.elide) count too.
+ */
 export class ChunkScanner {
   #next: number;
   #tail = new Uint8Array(0);
+  #scanned = 0;
+  readonly #elidedBase: number;
   count = 0;
   seen = false;
   constructor(
@@ -269,19 +277,21 @@ export class ChunkScanner {
     fromChunk = conn.chunks().length,
   ) {
     this.#next = fromChunk;
+    this.#elidedBase = conn.elided();
   }
   /** Scans the chunks that arrived since the last call. */
   update(): this {
     const chunks = this.conn.chunks();
     for (; this.#next < chunks.length; this.#next++) {
       const chunk = chunks[this.#next]!;
-      for (const b of chunk) if (b === this.byte) this.count++;
+      for (const b of chunk) if (b === this.byte) this.#scanned++;
       if (!this.seen && this.needle.length > 0) {
         const window = concatBytes([this.#tail, chunk]);
         if (indexOf(window, this.needle, 0) !== -1) this.seen = true;
         this.#tail = window.slice(Math.max(0, window.length - this.needle.length + 1));
       }
     }
+    this.count = this.#scanned + this.conn.elided() - this.#elidedBase;
     return this;
   }
 }
@@ -316,6 +326,23 @@ export async function flood(
   options: { stopWhen: string; stallMs: number; probe?: (() => number) | undefined },
 ): Promise<FloodEnd> {
   const needle = utf8(options.stopWhen);
+  if (needle.includes(FLOOD_BYTE)) throw new Error(`the flood's stop text holds the flood byte: ${options.stopWhen}`);
+  // Megabytes of flood relayed to each watcher are counted, not recorded: the recording caps
+  // (harness/connection.ts) are for a target that floods the judge, not for the case's own flood.
+  for (const w of watchers) w.conn.elide(FLOOD_BYTE);
+  try {
+    return await floodWatched(flooder, watchers, needle, options);
+  } finally {
+    for (const w of watchers) w.conn.elide(undefined);
+  }
+}
+
+async function floodWatched(
+  flooder: Member,
+  watchers: readonly Member[],
+  needle: Uint8Array,
+  options: { stallMs: number; probe?: (() => number) | undefined },
+): Promise<FloodEnd> {
   const scanners = watchers.map((w) => new ChunkScanner(w.conn, FLOOD_BYTE, needle));
   const write = new Uint8Array(FLOOD_WRITE_BYTES).fill(FLOOD_BYTE);
   const deadline = performance.now() + FLOOD_MAX_MS;

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { ServerCase } from '../harness/case.js';
+import { CASE_TIMEOUT_MS, type FailureDetails, type ServerCase } from '../harness/case.js';
 import type { Connection } from '../harness/connection.js';
-import type { ServerCaseContext } from '../harness/context.js';
+import { type Member, STEP_TIMEOUT_MS, type ServerCaseContext } from '../harness/context.js';
 import { show, utf8, waitForAny } from './helpers.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'robustness' } as const;
@@ -98,97 +98,160 @@ const indexOf = (haystack: Uint8Array, needle: Uint8Array, from: number) =>
 
 const never = new Promise<never>(() => {});
 
-/** Builds the case for one row. */
-function refusalCase(row: Row): ServerCase {
-  return {
-    ...tilde,
-    id: `tilde.user.refuse-${row.id}`,
-    // A server that greets a connection before its username breaks every refusal's "nothing before".
-    standsOn: ['tilde.handshake.nothing-before-username'],
-    catches: [row.id === 'invalid-utf8' ? 'D-TS-5' : 'D-TS-6'],
-    title: `refuses ${row.what}: \`SERVER~Refused: <reason>\` then a close, or a silent close, never announced`,
-    requirements: ['TILDE-USER-3', 'ROBUST-BAD-1', 'TILDE-JOIN-2'],
-    level: 'SHOULD',
-    hint: `Validate the username before adding the client to the list: ${row.hint}.`,
-    async run(t) {
-      const alice = await t.join(t.nick('alice'));
-      const bob = await t.join(t.nick('bob'));
-      await t.expectReceives(alice.conn, [t.joined(bob.nick)], {
-        requirement: 'TILDE-JOIN-1',
-        what: "an existing member receives the second member's announcement",
-        after: alice.joinedAt,
-      });
-      const mark = alice.conn.stream().length;
-      const name = row.make(t, bob.nick);
-      const r = await t.connect('refused');
-      // Under the line profile every message, the username included, ends with LF (§8).
-      r.send(t.framing === 'line' ? new Uint8Array([...name.bytes, 0x0a]) : name.bytes);
-      const admittedOn = (conn: Connection, after: number) =>
-        conn
-          .waitFor((s) => indexOf(s, name.admitted, after) !== -1, {
-            timeoutMs: t.timing.stepMs,
-            what: 'the bad username announced',
-          })
-          .then(
-            () => 'admitted' as const,
-            () => never,
-          );
-      const outcome = await Promise.race([
-        admittedOn(alice.conn, mark),
-        admittedOn(r, 0),
-        r.waitForClose({ timeoutMs: t.timing.stepMs }).then(
-          () => 'closed' as const,
-          () => never,
-        ),
-        new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), t.timing.stepMs + 100)),
-      ]);
-      const expected = [
-        `on the new connection: "${REFUSED}<reason>" then a close`,
-        'on the new connection: a close without any message',
-        `in both cases no "${show(name.admitted)}..." to anyone`,
-      ];
-      if (outcome === 'admitted') {
-        t.fail({
-          requirement: 'TILDE-USER-3',
-          message: `the server admitted ${row.what} ("${name.shown}") and announced it`,
-          expected,
-          actual: `alice received: "${t.tail(alice.conn, mark)}"; the new connection received: "${t.tail(r)}"`,
-          connection: 'refused',
-        });
-      }
-      if (outcome === 'timeout') {
-        t.fail({
-          requirement: 'TILDE-USER-3',
-          message: `after ${row.what} ("${name.shown}"), the connection was neither refused nor admitted within ${t.timing.stepMs} ms: it is left hanging`,
-          expected,
-          actual: `still open; it received: "${t.tail(r)}"`,
-          connection: 'refused',
-        });
-      }
-      const got = r.stream();
-      if (got.length > 0 && indexOf(got, utf8(REFUSED), 0) !== 0) {
-        t.fail({
-          requirement: 'TILDE-JOIN-2',
-          message: 'before closing a refused connection, the server sent it something other than one refusal',
-          expected,
-          actual: `"${t.tail(r)}"`,
-          connection: 'refused',
-        });
-      }
-      // Nothing about the refused connection reaches the members: its leave is not announced either.
-      await alice.conn.quiet(t.timing.quietMs);
-      t.expectAbsent(alice.conn, [name.admitted], {
-        requirement: 'TILDE-USER-3',
-        what: `a refused connection ("${name.shown}") was announced to the members`,
-        after: mark,
-      });
-      await t.expectStillServing('ROBUST-BAD-1', `a refused username ("${name.shown}")`);
-    },
-  };
+const EXPECTED_REFUSAL = (admitted: string) => [
+  `on the new connection: "${REFUSED}<reason>" then a close`,
+  'on the new connection: a close without any message',
+  `in both cases no "${admitted}..." to anyone`,
+];
+
+/**
+ * Sends one bad username on a fresh connection while `alice` watches, and returns what went wrong
+ * (admitted, left hanging, sent something else, announced), or undefined when it was refused.
+ */
+async function tryRefusal(t: ServerCaseContext, alice: Member, row: Row, taken: string): Promise<FailureDetails | undefined> {
+  const mark = alice.conn.stream().length;
+  const name = row.make(t, taken);
+  const r = await t.connect(`refused ${row.id}`);
+  // Under the line profile every message, the username included, ends with LF (§8).
+  r.send(t.framing === 'line' ? new Uint8Array([...name.bytes, 0x0a]) : name.bytes);
+  const admittedOn = (conn: Connection, after: number) =>
+    conn
+      .waitFor((s) => indexOf(s, name.admitted, after) !== -1, {
+        timeoutMs: t.timing.stepMs,
+        what: 'the bad username announced',
+      })
+      .then(
+        () => 'admitted' as const,
+        () => never,
+      );
+  const outcome = await Promise.race([
+    admittedOn(alice.conn, mark),
+    admittedOn(r, 0),
+    r.waitForClose({ timeoutMs: t.timing.stepMs }).then(
+      () => 'closed' as const,
+      () => never,
+    ),
+    new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), t.timing.stepMs + 100)),
+  ]);
+  const expected = EXPECTED_REFUSAL(show(name.admitted));
+  if (outcome === 'admitted') {
+    return {
+      requirement: 'TILDE-USER-3',
+      message: `the server admitted ${row.what} ("${name.shown}") and announced it`,
+      expected,
+      actual: `alice received: "${t.tail(alice.conn, mark)}"; the new connection received: "${t.tail(r)}"`,
+      connection: r.label,
+    };
+  }
+  if (outcome === 'timeout') {
+    return {
+      requirement: 'TILDE-USER-3',
+      message: `after ${row.what} ("${name.shown}"), the connection was neither refused nor admitted within ${t.timing.stepMs} ms: it is left hanging`,
+      expected,
+      actual: `still open; it received: "${t.tail(r)}"`,
+      connection: r.label,
+    };
+  }
+  const got = r.stream();
+  if (got.length > 0 && indexOf(got, utf8(REFUSED), 0) !== 0) {
+    return {
+      requirement: 'TILDE-JOIN-2',
+      message: `before closing a refused connection (${row.what}), the server sent it something other than one refusal`,
+      expected,
+      actual: `"${t.tail(r)}"`,
+      connection: r.label,
+    };
+  }
+  // Nothing about the refused connection reaches the members: its leave is not announced either.
+  await alice.conn.quiet(t.timing.quietMs);
+  if (indexOf(alice.conn.stream(), name.admitted, mark) !== -1) {
+    return {
+      requirement: 'TILDE-USER-3',
+      message: `a refused connection (${row.what}, "${name.shown}") was announced to the members`,
+      expected: [`no "${show(name.admitted)}"`],
+      actual: t.tail(alice.conn, mark),
+      connection: alice.conn.label,
+    };
+  }
+  return undefined;
 }
 
+/** Two members, alice and bob, each seeing the other's announcement: the audience of a refusal. */
+async function twoMembers(t: ServerCaseContext): Promise<{ alice: Member; bob: Member }> {
+  const alice = await t.join(t.nick('alice'));
+  const bob = await t.join(t.nick('bob'));
+  await t.expectReceives(alice.conn, [t.joined(bob.nick)], {
+    requirement: 'TILDE-JOIN-1',
+    what: "an existing member receives the second member's announcement",
+    after: alice.joinedAt,
+  });
+  return { alice, bob };
+}
+
+const shared = {
+  ...tilde,
+  // A server that greets a connection before its username breaks every refusal's "nothing before".
+  standsOn: ['tilde.handshake.nothing-before-username'],
+  title: '',
+  requirements: ['TILDE-USER-3', 'ROBUST-BAD-1', 'TILDE-JOIN-2'],
+  level: 'SHOULD',
+} as const;
+
+const INVALID = ROWS.filter((row) => row.id !== 'duplicate');
+const DUPLICATE = ROWS.find((row) => row.id === 'duplicate')!;
+
+/**
+ * Every rule of an invalid username is judged by one case: a server without any check is one bug,
+ * one warning, whose message lists each username it let in (and each rule's fix in the hint).
+ */
+const refuseInvalid: ServerCase = {
+  ...shared,
+  id: 'tilde.user.refuse-invalid',
+  catches: ['D-TS-5', 'D-TS-6'],
+  title: `refuses invalid usernames (${INVALID.map((row) => row.what).join('; ')}): \`SERVER~Refused: <reason>\` then a close, or a silent close, never announced`,
+  // One refusal after another, each bounded by the step bound.
+  timeoutMs: CASE_TIMEOUT_MS + INVALID.length * STEP_TIMEOUT_MS,
+  hint: `Validate the username before adding the client to the list: ${INVALID.map((row) => row.hint).join('; ')}.`,
+  async run(t) {
+    const { alice, bob } = await twoMembers(t);
+    const problems: FailureDetails[] = [];
+    // Not UTF-8 last: the seed leaves that connection open until the next one is accepted (D-TS-5).
+    for (const row of INVALID) {
+      const problem = await tryRefusal(t, alice, row, bob.nick);
+      if (problem) problems.push(problem);
+    }
+    const first = problems[0];
+    if (first !== undefined) {
+      t.fail({
+        ...first,
+        message:
+          problems.length === 1
+            ? first.message
+            : `${problems.length} of ${INVALID.length} invalid usernames were not refused: ${problems.map((p) => p.message).join('; ')}`,
+        actual: problems.map((p) => p.actual).join(' | '),
+      });
+    }
+    await t.expectStillServing('ROBUST-BAD-1', 'refused usernames');
+  },
+};
+
+const refuseDuplicate: ServerCase = {
+  ...shared,
+  id: 'tilde.user.refuse-duplicate',
+  catches: ['D-TS-6'],
+  title: `refuses ${DUPLICATE.what}: \`SERVER~Refused: <reason>\` then a close, or a silent close, never announced`,
+  hint: `Validate the username before adding the client to the list: ${DUPLICATE.hint}.`,
+  async run(t) {
+    const { alice, bob } = await twoMembers(t);
+    const problem = await tryRefusal(t, alice, DUPLICATE, bob.nick);
+    if (problem) t.fail(problem);
+    await t.expectStillServing('ROBUST-BAD-1', `a refused username ("${show(bob.nick)}")`);
+  },
+};
+
 export const TILDE_USERNAME_CASES: readonly ServerCase[] = [
-  ...ROWS.map(refusalCase),
+  refuseInvalid,
+  refuseDuplicate,
   {
     ...tilde,
     id: 'tilde.user.trailing-newline',

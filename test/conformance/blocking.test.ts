@@ -2,11 +2,13 @@
  * Root causes (conformance/harness/blocking.ts): one bug costs one failure. A failure of a
  * precondition whose own case failed too is `blocked` by it; a precondition failure whose case passed
  * cites the precondition's hint, or is the case's own failure when the case judges that requirement;
- * declared `standsOn` blocks; the same broken precondition in several cases fails once.
+ * declared `standsOn` blocks; the same broken precondition in several cases fails once; failures with
+ * one cause (a member closed for nothing, the server exiting the same way) fail once, at a MUST case.
  */
 import { describe, expect, it } from 'vitest';
 import { ALL_CASES } from '../../conformance/cases.js';
 import { resolveRootCauses } from '../../conformance/harness/blocking.js';
+import { exitedCause, hintOfCause, MEMBER_CLOSED } from '../../conformance/harness/causes.js';
 import type { ConformanceCase } from '../../conformance/harness/case.js';
 import type { CaseResult } from '../../conformance/harness/report.js';
 import { caseResult } from './report-fixtures.js';
@@ -103,5 +105,35 @@ describe('resolveRootCauses', () => {
     expect(out['nick.leave.reset']!.blockedBy!.id).toBe('nick.relay.echo');
     expect(out['nick.leave.eof']!.verdict).toBe('blocked');
     expect(out['nick.leave.eof']!.blockedBy!.id).toBe('nick.relay.echo');
+  });
+
+  it('fails once for one cause in several cases, at a fail before a warn, whatever each judged', () => {
+    const exited = exitedCause({ code: 3, signal: null }, 'alice_x left (eof)\n');
+    const withCause = (r: CaseResult, cause: string): CaseResult => ({ ...r, failure: { ...r.failure!, cause } });
+    const out = settle([
+      withCause(failed('tilde.leave.announce', 'TILDE-LEAVE-2', undefined, 'warn'), exited),
+      withCause(failed('tilde.relay.invalid-utf8', 'ROBUST-BAD-1'), exited),
+      withCause(failed('tilde.leave.eof', 'TILDE-LEAVE-1'), exited),
+      withCause(failed('tilde.relay.order', 'TILDE-RELAY-1'), MEMBER_CLOSED),
+    ]);
+    // The warn is a precondition case, but a broken MUST must not hide behind a SHOULD.
+    expect(out['tilde.relay.invalid-utf8']!.verdict).toBe('fail');
+    for (const id of ['tilde.leave.announce', 'tilde.leave.eof']) {
+      expect(out[id]!.verdict, id).toBe('blocked');
+      expect(out[id]!.blockedBy).toEqual({ id: 'tilde.relay.invalid-utf8', requirement: 'ROBUST-BAD-1' });
+    }
+    // Another cause is another root.
+    expect(out['tilde.relay.order']!.verdict).toBe('fail');
+  });
+
+  it('keys an exit by status and exception name, not by what the message names', () => {
+    const one = exitedCause({ code: 1, signal: null }, 'Traceback (most recent call last):\nKeyError: \'alice_1\'\n');
+    const two = exitedCause({ code: 1, signal: null }, 'Traceback (most recent call last):\nKeyError: \'bob_2\'\n');
+    const other = exitedCause({ code: 1, signal: null }, 'UnicodeDecodeError: invalid start byte\n');
+    expect(one).toBe(two);
+    expect(one).not.toBe(other);
+    expect(exitedCause({ code: null, signal: 'SIGSEGV' }, '')).not.toBe(exitedCause({ code: 3, signal: null }, ''));
+    expect(hintOfCause(one)).toMatch(/ended during this case/);
+    expect(hintOfCause(MEMBER_CLOSED)).toMatch(/socket open/);
   });
 });

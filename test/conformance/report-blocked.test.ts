@@ -14,6 +14,8 @@ import { junitOutcome, renderJunit } from '../../conformance/report/junit.js';
 import {
   caseDetails,
   detailsAndSummary,
+  LiveProgress,
+  PROVISIONAL,
   failureGroups,
   progressLine,
   renderPretty,
@@ -72,6 +74,18 @@ describe('the blocked verdict', () => {
     );
     expect(caseDetails(ORDER, plain)).toMatch(/^BLOCKED nick\.relay\.order: .*\n {2}blocked by nick\.relay\.echo \(NICK-RELAY-1\): neither a pass nor a fail/);
     expect(detailsAndSummary(run, plain)).toMatch(/1 pass, 1 fail, 2 blocked/);
+  });
+
+  it('marks live failures provisional, and says after the run how many turned out blocked', () => {
+    const written: string[] = [];
+    const stream = { write: (text: string) => written.push(text) } as unknown as NodeJS.WritableStream;
+    const live = new LiveProgress(stream, false, plain);
+    live.caseEnded(PASSED, 0, 2);
+    live.caseEnded({ ...ORDER, verdict: 'fail' }, 1, 2);
+    expect(written[0]).not.toContain(PROVISIONAL);
+    expect(written[1]).toContain(PROVISIONAL);
+    expect(detailsAndSummary(run, plain)).toContain('root causes settled: 2 cases shown above as FAIL or WARN are blocked');
+    expect(detailsAndSummary(report([PASSED, ECHO]), plain)).not.toContain('root causes settled');
   });
 
   it('is a JUnit <skipped> with the reason, and the document stays valid', () => {
