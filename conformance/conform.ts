@@ -17,7 +17,6 @@ import { newRunSeed } from './harness/names.js';
 import { freePortIn, type PortRange } from './harness/ports.js';
 import { type CaseResult, CONFORM_EXIT, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';
 import {
-  fillSpawnCommand,
   type RunTarget,
   runCases,
   SPAWN_LISTEN_TIMEOUT_MS,
@@ -26,7 +25,7 @@ import {
 } from './harness/runner.js';
 import { type FuzzTarget, fuzzCaseResult, runFuzz } from './fuzz/fuzz.js';
 import { DEFAULT_SERVER_PROFILES, matchesId, selectCases } from './harness/select.js';
-import { spawnTarget } from './harness/spawn.js';
+import { type HandedIn, handedInSentence, startServerTarget } from './handed-in/launch.js';
 import {
   type DetectedDialect,
   KNOWN_PROMPTS,
@@ -210,8 +209,8 @@ export async function resolveDialect(
     if (options.dialect === 'auto')
       return fromDetected(await probeSpawned(spec.command, probeOptions), noRelease);
     const port = await freePortIn(options.portRange);
-    const target = await spawnTarget({
-      command: spec.command.replaceAll('{port}', String(port)),
+    const target = await startServerTarget({
+      command: spec.command,
       port,
       listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * options.timeoutScale,
     });
@@ -317,7 +316,11 @@ export async function runConformance(
   const started = performance.now();
   const seed = run.seed ?? run.fuzz?.seed ?? newRunSeed();
   let lost: TargetLost | undefined;
+  let handedIn: HandedIn | undefined;
   const results = await runCases(run.cases, {
+    onHandedIn: (h) => {
+      handedIn ??= h;
+    },
     seed,
     ...(run.jobs === undefined ? {} : { jobs: run.jobs }),
     ...(run.portRange === undefined ? {} : { portRange: run.portRange }),
@@ -340,7 +343,7 @@ export async function runConformance(
     results.push(await fuzzResult(run, run.spec, run.fuzz));
   }
   const unjudged = lost ? { reason: targetLostMessage(lost), during: lost.during } : undefined;
-  return finishReport({ ...run, seed, unjudged }, results, startedAt, performance.now() - started);
+  return finishReport({ ...run, seed, unjudged, handedIn }, results, startedAt, performance.now() - started);
 }
 
 /** Runs `--fuzz` against the target (a fresh instance per session with `--spawn`). */
@@ -354,13 +357,13 @@ async function fuzzResult(
       ? { open: async () => ({ host: spec.host, port: spec.port, close: async () => {} }) }
       : {
           open: async () => {
-            const port = await freePortIn(run.portRange);
-            const handle = await spawnTarget({
-              command: fillSpawnCommand(spec.command, port),
-              port,
+            const chosen = await freePortIn(run.portRange);
+            const handle = await startServerTarget({
+              command: spec.command,
+              port: chosen,
               listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
             });
-            return { host: '127.0.0.1', port, close: () => handle.stop() };
+            return { host: '127.0.0.1', port: handle.port ?? chosen, close: () => handle.stop() };
           },
         };
   const started = performance.now();
@@ -384,6 +387,8 @@ export function finishReport(
   run: Omit<ConformRun, 'cases' | 'onCaseStart' | 'onCaseEnd'> & {
     /** Why not everything could be judged (a shared target that stopped answering): exit 3. */
     readonly unjudged?: RunReport['unjudged'] | undefined;
+    /** How a program run as handed in was mapped (the first case's mapping). */
+    readonly handedIn?: HandedIn | undefined;
   },
   results: readonly CaseResult[],
   startedAt: Date,
@@ -424,6 +429,16 @@ export function finishReport(
       dialect: run.resolution.dialect,
       detected: run.resolution.detected,
       ...(run.resolution.dialect === 'nick' ? { prompt: run.resolution.prompt ?? 'NICK' } : {}),
+      ...(run.handedIn
+        ? {
+            handedIn: {
+              how: run.handedIn.how,
+              from: run.handedIn.from,
+              mapped: [...run.handedIn.lines],
+              note: handedInSentence(run.handedIn),
+            },
+          }
+        : {}),
     },
     options: {
       profiles: [...run.profiles],

@@ -26,11 +26,10 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { escapeBytes } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
-import { fillClientCommand } from './harness/client-context.js';
 import { listen } from './harness/connection.js';
 import { freePortIn, type PortRange } from './harness/ports.js';
-import { fillSpawnCommand, SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
-import { spawnTarget } from './harness/spawn.js';
+import { SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
+import { startClientTarget, startServerTarget } from './handed-in/launch.js';
 
 /** How long the probe waits for a prompt before it takes the silence as a tilde server's. */
 export const PROBE_PROMPT_WAIT_MS = 1_000;
@@ -324,13 +323,13 @@ export async function probeServer(
 /** Probes a fresh instance of a `--spawn` command (own port, stopped afterwards). */
 export async function probeSpawned(command: string, options: ProbeOptions = {}): Promise<DetectedDialect> {
   const port = await freePortIn(options.portRange);
-  const target = await spawnTarget({
-    command: fillSpawnCommand(command, port),
+  const target = await startServerTarget({
+    command,
     port,
     listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * (options.timeoutScale ?? 1),
   });
   try {
-    const probe = await probeServer('127.0.0.1', port, options);
+    const probe = await probeServer('127.0.0.1', target.port ?? port, options);
     await probe.release();
     return probe.detected;
   } finally {
@@ -352,7 +351,7 @@ export async function probeClient(
   const line = options.framing === 'line' ? '\n' : '';
   const name = probeName();
   const listener = await listen({ host: '127.0.0.1', port: 0, label: 'probe' });
-  const client = await spawnTarget({ command: fillClientCommand(command, '127.0.0.1', listener.port) });
+  const client = await startClientTarget({ command, host: '127.0.0.1', port: listener.port });
   try {
     client.writeStdin(`${name}\n`);
     let conn: Awaited<ReturnType<typeof listener.nextConnection>>;

@@ -20,6 +20,7 @@ import { type PortRange, parsePortRange } from '../../conformance/harness/ports.
 import { CONFORM_EXIT, type RunReport } from '../../conformance/harness/report.js';
 import { matchesId, unknownPatterns } from '../../conformance/harness/select.js';
 import { TargetError } from '../../conformance/harness/spawn.js';
+import { ClientNotMappableError, clientLaunchMode } from '../../conformance/handed-in/launch.js';
 import { isPromptToken, ProbeError } from '../../conformance/probe.js';
 import { badgeJson, renderBadgeSvg } from '../../conformance/report/badge.js';
 import { checkOutputPaths, ReportPathError } from '../../conformance/report-paths.js';
@@ -105,6 +106,11 @@ With --baseline, failures the file lists are reported as known and do not count.
         '<%= config.bin %> conform --target 127.0.0.1:55555 --only nick.handshake.* && chatkit conform --list',
     },
     {
+      description:
+        "a student's programs as handed in, with their hard-coded address (bind(('127.0.0.1', 55555))): mapped onto chatkit's port for each case",
+      command: '<%= config.bin %> conform --spawn "python3 server.py" && chatkit conform --client "python3 client.py"',
+    },
+    {
       description: 'a client program (chatkit plays the server)',
       command: '<%= config.bin %> conform --client "python3 client.py {host} {port}" --dialect nick',
     },
@@ -119,13 +125,13 @@ With --baseline, failures the file lists are reported as known and do not count.
     }),
     spawn: Flags.string({
       description:
-        'server command started afresh for every case; {port} is replaced; run through the shell (/bin/sh -c), in a PID namespace of its own where possible, so every process it starts ends with the case',
-      helpValue: '"CMD {port}"',
+        'server command started afresh for every case; {port} is replaced; without {port} it runs as handed in (a Python program\'s hard-coded address is mapped, any other is judged on the port it listens on: docs/handed-in.md); run through the shell (/bin/sh -c), in a PID namespace of its own where possible, so every process it starts ends with the case',
+      helpValue: '"CMD [{port}]"',
     }),
     client: Flags.string({
       description:
-        'client command to judge (client profile); {host} and {port} are replaced; run through the shell (/bin/sh -c), contained like --spawn',
-      helpValue: '"CMD {host} {port}"',
+        'client command to judge (client profile); {host} and {port} are replaced; a Python client without them runs as handed in, its hard-coded address mapped (docs/handed-in.md); run through the shell (/bin/sh -c), contained like --spawn',
+      helpValue: '"CMD [{host} {port}]"',
     }),
     dialect: Flags.option({
       options: ['auto', 'nick', 'tilde'] as const,
@@ -481,13 +487,13 @@ With --baseline, failures the file lists are reported as known and do not count.
         usage(`--target: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    if (flags.spawn !== undefined) {
-      if (!flags.spawn.includes('{port}'))
-        usage('--spawn: the command must contain {port}, where chatkit puts a free port');
-      return { kind: 'spawn', command: flags.spawn };
-    }
+    // Without {port} a program runs as handed in (conformance/handed-in/, docs/handed-in.md).
+    if (flags.spawn !== undefined) return { kind: 'spawn', command: flags.spawn };
     const command = flags.client!;
-    if (!command.includes('{port}')) usage('--client: the command must contain {port} (and usually {host})');
+    if (clientLaunchMode(command) === undefined) {
+      const error = new ClientNotMappableError(command);
+      this.fail(error.code, error.message, EXIT_USAGE);
+    }
     return { kind: 'client', command };
   }
 

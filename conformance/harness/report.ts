@@ -101,6 +101,19 @@ export const runReportSchema = z.strictObject({
     dialect: z.enum(['nick', 'tilde']),
     detected: z.boolean(),
     prompt: z.string().optional(),
+    /**
+     * The program was run as handed in (its command has no `{port}`, docs/handed-in.md): `python-shim`
+     * mapped the address it hard-codes (`from`) onto chatkit's for each case; `proc-port` judged it on the
+     * port it listens on, found in /proc. `mapped`: the mapping lines of one case.
+     */
+    handedIn: z
+      .strictObject({
+        how: z.enum(['python-shim', 'proc-port']),
+        from: z.string(),
+        mapped: z.array(z.string()),
+        note: z.string(),
+      })
+      .optional(),
   }),
   options: z.strictObject({
     profiles: z.array(profile),

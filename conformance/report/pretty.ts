@@ -358,6 +358,7 @@ export function detailsAndSummary(report: RunReport, options: PrettyOptions): st
   if (report.seed !== undefined) {
     out.push(paint('gray', `seed ${report.seed}: the names and texts of this run (--seed ${report.seed} reproduces them)`));
   }
+  if (report.target.handedIn) out.push(paint('gray', report.target.handedIn.note));
   if (report.unjudged) {
     const during = duringText(report.unjudged);
     out.push(paint('red', `not judged: ${report.unjudged.reason}${during}`));
