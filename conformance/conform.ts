@@ -35,6 +35,8 @@ import {
   probeSpawned,
 } from './probe.js';
 import { applyBaseline, type BaselineEntry, updatedBaseline } from './report/baseline.js';
+import { type Learned, learnVariant } from './variant/learn.js';
+import { SPEC_ENCODING, type Variant, variantTexts, wordingDeviations } from './variant/variant.js';
 
 /** chatkit's version, from its package.json. */
 export function chatkitVersion(): string {
@@ -101,7 +103,7 @@ export function addressText(host: string, port: number): string {
 export function rerunTemplate(
   spec: TargetSpec,
   resolved: { dialect: DialectName; prompt?: string | undefined },
-  options: { framing: 'chunk' | 'line'; timeoutScale: number },
+  options: { framing: 'chunk' | 'line'; timeoutScale: number; variant?: RunVariant | undefined },
 ): string {
   const words = ['chatkit', 'conform'];
   if (spec.kind === 'address') {
@@ -113,6 +115,10 @@ export function rerunTemplate(
     words.push('--prompt', shellQuote(resolved.prompt));
   }
   if (options.framing === 'line') words.push('--framing', 'line');
+  if (options.variant) {
+    if (options.variant.file !== undefined) words.push('--variant', shellQuote(options.variant.file));
+    else words.push('--learn');
+  }
   if (options.timeoutScale !== 1) words.push('--timeout-scale', String(options.timeoutScale));
   words.push('--only', '{id}');
   return words.join(' ');
@@ -280,6 +286,56 @@ export function scaledTiming(scale: number) {
   return { stepMs: DEFAULT_TIMING.stepMs * scale, quietMs: DEFAULT_TIMING.quietMs * scale };
 }
 
+/** The wording variant a run judges against (`--learn`, `--variant FILE`). */
+export interface RunVariant {
+  readonly variant: Variant;
+  /** The file it was read from; undefined when learned. */
+  readonly file?: string | undefined;
+  /** Texts the learning session did not show (they stay the spec's). */
+  readonly missing?: readonly string[] | undefined;
+}
+
+/**
+ * `--learn`: one ordinary session with the target (a fresh instance with `--spawn`, stopped
+ * afterwards), whose texts become the run's variant (conformance/variant/learn.ts).
+ */
+export async function learnTarget(
+  spec: Exclude<TargetSpec, { kind: 'client' }>,
+  dialect: DialectName,
+  options: { timeoutScale: number; portRange?: PortRange | undefined },
+): Promise<Learned> {
+  const timing = scaledTiming(options.timeoutScale);
+  if (spec.kind === 'address') return learnVariant({ host: spec.host, port: spec.port, dialect, timing });
+  const chosen = await freePortIn(options.portRange);
+  const target = await startServerTarget({
+    command: spec.command,
+    port: chosen,
+    listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * options.timeoutScale,
+  });
+  try {
+    return await learnVariant({ host: '127.0.0.1', port: target.port ?? chosen, dialect, timing });
+  } finally {
+    await target.stop();
+  }
+}
+
+/** The report's `variant` section: the texts judged against and each wording difference, once, at INFO. */
+export function variantSection(run: RunVariant): NonNullable<RunReport['variant']> {
+  const { variant } = run;
+  const texts = variantTexts(variant);
+  return {
+    source: run.file === undefined ? 'learned' : 'file',
+    ...(run.file === undefined ? {} : { file: run.file }),
+    texts: {
+      ...(variant.dialect === 'nick' ? { prompt: variant.prompt ?? 'NICK' } : {}),
+      ...texts,
+      encoding: variant.encoding ?? SPEC_ENCODING[variant.dialect],
+    },
+    missing: [...(run.missing ?? [])],
+    deviations: wordingDeviations(variant, KNOWN_PROMPTS).map((d) => ({ ...d, level: 'INFO' as const })),
+  };
+}
+
 /** Everything {@link runConformance} needs. */
 export interface ConformRun {
   readonly spec: TargetSpec;
@@ -300,6 +356,8 @@ export interface ConformRun {
   readonly jobs?: number | undefined;
   /** The run's seed (`--seed`): the cases' names and the fuzz sessions derive from it. Default: fresh. */
   readonly seed?: number | undefined;
+  /** `--learn` / `--variant FILE`: the texts to judge against instead of the spec's. */
+  readonly variant?: RunVariant | undefined;
   /** `--fuzz N`: random sessions after the cases (0: none); `--seed` replays a run. */
   readonly fuzz?: { readonly runs: number; readonly seed?: number | undefined } | undefined;
   /** The baseline read from `--baseline`, and whether `--update-baseline` rewrites it. */
@@ -317,6 +375,8 @@ export async function runConformance(
   const seed = run.seed ?? run.fuzz?.seed ?? newRunSeed();
   let lost: TargetLost | undefined;
   let handedIn: HandedIn | undefined;
+  // A variant's prompt is the one expected (its difference from the spec's is reported at INFO).
+  const prompt = run.variant?.variant.prompt ?? run.resolution.prompt;
   const results = await runCases(run.cases, {
     onHandedIn: (h) => {
       handedIn ??= h;
@@ -329,12 +389,13 @@ export async function runConformance(
     },
     target: run.spec,
     dialect: run.resolution.dialect,
-    ...(run.resolution.prompt ? { prompt: run.resolution.prompt } : {}),
+    ...(prompt ? { prompt } : {}),
+    ...(run.variant ? { texts: variantTexts(run.variant.variant) } : {}),
     framing: run.framing,
     retries: run.retries,
     timing: scaledTiming(run.timeoutScale),
     timeoutScale: run.timeoutScale,
-    rerunTemplate: rerunTemplate(run.spec, run.resolution, run),
+    rerunTemplate: rerunTemplate(run.spec, { ...run.resolution, prompt }, run),
     lookup: (id) => ALL_CASES.find((c) => c.id === id),
     ...(run.onCaseStart ? { onCaseStart: run.onCaseStart } : {}),
     ...(run.onCaseEnd ? { onCaseEnd: run.onCaseEnd } : {}),
@@ -428,7 +489,9 @@ export function finishReport(
       ...(spec.kind === 'client' ? { client: spec.command } : {}),
       dialect: run.resolution.dialect,
       detected: run.resolution.detected,
-      ...(run.resolution.dialect === 'nick' ? { prompt: run.resolution.prompt ?? 'NICK' } : {}),
+      ...(run.resolution.dialect === 'nick'
+        ? { prompt: run.variant?.variant.prompt ?? run.resolution.prompt ?? 'NICK' }
+        : {}),
       ...(run.handedIn
         ? {
             handedIn: {
@@ -450,6 +513,7 @@ export function finishReport(
     summary,
     ...(run.seed === undefined ? {} : { seed: run.seed }),
     ...(run.unjudged ? { unjudged: run.unjudged } : {}),
+    ...(run.variant ? { variant: variantSection(run.variant) } : {}),
     ...(stale ? { staleBaseline: stale } : {}),
     cases,
     exitCode,

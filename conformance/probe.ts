@@ -279,14 +279,19 @@ export async function probeServer(
     }
     probe.socket.write(`${name}${line}`);
     const added = `SERVER~${name} added to the chat`;
+    // A server notice naming the username in other words is tilde with a wording variant (TILDE-JOIN-1
+    // judges the text; --learn adopts it).
+    const notice = `SERVER~${name}`;
     const lateJoin = `${name} joined!`;
     const answered = await probe.until(
-      () => probe.text.includes(added) || probe.text.includes(lateJoin),
+      () => probe.text.includes(notice) || probe.text.includes(lateJoin),
       PROBE_ANSWER_WAIT_MS * scale,
     );
-    if (answered && probe.text.includes(added)) {
+    if (answered && probe.text.includes(notice)) {
+      if (!probe.text.includes(added)) await probe.until(() => probe.text.includes(added), PROBE_PROMPT_SETTLE_MS * scale);
+      const said = probe.text.includes(added) ? added : escapeBytes(Buffer.from(probe.text, 'latin1'));
       return {
-        detected: { dialect: 'tilde', evidence: `silence on connecting, then "${added}" for the username` },
+        detected: { dialect: 'tilde', evidence: `silence on connecting, then "${said}" for the username` },
         name,
         release: holdUntilRelease(),
       };

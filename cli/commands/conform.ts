@@ -12,9 +12,13 @@ import {
   profilesFor,
   type Resolution,
   resolveDialect,
+  learnTarget,
   runConformance,
+  type RunVariant,
   type TargetSpec,
 } from '../../conformance/conform.js';
+import { VariantNotLearnedError } from '../../conformance/variant/learn.js';
+import { readVariant, renderVariant, type Variant, VariantError } from '../../conformance/variant/variant.js';
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
 import { type PortRange, parsePortRange } from '../../conformance/harness/ports.js';
 import { CONFORM_EXIT, type RunReport } from '../../conformance/harness/report.js';
@@ -222,6 +226,15 @@ With --baseline, failures the file lists are reported as known and do not count.
       helpValue: 'LO-HI',
       parse: async (input) => parsePortRange(input),
     })(),
+    learn: Flags.boolean({
+      description:
+        "learn the server's texts (prompt, welcome, join and leave announcements, encoding) from a first ordinary session, print them as a variant file, and judge behaviour against them: each wording difference is reported once at INFO and does not fail the run (docs/variants.md)",
+      exclusive: ['variant'],
+    }),
+    variant: Flags.string({
+      description: "judge against the texts of a variant file (JSON or YAML, as --learn prints it: docs/variants.md) instead of the spec's",
+      helpValue: 'FILE',
+    }),
     list: Flags.boolean({ description: 'list the cases and the requirement coverage, run nothing' }),
     json: Flags.boolean({
       description: 'with --list: machine-readable; otherwise the same as --reporter json',
@@ -264,6 +277,10 @@ With --baseline, failures the file lists are reported as known and do not count.
     const spec = this.#target(flags);
     if (flags.prompt !== undefined && flags.dialect === 'tilde')
       usage('--prompt applies to the nick dialect only');
+    const fileVariant = this.#variantFile(flags.variant, flags.dialect);
+    if ((flags.learn || fileVariant) && spec.kind === 'client') {
+      usage(`--${flags.learn ? 'learn' : 'variant'} judges a server's texts: give --spawn or --target`);
+    }
     if (flags['update-baseline'] && !flags.baseline) usage('--update-baseline needs --baseline FILE');
     const reporter = flags.json ? 'json' : flags.reporter;
     let baselineEntries: BaselineEntry[] | undefined;
@@ -353,8 +370,8 @@ With --baseline, failures the file lists are reported as known and do not count.
     };
     try {
       resolution = await resolveDialect(spec, {
-        dialect: flags.dialect,
-        prompt: flags.prompt,
+        dialect: fileVariant?.dialect ?? flags.dialect,
+        prompt: fileVariant?.prompt ?? flags.prompt,
         framing: flags.framing,
         timeoutScale: flags['timeout-scale'],
         portRange: flags['port-range'],
@@ -371,7 +388,27 @@ With --baseline, failures the file lists are reported as known and do not count.
       const prompt = resolution.dialect === 'nick' ? ` (prompt "${resolution.prompt ?? 'NICK'}")` : '';
       say(`detected dialect: ${resolution.dialect}${prompt}, from ${resolution.evidence ?? 'the probe'}`);
     }
-    if (resolution.note) say(`note: ${resolution.note}`);
+    // With a variant, an unknown prompt is the variant's, not a wrong one.
+    if (resolution.note && !flags.learn && !fileVariant) say(`note: ${resolution.note}`);
+    let runVariant: RunVariant | undefined = fileVariant ? { variant: fileVariant, file: flags.variant } : undefined;
+    if (flags.learn && spec.kind !== 'client') {
+      try {
+        const learned = await learnTarget(spec, resolution.dialect, {
+          timeoutScale: flags['timeout-scale'],
+          portRange: flags['port-range'],
+        });
+        runVariant = { variant: learned.variant, missing: learned.missing };
+        say("learned wording variant (save it as a file and pass --variant FILE to judge against it again):");
+        for (const line of renderVariant(learned.variant).trimEnd().split('\n')) say(`  ${line}`);
+      } catch (error) {
+        live.stop();
+        await resolution.release();
+        if (error instanceof VariantNotLearnedError || error instanceof TargetError) {
+          unjudged(error.code, `${where}: --learn: ${error.message.trimEnd().replace(/\n/g, '\n  ')}`, resolution.dialect);
+        }
+        throw error;
+      }
+    }
 
     const cases = casesFor(
       ALL_CASES,
@@ -413,6 +450,7 @@ With --baseline, failures the file lists are reported as known and do not count.
         jobs: flags.jobs,
         portRange: flags['port-range'],
         fuzz: flags.fuzz > 0 ? { runs: flags.fuzz, seed: flags.seed } : undefined,
+        variant: runVariant,
         baseline: baselineEntries
           ? { entries: baselineEntries, update: flags['update-baseline'] }
           : undefined,
@@ -432,6 +470,22 @@ With --baseline, failures the file lists are reported as known and do not count.
     human.write(`${detailsAndSummary(report, { color })}\n`);
     this.#writeOutputs(report, reporter, flags, outcome.baseline);
     return this.exit(report.exitCode);
+  }
+
+  /** `--variant FILE`, read and checked (exit 2 when it cannot be used). */
+  #variantFile(path: string | undefined, dialect: 'auto' | 'nick' | 'tilde'): Variant | undefined {
+    if (path === undefined) return undefined;
+    let variant: Variant;
+    try {
+      variant = readVariant(path);
+    } catch (error) {
+      if (error instanceof VariantError) this.fail(error.code, error.message, EXIT_USAGE);
+      throw error;
+    }
+    if (dialect !== 'auto' && dialect !== variant.dialect) {
+      usage(`--variant ${path} is a ${variant.dialect} variant, but --dialect says ${dialect}`);
+    }
+    return variant;
   }
 
   /** spec §9.1.1: `--declare FILE` fills the flags left at their defaults (conformance/declare.ts). */

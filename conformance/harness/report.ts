@@ -144,6 +144,35 @@ export const runReportSchema = z.strictObject({
       during: z.string().optional(),
     })
     .optional(),
+  /**
+   * With `--learn` or `--variant`: the texts the run judged against instead of the spec's, where they
+   * came from, texts the learning session did not show (judged as the spec's), and each wording
+   * difference once, as an INFO deviation of the requirement that names the spec's text (never failing).
+   */
+  variant: z
+    .strictObject({
+      source: z.enum(['learned', 'file']),
+      file: z.string().optional(),
+      texts: z.strictObject({
+        prompt: z.string().optional(),
+        welcome: z.string(),
+        joined: z.string(),
+        left: z.string(),
+        encoding: z.enum(['ascii', 'utf-8']),
+      }),
+      missing: z.array(z.string()),
+      deviations: z.array(
+        z.strictObject({
+          requirement: z.string(),
+          level: z.literal('INFO'),
+          text: z.enum(['prompt', 'welcome', 'joined', 'left', 'encoding']),
+          spec: z.string(),
+          variant: z.string(),
+          message: z.string(),
+        }),
+      ),
+    })
+    .optional(),
   /** With `--baseline`: ids of baseline entries that no longer name a case (stale). */
   staleBaseline: z.array(z.string()).optional(),
   cases: z.array(caseResultSchema),

@@ -19,6 +19,7 @@ import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
 import { TargetError, type TargetHandle } from './spawn.js';
 import { type HandedIn, handedInOf, serverLaunchMode, startServerTarget } from '../handed-in/launch.js';
+import type { ServerTexts } from '../variant/texts.js';
 
 /** Starts of a spawned target per case before it counts as unable to listen (a port race costs one). */
 export const SPAWN_ATTEMPTS = 2;
@@ -77,6 +78,8 @@ export interface RunOptions {
   readonly failedCases?: ReadonlySet<string>;
   /** Finds any case by id, for the hint of a precondition's case that was not selected. */
   readonly lookup?: (id: string) => ConformanceCase | undefined;
+  /** The texts to expect instead of the spec's (`--learn`, `--variant`: conformance/variant/). */
+  readonly texts?: ServerTexts;
   /** Called after each case whose target was run as handed in (its address mapped or found). */
   readonly onHandedIn?: (handedIn: HandedIn) => void;
 }
@@ -204,6 +207,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
           ...(options.failedCases ? { failedCases: options.failedCases } : {}),
           ...(options.seed === undefined ? {} : { seed: options.seed }),
           ...(target.kind === 'address' && target.moreNodes ? { moreNodes: target.moreNodes } : {}),
+          ...(options.texts ? { texts: options.texts } : {}),
         })
       : undefined;
   const clientCtx =
