@@ -81,6 +81,15 @@ describe('wording variants', { timeout: RUN_MS + 10_000 }, () => {
     expect(plain.report.variant).toBeUndefined();
   });
 
+  it('--learn adopts a prompt the spec does not know, reported at INFO under NICK-PROMPT-1', async () => {
+    const command = NICK_WORDING.replace('--defect none', '--prompt NAME? --defect none');
+    const run = await conform(['--spawn', command, '--learn', '--only', 'nick.handshake.prompt,nick.join.broadcast']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(notPassed(run.report)).toEqual([]);
+    expect(run.report.target).toMatchObject({ dialect: 'nick', prompt: 'NAME?' });
+    expect(deviationTexts(run.report)).toEqual({ 'NICK-PROMPT-1': 'NAME?', ...NICK_CHANGED });
+  });
+
   it('--learn: a tilde server with its own announcements passes (dialect detected through the variant)', async () => {
     const run = await conform(['--spawn', TILDE_WORDING, '--learn', '--profile', 'core']);
     expect(run.code, run.stderr).toBe(0);
