@@ -17,7 +17,6 @@ import { newRunSeed } from './harness/names.js';
 import { freePortIn, type PortRange } from './harness/ports.js';
 import { type CaseResult, CONFORM_EXIT, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';
 import {
-  fillSpawnCommand,
   type RunTarget,
   runCases,
   SPAWN_LISTEN_TIMEOUT_MS,
@@ -26,7 +25,7 @@ import {
 } from './harness/runner.js';
 import { type FuzzTarget, fuzzCaseResult, runFuzz } from './fuzz/fuzz.js';
 import { DEFAULT_SERVER_PROFILES, matchesId, selectCases } from './harness/select.js';
-import { spawnTarget } from './harness/spawn.js';
+import { type HandedIn, handedInSentence, startServerTarget } from './handed-in/launch.js';
 import {
   type DetectedDialect,
   KNOWN_PROMPTS,
@@ -36,6 +35,8 @@ import {
   probeSpawned,
 } from './probe.js';
 import { applyBaseline, type BaselineEntry, updatedBaseline } from './report/baseline.js';
+import { type Learned, learnVariant } from './variant/learn.js';
+import { SPEC_ENCODING, type Variant, variantTexts, wordingDeviations } from './variant/variant.js';
 
 /** chatkit's version, from its package.json. */
 export function chatkitVersion(): string {
@@ -102,7 +103,7 @@ export function addressText(host: string, port: number): string {
 export function rerunTemplate(
   spec: TargetSpec,
   resolved: { dialect: DialectName; prompt?: string | undefined },
-  options: { framing: 'chunk' | 'line'; timeoutScale: number },
+  options: { framing: 'chunk' | 'line'; timeoutScale: number; variant?: RunVariant | undefined },
 ): string {
   const words = ['chatkit', 'conform'];
   if (spec.kind === 'address') {
@@ -114,6 +115,10 @@ export function rerunTemplate(
     words.push('--prompt', shellQuote(resolved.prompt));
   }
   if (options.framing === 'line') words.push('--framing', 'line');
+  if (options.variant) {
+    if (options.variant.file !== undefined) words.push('--variant', shellQuote(options.variant.file));
+    else words.push('--learn');
+  }
   if (options.timeoutScale !== 1) words.push('--timeout-scale', String(options.timeoutScale));
   words.push('--only', '{id}');
   return words.join(' ');
@@ -210,8 +215,8 @@ export async function resolveDialect(
     if (options.dialect === 'auto')
       return fromDetected(await probeSpawned(spec.command, probeOptions), noRelease);
     const port = await freePortIn(options.portRange);
-    const target = await spawnTarget({
-      command: spec.command.replaceAll('{port}', String(port)),
+    const target = await startServerTarget({
+      command: spec.command,
       port,
       listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * options.timeoutScale,
     });
@@ -281,6 +286,56 @@ export function scaledTiming(scale: number) {
   return { stepMs: DEFAULT_TIMING.stepMs * scale, quietMs: DEFAULT_TIMING.quietMs * scale };
 }
 
+/** The wording variant a run judges against (`--learn`, `--variant FILE`). */
+export interface RunVariant {
+  readonly variant: Variant;
+  /** The file it was read from; undefined when learned. */
+  readonly file?: string | undefined;
+  /** Texts the learning session did not show (they stay the spec's). */
+  readonly missing?: readonly string[] | undefined;
+}
+
+/**
+ * `--learn`: one ordinary session with the target (a fresh instance with `--spawn`, stopped
+ * afterwards), whose texts become the run's variant (conformance/variant/learn.ts).
+ */
+export async function learnTarget(
+  spec: Exclude<TargetSpec, { kind: 'client' }>,
+  dialect: DialectName,
+  options: { timeoutScale: number; portRange?: PortRange | undefined },
+): Promise<Learned> {
+  const timing = scaledTiming(options.timeoutScale);
+  if (spec.kind === 'address') return learnVariant({ host: spec.host, port: spec.port, dialect, timing });
+  const chosen = await freePortIn(options.portRange);
+  const target = await startServerTarget({
+    command: spec.command,
+    port: chosen,
+    listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * options.timeoutScale,
+  });
+  try {
+    return await learnVariant({ host: '127.0.0.1', port: target.port ?? chosen, dialect, timing });
+  } finally {
+    await target.stop();
+  }
+}
+
+/** The report's `variant` section: the texts judged against and each wording difference, once, at INFO. */
+export function variantSection(run: RunVariant): NonNullable<RunReport['variant']> {
+  const { variant } = run;
+  const texts = variantTexts(variant);
+  return {
+    source: run.file === undefined ? 'learned' : 'file',
+    ...(run.file === undefined ? {} : { file: run.file }),
+    texts: {
+      ...(variant.dialect === 'nick' ? { prompt: variant.prompt ?? 'NICK' } : {}),
+      ...texts,
+      encoding: variant.encoding ?? SPEC_ENCODING[variant.dialect],
+    },
+    missing: [...(run.missing ?? [])],
+    deviations: wordingDeviations(variant, KNOWN_PROMPTS).map((d) => ({ ...d, level: 'INFO' as const })),
+  };
+}
+
 /** Everything {@link runConformance} needs. */
 export interface ConformRun {
   readonly spec: TargetSpec;
@@ -301,12 +356,19 @@ export interface ConformRun {
   readonly jobs?: number | undefined;
   /** The run's seed (`--seed`): the cases' names and the fuzz sessions derive from it. Default: fresh. */
   readonly seed?: number | undefined;
+  /** `--learn` / `--variant FILE`: the texts to judge against instead of the spec's. */
+  readonly variant?: RunVariant | undefined;
   /** `--fuzz N`: random sessions after the cases (0: none); `--seed` replays a run. */
   readonly fuzz?: { readonly runs: number; readonly seed?: number | undefined } | undefined;
   /** The baseline read from `--baseline`, and whether `--update-baseline` rewrites it. */
   readonly baseline?: { readonly entries: readonly BaselineEntry[]; readonly update: boolean } | undefined;
   readonly onCaseStart?: (c: ConformanceCase, index: number, total: number) => void;
   readonly onCaseEnd?: (result: CaseResult, index: number, total: number) => void;
+}
+
+/** The prompt a run expects: a variant's (its difference from the spec's is reported at INFO), else the resolved one. */
+function expectedPrompt(run: Pick<ConformRun, 'variant' | 'resolution'>): string | undefined {
+  return run.variant?.variant.prompt ?? run.resolution.prompt;
 }
 
 /** Runs the selected cases and returns the report (and, with `--update-baseline`, the new baseline). */
@@ -317,7 +379,12 @@ export async function runConformance(
   const started = performance.now();
   const seed = run.seed ?? run.fuzz?.seed ?? newRunSeed();
   let lost: TargetLost | undefined;
+  let handedIn: HandedIn | undefined;
+  const prompt = expectedPrompt(run);
   const results = await runCases(run.cases, {
+    onHandedIn: (h) => {
+      handedIn ??= h;
+    },
     seed,
     ...(run.jobs === undefined ? {} : { jobs: run.jobs }),
     ...(run.portRange === undefined ? {} : { portRange: run.portRange }),
@@ -326,12 +393,13 @@ export async function runConformance(
     },
     target: run.spec,
     dialect: run.resolution.dialect,
-    ...(run.resolution.prompt ? { prompt: run.resolution.prompt } : {}),
+    ...(prompt ? { prompt } : {}),
+    ...(run.variant ? { texts: variantTexts(run.variant.variant) } : {}),
     framing: run.framing,
     retries: run.retries,
     timing: scaledTiming(run.timeoutScale),
     timeoutScale: run.timeoutScale,
-    rerunTemplate: rerunTemplate(run.spec, run.resolution, run),
+    rerunTemplate: rerunTemplate(run.spec, { ...run.resolution, prompt }, run),
     lookup: (id) => ALL_CASES.find((c) => c.id === id),
     ...(run.onCaseStart ? { onCaseStart: run.onCaseStart } : {}),
     ...(run.onCaseEnd ? { onCaseEnd: run.onCaseEnd } : {}),
@@ -340,7 +408,7 @@ export async function runConformance(
     results.push(await fuzzResult(run, run.spec, run.fuzz));
   }
   const unjudged = lost ? { reason: targetLostMessage(lost), during: lost.during } : undefined;
-  return finishReport({ ...run, seed, unjudged }, results, startedAt, performance.now() - started);
+  return finishReport({ ...run, seed, unjudged, handedIn }, results, startedAt, performance.now() - started);
 }
 
 /** Runs `--fuzz` against the target (a fresh instance per session with `--spawn`). */
@@ -354,23 +422,25 @@ async function fuzzResult(
       ? { open: async () => ({ host: spec.host, port: spec.port, close: async () => {} }) }
       : {
           open: async () => {
-            const port = await freePortIn(run.portRange);
-            const handle = await spawnTarget({
-              command: fillSpawnCommand(spec.command, port),
-              port,
+            const chosen = await freePortIn(run.portRange);
+            const handle = await startServerTarget({
+              command: spec.command,
+              port: chosen,
               listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
             });
-            return { host: '127.0.0.1', port, close: () => handle.stop() };
+            return { host: '127.0.0.1', port: handle.port ?? chosen, close: () => handle.stop() };
           },
         };
   const started = performance.now();
+  const prompt = expectedPrompt(run);
   const outcome = await runFuzz({
     target,
     dialect: run.resolution.dialect,
     runs: fuzz.runs,
     timing: scaledTiming(run.timeoutScale),
     ...(fuzz.seed === undefined ? {} : { seed: fuzz.seed }),
-    ...(run.resolution.prompt ? { prompt: run.resolution.prompt } : {}),
+    ...(prompt ? { prompt } : {}),
+    ...(run.variant ? { texts: variantTexts(run.variant.variant) } : {}),
   });
   const rerun = rerunTemplate(spec, run.resolution, run).replace(
     '--only {id}',
@@ -384,6 +454,8 @@ export function finishReport(
   run: Omit<ConformRun, 'cases' | 'onCaseStart' | 'onCaseEnd'> & {
     /** Why not everything could be judged (a shared target that stopped answering): exit 3. */
     readonly unjudged?: RunReport['unjudged'] | undefined;
+    /** How a program run as handed in was mapped (the first case's mapping). */
+    readonly handedIn?: HandedIn | undefined;
   },
   results: readonly CaseResult[],
   startedAt: Date,
@@ -423,7 +495,19 @@ export function finishReport(
       ...(spec.kind === 'client' ? { client: spec.command } : {}),
       dialect: run.resolution.dialect,
       detected: run.resolution.detected,
-      ...(run.resolution.dialect === 'nick' ? { prompt: run.resolution.prompt ?? 'NICK' } : {}),
+      ...(run.resolution.dialect === 'nick'
+        ? { prompt: expectedPrompt(run) ?? 'NICK' }
+        : {}),
+      ...(run.handedIn
+        ? {
+            handedIn: {
+              how: run.handedIn.how,
+              from: run.handedIn.from,
+              mapped: [...run.handedIn.lines],
+              note: handedInSentence(run.handedIn),
+            },
+          }
+        : {}),
     },
     options: {
       profiles: [...run.profiles],
@@ -435,6 +519,7 @@ export function finishReport(
     summary,
     ...(run.seed === undefined ? {} : { seed: run.seed }),
     ...(run.unjudged ? { unjudged: run.unjudged } : {}),
+    ...(run.variant ? { variant: variantSection(run.variant) } : {}),
     ...(stale ? { staleBaseline: stale } : {}),
     cases,
     exitCode,

@@ -26,11 +26,10 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { escapeBytes } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
-import { fillClientCommand } from './harness/client-context.js';
 import { listen } from './harness/connection.js';
 import { freePortIn, type PortRange } from './harness/ports.js';
-import { fillSpawnCommand, SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
-import { spawnTarget } from './harness/spawn.js';
+import { SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
+import { startClientTarget, startServerTarget } from './handed-in/launch.js';
 
 /** How long the probe waits for a prompt before it takes the silence as a tilde server's. */
 export const PROBE_PROMPT_WAIT_MS = 1_000;
@@ -247,10 +246,16 @@ export async function probeServer(
       }
       probe.socket.write(`${name}${line}`);
       const joined = `${name} joined!`;
+      // An answer naming the nickname in other words (`<nick> joined the chat!`) is a join too: a
+      // wording variant, judged by the text cases (and adopted by --learn).
       const answered = await probe.until(
-        () => probe.text.includes(joined) || probe.text.includes('Connected to server!'),
+        () => probe.text.includes(name) || probe.text.includes('Connected to server!'),
         PROBE_ANSWER_WAIT_MS * scale,
       );
+      if (answered && !probe.text.includes(joined) && !probe.text.includes('Connected to server!')) {
+        await probe.settle(PROBE_PROMPT_SETTLE_MS * scale, PROBE_PROMPT_WAIT_MS * scale);
+      }
+      const worded = !probe.text.includes(joined) && !probe.text.includes('Connected to server!');
       if (!answered && !KNOWN_PROMPTS.includes(token)) {
         throw new ProbeError(
           'PROBE_NO_DIALECT',
@@ -258,11 +263,12 @@ export async function probeServer(
           probe.evidence(),
         );
       }
-      const connected = await probe.until(
-        () => probe.text.includes('Connected to server!'),
-        PROBE_ANSWER_WAIT_MS * scale,
-      );
-      const evidence = `prompt "${escapeBytes(Buffer.from(token, 'latin1'))}" on connecting${answered ? `, then "${joined}"` : ' (the join could not be confirmed)'}`;
+      // A worded answer has settled already: the accept loop is done with the probe.
+      const connected =
+        (answered && worded) ||
+        (await probe.until(() => probe.text.includes('Connected to server!'), PROBE_ANSWER_WAIT_MS * scale));
+      const said = worded ? escapeBytes(Buffer.from(probe.text.slice(first.length), 'latin1')) : joined;
+      const evidence = `prompt "${escapeBytes(Buffer.from(token, 'latin1'))}" on connecting${answered ? `, then "${said}"` : ' (the join could not be confirmed)'}`;
       if (connected) {
         // The accept loop is done with the probe: a reset is now the clean leave (`<nick> left!`).
         probe.reset();
@@ -280,14 +286,19 @@ export async function probeServer(
     }
     probe.socket.write(`${name}${line}`);
     const added = `SERVER~${name} added to the chat`;
+    // A server notice naming the username in other words is tilde with a wording variant (TILDE-JOIN-1
+    // judges the text; --learn adopts it).
+    const notice = `SERVER~${name}`;
     const lateJoin = `${name} joined!`;
     const answered = await probe.until(
-      () => probe.text.includes(added) || probe.text.includes(lateJoin),
+      () => probe.text.includes(notice) || probe.text.includes(lateJoin),
       PROBE_ANSWER_WAIT_MS * scale,
     );
-    if (answered && probe.text.includes(added)) {
+    if (answered && probe.text.includes(notice)) {
+      if (!probe.text.includes(added)) await probe.until(() => probe.text.includes(added), PROBE_PROMPT_SETTLE_MS * scale);
+      const said = probe.text.includes(added) ? added : escapeBytes(Buffer.from(probe.text, 'latin1'));
       return {
-        detected: { dialect: 'tilde', evidence: `silence on connecting, then "${added}" for the username` },
+        detected: { dialect: 'tilde', evidence: `silence on connecting, then "${said}" for the username` },
         name,
         release: holdUntilRelease(),
       };
@@ -324,13 +335,13 @@ export async function probeServer(
 /** Probes a fresh instance of a `--spawn` command (own port, stopped afterwards). */
 export async function probeSpawned(command: string, options: ProbeOptions = {}): Promise<DetectedDialect> {
   const port = await freePortIn(options.portRange);
-  const target = await spawnTarget({
-    command: fillSpawnCommand(command, port),
+  const target = await startServerTarget({
+    command,
     port,
     listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * (options.timeoutScale ?? 1),
   });
   try {
-    const probe = await probeServer('127.0.0.1', port, options);
+    const probe = await probeServer('127.0.0.1', target.port ?? port, options);
     await probe.release();
     return probe.detected;
   } finally {
@@ -352,7 +363,7 @@ export async function probeClient(
   const line = options.framing === 'line' ? '\n' : '';
   const name = probeName();
   const listener = await listen({ host: '127.0.0.1', port: 0, label: 'probe' });
-  const client = await spawnTarget({ command: fillClientCommand(command, '127.0.0.1', listener.port) });
+  const client = await startClientTarget({ command, host: '127.0.0.1', port: listener.port });
   try {
     client.writeStdin(`${name}\n`);
     let conn: Awaited<ReturnType<typeof listener.nextConnection>>;

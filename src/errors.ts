@@ -106,6 +106,14 @@ export const ERROR_CODES = {
     'chatkit conform: an output path is not writable, is given twice, or holds a file that is not a chatkit report (use --force).',
   DECLARATION_INVALID:
     'chatkit conform --declare: the target declaration file is missing, unreadable or does not fit its schema (spec §9.1.1).',
+  TARGET_LISTENS_ELSEWHERE:
+    'chatkit conform --spawn: the target listens, but on other ports than the {port} it was given (a hard-coded port); the error names them and the fix (drop {port}: docs/handed-in.md).',
+  CLIENT_NOT_MAPPABLE:
+    'chatkit conform --client: a command without {port} that is not a Python program; only Python clients can be run as handed in (docs/handed-in.md).',
+  VARIANT_INVALID:
+    'chatkit conform --variant: the variant file is missing, unreadable or does not fit its format (docs/variants.md).',
+  VARIANT_NOT_LEARNED:
+    'chatkit conform --learn: the first session did not show the texts a variant needs (join, welcome, leave); the error says which were missing.',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -12,14 +12,19 @@ import {
   profilesFor,
   type Resolution,
   resolveDialect,
+  learnTarget,
   runConformance,
+  type RunVariant,
   type TargetSpec,
 } from '../../conformance/conform.js';
+import { VariantNotLearnedError } from '../../conformance/variant/learn.js';
+import { readVariant, renderVariant, type Variant, VariantError } from '../../conformance/variant/variant.js';
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
 import { type PortRange, parsePortRange } from '../../conformance/harness/ports.js';
 import { CONFORM_EXIT, type RunReport } from '../../conformance/harness/report.js';
 import { matchesId, unknownPatterns } from '../../conformance/harness/select.js';
 import { TargetError } from '../../conformance/harness/spawn.js';
+import { ClientNotMappableError, clientLaunchMode } from '../../conformance/handed-in/launch.js';
 import { isPromptToken, ProbeError } from '../../conformance/probe.js';
 import { badgeJson, renderBadgeSvg } from '../../conformance/report/badge.js';
 import { checkOutputPaths, ReportPathError } from '../../conformance/report-paths.js';
@@ -105,6 +110,16 @@ With --baseline, failures the file lists are reported as known and do not count.
         '<%= config.bin %> conform --target 127.0.0.1:55555 --only nick.handshake.* && chatkit conform --list',
     },
     {
+      description:
+        "a student's programs as handed in, with their hard-coded address (bind(('127.0.0.1', 55555))): mapped onto chatkit's port for each case",
+      command: '<%= config.bin %> conform --spawn "python3 server.py" && chatkit conform --client "python3 client.py"',
+    },
+    {
+      description:
+        "a server with its own texts (\"alice joined the chat!\"): learn them from a first session and judge behaviour against them (each difference reported at INFO)",
+      command: '<%= config.bin %> conform --spawn "python3 server.py" --learn',
+    },
+    {
       description: 'a client program (chatkit plays the server)',
       command: '<%= config.bin %> conform --client "python3 client.py {host} {port}" --dialect nick',
     },
@@ -119,13 +134,13 @@ With --baseline, failures the file lists are reported as known and do not count.
     }),
     spawn: Flags.string({
       description:
-        'server command started afresh for every case; {port} is replaced; run through the shell (/bin/sh -c), in a PID namespace of its own where possible, so every process it starts ends with the case',
-      helpValue: '"CMD {port}"',
+        'server command started afresh for every case; {port} is replaced; without {port} it runs as handed in (a Python program\'s hard-coded address is mapped, any other is judged on the port it listens on: docs/handed-in.md); run through the shell (/bin/sh -c), in a PID namespace of its own where possible, so every process it starts ends with the case',
+      helpValue: '"CMD [{port}]"',
     }),
     client: Flags.string({
       description:
-        'client command to judge (client profile); {host} and {port} are replaced; run through the shell (/bin/sh -c), contained like --spawn',
-      helpValue: '"CMD {host} {port}"',
+        'client command to judge (client profile); {host} and {port} are replaced; a Python client without them runs as handed in, its hard-coded address mapped (docs/handed-in.md); run through the shell (/bin/sh -c), contained like --spawn',
+      helpValue: '"CMD [{host} {port}]"',
     }),
     dialect: Flags.option({
       options: ['auto', 'nick', 'tilde'] as const,
@@ -216,6 +231,15 @@ With --baseline, failures the file lists are reported as known and do not count.
       helpValue: 'LO-HI',
       parse: async (input) => parsePortRange(input),
     })(),
+    learn: Flags.boolean({
+      description:
+        "learn the server's texts (prompt, welcome, join and leave announcements, encoding) from a first ordinary session, print them as a variant file, and judge behaviour against them: each wording difference is reported once at INFO and does not fail the run (docs/variants.md)",
+      exclusive: ['variant'],
+    }),
+    variant: Flags.string({
+      description: "judge against the texts of a variant file (JSON or YAML, as --learn prints it: docs/variants.md) instead of the spec's",
+      helpValue: 'FILE',
+    }),
     list: Flags.boolean({ description: 'list the cases and the requirement coverage, run nothing' }),
     json: Flags.boolean({
       description: 'with --list: machine-readable; otherwise the same as --reporter json',
@@ -258,6 +282,10 @@ With --baseline, failures the file lists are reported as known and do not count.
     const spec = this.#target(flags);
     if (flags.prompt !== undefined && flags.dialect === 'tilde')
       usage('--prompt applies to the nick dialect only');
+    const fileVariant = this.#variantFile(flags.variant, flags.dialect);
+    if ((flags.learn || fileVariant) && spec.kind === 'client') {
+      usage(`--${flags.learn ? 'learn' : 'variant'} judges a server's texts: give --spawn or --target`);
+    }
     if (flags['update-baseline'] && !flags.baseline) usage('--update-baseline needs --baseline FILE');
     const reporter = flags.json ? 'json' : flags.reporter;
     let baselineEntries: BaselineEntry[] | undefined;
@@ -347,8 +375,8 @@ With --baseline, failures the file lists are reported as known and do not count.
     };
     try {
       resolution = await resolveDialect(spec, {
-        dialect: flags.dialect,
-        prompt: flags.prompt,
+        dialect: fileVariant?.dialect ?? flags.dialect,
+        prompt: fileVariant?.prompt ?? flags.prompt,
         framing: flags.framing,
         timeoutScale: flags['timeout-scale'],
         portRange: flags['port-range'],
@@ -365,7 +393,27 @@ With --baseline, failures the file lists are reported as known and do not count.
       const prompt = resolution.dialect === 'nick' ? ` (prompt "${resolution.prompt ?? 'NICK'}")` : '';
       say(`detected dialect: ${resolution.dialect}${prompt}, from ${resolution.evidence ?? 'the probe'}`);
     }
-    if (resolution.note) say(`note: ${resolution.note}`);
+    // With a variant, an unknown prompt is the variant's, not a wrong one.
+    if (resolution.note && !flags.learn && !fileVariant) say(`note: ${resolution.note}`);
+    let runVariant: RunVariant | undefined = fileVariant ? { variant: fileVariant, file: flags.variant } : undefined;
+    if (flags.learn && spec.kind !== 'client') {
+      try {
+        const learned = await learnTarget(spec, resolution.dialect, {
+          timeoutScale: flags['timeout-scale'],
+          portRange: flags['port-range'],
+        });
+        runVariant = { variant: learned.variant, missing: learned.missing };
+        say("learned wording variant (save it as a file and pass --variant FILE to judge against it again):");
+        for (const line of renderVariant(learned.variant).trimEnd().split('\n')) say(`  ${line}`);
+      } catch (error) {
+        live.stop();
+        await resolution.release();
+        if (error instanceof VariantNotLearnedError || error instanceof TargetError) {
+          unjudged(error.code, `${where}: --learn: ${error.message.trimEnd().replace(/\n/g, '\n  ')}`, resolution.dialect);
+        }
+        throw error;
+      }
+    }
 
     const cases = casesFor(
       ALL_CASES,
@@ -407,6 +455,7 @@ With --baseline, failures the file lists are reported as known and do not count.
         jobs: flags.jobs,
         portRange: flags['port-range'],
         fuzz: flags.fuzz > 0 ? { runs: flags.fuzz, seed: flags.seed } : undefined,
+        variant: runVariant,
         baseline: baselineEntries
           ? { entries: baselineEntries, update: flags['update-baseline'] }
           : undefined,
@@ -426,6 +475,22 @@ With --baseline, failures the file lists are reported as known and do not count.
     human.write(`${detailsAndSummary(report, { color })}\n`);
     this.#writeOutputs(report, reporter, flags, outcome.baseline);
     return this.exit(report.exitCode);
+  }
+
+  /** `--variant FILE`, read and checked (exit 2 when it cannot be used). */
+  #variantFile(path: string | undefined, dialect: 'auto' | 'nick' | 'tilde'): Variant | undefined {
+    if (path === undefined) return undefined;
+    let variant: Variant;
+    try {
+      variant = readVariant(path);
+    } catch (error) {
+      if (error instanceof VariantError) this.fail(error.code, error.message, EXIT_USAGE);
+      throw error;
+    }
+    if (dialect !== 'auto' && dialect !== variant.dialect) {
+      usage(`--variant ${path} is a ${variant.dialect} variant, but --dialect says ${dialect}`);
+    }
+    return variant;
   }
 
   /** spec §9.1.1: `--declare FILE` fills the flags left at their defaults (conformance/declare.ts). */
@@ -481,13 +546,13 @@ With --baseline, failures the file lists are reported as known and do not count.
         usage(`--target: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    if (flags.spawn !== undefined) {
-      if (!flags.spawn.includes('{port}'))
-        usage('--spawn: the command must contain {port}, where chatkit puts a free port');
-      return { kind: 'spawn', command: flags.spawn };
-    }
+    // Without {port} a program runs as handed in (conformance/handed-in/, docs/handed-in.md).
+    if (flags.spawn !== undefined) return { kind: 'spawn', command: flags.spawn };
     const command = flags.client!;
-    if (!command.includes('{port}')) usage('--client: the command must contain {port} (and usually {host})');
+    if (clientLaunchMode(command) === undefined) {
+      const error = new ClientNotMappableError(command);
+      this.fail(error.code, error.message, EXIT_USAGE);
+    }
     return { kind: 'client', command };
   }
 

@@ -30,10 +30,10 @@ import { type CaseTiming, DEFAULT_TIMING, type ExpectOptions, FAILURE_STREAM_TAI
 import {
   processCpuTimeMs,
   processGroupMembers,
-  spawnTarget,
   type TargetExit,
   type TargetHandle,
 } from './spawn.js';
+import { startClientTarget } from '../handed-in/launch.js';
 
 /**
  * Bound on the client program starting and connecting, as a multiple of the step bound: starting
@@ -159,9 +159,7 @@ export class ClientCaseContext {
   async start(): Promise<{ client: TargetHandle; listener: Listener }> {
     const listener = await listen({ host: '127.0.0.1', port: 0, label: 'server' });
     this.#listener = listener;
-    const client = await spawnTarget({
-      command: fillClientCommand(this.command, '127.0.0.1', listener.port),
-    });
+    const client = await startClientTarget({ command: this.command, host: '127.0.0.1', port: listener.port });
     this.#client = client;
     return { client, listener };
   }
@@ -644,11 +642,6 @@ export class ClientCaseContext {
     await this.#client?.stop();
     await this.#listener?.close();
   }
-}
-
-/** Replaces `{host}` and `{port}` in a client command line. */
-export function fillClientCommand(command: string, host: string, port: number): string {
-  return command.replaceAll('{host}', host).replaceAll('{port}', String(port));
 }
 
 function totalOutput(client: TargetHandle): number {

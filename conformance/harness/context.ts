@@ -14,6 +14,7 @@ import { type CloseKind, type Connection, ConnectionError, openConnection } from
 import { NameSource, newRunSeed } from './names.js';
 import { type PreconditionStep, preconditionCase, preconditionCaseOf } from './preconditions.js';
 import { type NodeAddress, roundRobin } from '../../src/nodes.js';
+import { fillTemplate, SPEC_TEXTS, type ServerTexts } from '../variant/texts.js';
 
 /** Bound on one expected effect (a relay, a join); met in milliseconds by a working server. */
 export const STEP_TIMEOUT_MS = 5_000;
@@ -81,6 +82,8 @@ export class ServerCaseContext {
   readonly host: string;
   readonly port: number;
   readonly timing: CaseTiming;
+  /** The texts expected from the target: the spec's, or a variant's (`--learn`, `--variant`). */
+  readonly texts: ServerTexts;
   /**
    * The pid (also the process group id) of the target when the runner spawned it (`--spawn`), so a
    * case can probe it read-only in /proc, e.g. for a busy loop (§6.1); undefined with `--target`.
@@ -132,6 +135,8 @@ export class ServerCaseContext {
     failedCases?: ReadonlySet<string>;
     /** Further servers of the same room (a cluster): connections go to all of them, round-robin. */
     moreNodes?: readonly NodeAddress[];
+    /** The texts to expect instead of the spec's (conformance/variant/). */
+    texts?: ServerTexts;
   }) {
     this.framing = options.framing ?? 'chunk';
     this.host = options.host;
@@ -139,6 +144,7 @@ export class ServerCaseContext {
     this.dialect = options.dialect;
     this.prompt = options.prompt ?? 'NICK';
     this.timing = options.timing ?? DEFAULT_TIMING;
+    this.texts = options.texts ?? SPEC_TEXTS[options.dialect];
     this.targetPid = options.targetPid;
     this.caseId = options.caseId;
     this.#judged = options.judges ? new Set(options.judges) : undefined;
@@ -239,16 +245,26 @@ export class ServerCaseContext {
     return this.#end(this.dialect === 'nick' ? `${nick}: ${text}` : `${nick}~${text}`);
   }
 
+  /** What a NICK newcomer is told once admitted (NICK-JOIN-2): `Connected to server!`, or the variant's. */
+  get welcome(): string {
+    return this.texts.welcome;
+  }
+
+  /** A join or leave announcement of `nick`, as written (no line end); `''` gives the nameless one. */
+  announcement(kind: 'joined' | 'left', nick: string): string {
+    return fillTemplate(this.texts[kind], nick);
+  }
+
   /** The join announcement of `nick` (NICK-JOIN-1, TILDE-JOIN-1). */
   joined(nick: string): string {
-    const text = this.#end(this.dialect === 'nick' ? `${nick} joined!` : `SERVER~${nick} added to the chat`);
+    const text = this.#end(this.announcement('joined', nick));
     this.#joinTexts.set(text, nick);
     return text;
   }
 
   /** The leave announcement of `nick` (NICK-LEAVE-1, TILDE-LEAVE-2). */
   left(nick: string): string {
-    const text = this.#end(this.dialect === 'nick' ? `${nick} left!` : `SERVER~${nick} left the chat`);
+    const text = this.#end(this.announcement('left', nick));
     this.#leaveTexts.set(text, nick);
     return text;
   }
@@ -268,10 +284,10 @@ export class ServerCaseContext {
     if (this.dialect === 'nick') {
       const promptEnd = await this.#prompt(conn);
       this.#sendOrdinary(conn, this.wire(nick));
-      const joinedAt = await this.#admitted(conn, nick, promptEnd, this.wire('Connected to server!'), {
+      const joinedAt = await this.#admitted(conn, nick, promptEnd, this.wire(this.welcome), {
         requirement: 'NICK-JOIN-2',
         step: 'welcome',
-        what: `"Connected to server!" after the nickname ${nick}`,
+        what: `"${this.welcome}" after the nickname ${nick}`,
       });
       this.#memberNick.set(conn, nick);
       return { conn, nick, joinedAt };

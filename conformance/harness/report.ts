@@ -106,6 +106,19 @@ export const runReportSchema = z.strictObject({
     dialect: z.enum(['nick', 'tilde']),
     detected: z.boolean(),
     prompt: z.string().optional(),
+    /**
+     * The program was run as handed in (its command has no `{port}`, docs/handed-in.md): `python-shim`
+     * mapped the address it hard-codes (`from`) onto chatkit's for each case; `proc-port` judged it on the
+     * port it listens on, found in /proc. `mapped`: the mapping lines of one case.
+     */
+    handedIn: z
+      .strictObject({
+        how: z.enum(['python-shim', 'proc-port']),
+        from: z.string(),
+        mapped: z.array(z.string()),
+        note: z.string(),
+      })
+      .optional(),
   }),
   options: z.strictObject({
     profiles: z.array(profile),
@@ -134,6 +147,35 @@ export const runReportSchema = z.strictObject({
       reason: z.string(),
       /** The case during which the target stopped answering, when one. */
       during: z.string().optional(),
+    })
+    .optional(),
+  /**
+   * With `--learn` or `--variant`: the texts the run judged against instead of the spec's, where they
+   * came from, texts the learning session did not show (judged as the spec's), and each wording
+   * difference once, as an INFO deviation of the requirement that names the spec's text (never failing).
+   */
+  variant: z
+    .strictObject({
+      source: z.enum(['learned', 'file']),
+      file: z.string().optional(),
+      texts: z.strictObject({
+        prompt: z.string().optional(),
+        welcome: z.string(),
+        joined: z.string(),
+        left: z.string(),
+        encoding: z.enum(['ascii', 'utf-8']),
+      }),
+      missing: z.array(z.string()),
+      deviations: z.array(
+        z.strictObject({
+          requirement: z.string(),
+          level: z.literal('INFO'),
+          text: z.enum(['prompt', 'welcome', 'joined', 'left', 'encoding']),
+          spec: z.string(),
+          variant: z.string(),
+          message: z.string(),
+        }),
+      ),
     })
     .optional(),
   /** With `--baseline`: ids of baseline entries that no longer name a case (stale). */

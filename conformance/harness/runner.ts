@@ -18,7 +18,9 @@ import type { NodeAddress } from '../../src/nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { requirementIndex } from './requirements.js';
 import { exitedCause, hintOfCause } from './causes.js';
-import { spawnTarget, TargetError, type TargetHandle } from './spawn.js';
+import { TargetError, type TargetHandle } from './spawn.js';
+import { type HandedIn, handedInOf, serverLaunchMode, startServerTarget } from '../handed-in/launch.js';
+import type { ServerTexts } from '../variant/texts.js';
 
 /** Starts of a spawned target per case before it counts as unable to listen (a port race costs one). */
 export const SPAWN_ATTEMPTS = 2;
@@ -83,17 +85,16 @@ export interface RunOptions {
   readonly failedCases?: ReadonlySet<string>;
   /** Finds any case by id, for the hint of a precondition's case that was not selected. */
   readonly lookup?: (id: string) => ConformanceCase | undefined;
+  /** The texts to expect instead of the spec's (`--learn`, `--variant`: conformance/variant/). */
+  readonly texts?: ServerTexts;
+  /** Called after each case whose target was run as handed in (its address mapped or found). */
+  readonly onHandedIn?: (handedIn: HandedIn) => void;
 }
 
 /** A shared target that stopped answering: the case during which it did, and what was seen. */
 export interface TargetLost {
   readonly during: string;
   readonly reason: string;
-}
-
-/** Replaces `{port}` in a spawn command. */
-export function fillSpawnCommand(command: string, port: number): string {
-  return command.replaceAll('{port}', String(port));
 }
 
 const HEX_NEEDED = /[^\x20-\x7e]/;
@@ -181,11 +182,9 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
       for (let tries = 1; ; tries++) {
         port = await freePortIn(options.portRange);
         try {
-          spawned = await spawnTarget({
-            command: fillSpawnCommand(target.command, port),
-            port,
-            listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
-          });
+          spawned = await startServerTarget({ command: target.command, port, listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS });
+          // A program run as handed in may listen on a port of its own (handed-in/launch.ts).
+          port = spawned.port ?? port;
           break;
         } catch (error) {
           // The free port may be taken again before the target binds it: one more try, on a new port.
@@ -219,6 +218,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
           ...(options.failedCases ? { failedCases: options.failedCases } : {}),
           ...(options.seed === undefined ? {} : { seed: options.seed }),
           ...(target.kind === 'address' && target.moreNodes ? { moreNodes: target.moreNodes } : {}),
+          ...(options.texts ? { texts: options.texts } : {}),
         })
       : undefined;
   const clientCtx =
@@ -330,6 +330,8 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
       }
       await spawned.stop();
     }
+    const handedIn = handedInOf(spawned) ?? handedInOf(clientCtx?.client);
+    if (handedIn) options.onHandedIn?.(handedIn);
   }
   return result;
 }
@@ -378,7 +380,9 @@ export async function runCases(
   const held: (() => void)[] = [];
   const { target } = options;
   // Only spawned targets are run concurrently: each case has its own process and port.
-  const jobs = target.kind === 'spawn' ? Math.max(1, Math.floor(options.jobs ?? 1)) : 1;
+  // A program that listens on a port of its own (handed in, not Python) runs one case at a time.
+  const parallel = target.kind === 'spawn' && serverLaunchMode(target.command) !== 'proc-port';
+  const jobs = parallel ? Math.max(1, Math.floor(options.jobs ?? 1)) : 1;
   let lost: TargetLost | undefined;
   let lastRun: string | undefined;
   const runOne = async (index: number) => {

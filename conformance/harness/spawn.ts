@@ -62,6 +62,8 @@ export const TargetErrorCode = {
   NEVER_LISTENED: 'TARGET_NEVER_LISTENED',
   /** The process exited while we waited for it to listen. */
   EXITED: 'TARGET_EXITED',
+  /** The deadline passed with the target listening, but on other ports than the one it was given. */
+  LISTENS_ELSEWHERE: 'TARGET_LISTENS_ELSEWHERE',
   /** A bounded wait on the target (output, `/proc` state) passed its deadline. */
   WAIT_TIMEOUT: 'TARGET_WAIT_TIMEOUT',
 } as const;
@@ -79,7 +81,13 @@ export class TargetError extends ChatkitError {
   readonly stderr: string;
   /** Tail of the target's stdout at the time of failure ('' if none). */
   readonly stdout: string;
-  constructor(code: TargetErrorCode, message: string, output: { stdout?: string; stderr?: string } = {}) {
+  /** With `TARGET_LISTENS_ELSEWHERE`: the ports the target listens on instead. */
+  readonly listening: readonly number[];
+  constructor(
+    code: TargetErrorCode,
+    message: string,
+    output: { stdout?: string; stderr?: string; listening?: readonly number[] } = {},
+  ) {
     const stderr = output.stderr ?? '';
     const stdout = output.stdout ?? '';
     // A program may explain itself on either stream: show both tails.
@@ -92,6 +100,7 @@ export class TargetError extends ChatkitError {
     this.name = 'TargetError';
     this.stderr = stderr;
     this.stdout = output.stdout ?? '';
+    this.listening = output.listening ?? [];
   }
 }
 
@@ -112,6 +121,11 @@ export interface SpawnTargetOptions {
   port?: number;
   /** Deadline for the listener; default {@link DEFAULT_LISTEN_TIMEOUT_MS}. */
   listenTimeoutMs?: number;
+  /**
+   * Without `port`: wait until the target LISTENs on any port (a program that hard-codes its own),
+   * and return it as the handle's `port` (conformance/handed-in/).
+   */
+  discoverPort?: boolean;
 }
 
 /** A running target. Always call {@link TargetHandle.stop} (in `finally`/`afterEach`). */
@@ -318,11 +332,12 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
   // whatever listens on its port. Descendants are remembered while seen: an orphan loses its parent link.
   // Only processes carrying this target's mark in their environment are ever killed apart from it.
   const seen = new Set<number>();
+  let knownPort = opts.port;
   const others = (thorough = false): number[] => {
     for (const p of contained ? namespaceMembers(pid) : descendants(pid)) seen.add(p);
     if (thorough) {
       for (const p of markedProcesses(mark)) seen.add(p);
-      if (opts.port !== undefined) for (const p of portHolders(opts.port)) if (hasMark(p, mark)) seen.add(p);
+      if (knownPort !== undefined) for (const p of portHolders(knownPort)) if (hasMark(p, mark)) seen.add(p);
     }
     return [...seen].filter((p) => p !== process.pid && isAlive(p));
   };
@@ -353,7 +368,7 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
       }).catch(() => undefined);
       if (!contained && rest.length > 0) {
         escapeReporter(
-          `chatkit: TARGET_ESCAPED: killed ${rest.length} process(es) the target left outside its group (pid ${rest.join(', ')})${opts.port === undefined ? '' : `; port ${opts.port}`}`,
+          `chatkit: TARGET_ESCAPED: killed ${rest.length} process(es) the target left outside its group (pid ${rest.join(', ')})${knownPort === undefined ? '' : `; port ${knownPort}`}`,
         );
       }
       liveGroups.delete(pid);
@@ -420,8 +435,9 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
     stop,
   };
 
-  if (opts.port === undefined) return handle;
+  if (opts.port === undefined && opts.discoverPort !== true) return handle;
   const port = opts.port;
+  const where = port === undefined ? 'any port' : String(port);
   const deadline = performance.now() + (opts.listenTimeoutMs ?? DEFAULT_LISTEN_TIMEOUT_MS);
   for (;;) {
     if (exitStatus !== undefined) {
@@ -430,19 +446,27 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
       const daemon = contained
         ? '; a target that forks into the background and exits is ended with everything it started: run it in the foreground'
         : '';
-      throw new TargetError(TargetErrorCode.EXITED, `target exited (${how}) before listening on ${port}${daemon}`, {
+      throw new TargetError(TargetErrorCode.EXITED, `target exited (${how}) before listening on ${where}${daemon}`, {
         stdout: out.text(),
         stderr: err.text(),
       });
     }
-    if (listeningPortsOf([...processGroupMembers(pid), ...others()], port).length > 0) return handle;
+    const found = listeningPortsOf([...processGroupMembers(pid), ...others()], port);
+    if (found.length > 0) {
+      if (port !== undefined) return handle;
+      // A program that listens on several ports is judged on the lowest (its chat port, usually).
+      knownPort = Math.min(...found);
+      return { ...handle, port: knownPort };
+    }
     if (performance.now() >= deadline) {
-      const where = whereItListens(pid, port);
+      const elsewhere = port === undefined ? [] : listeningPorts(pid);
+      const why = port === undefined ? '' : whereItListens(port, elsewhere);
       await stop();
-      throw new TargetError(TargetErrorCode.NEVER_LISTENED, `target did not listen on ${port} in time${where}`, {
-        stdout: out.text(),
-        stderr: err.text(),
-      });
+      throw new TargetError(
+        elsewhere.length > 0 ? TargetErrorCode.LISTENS_ELSEWHERE : TargetErrorCode.NEVER_LISTENED,
+        `target did not listen on ${where} in time${why}`,
+        { stdout: out.text(), stderr: err.text(), listening: elsewhere },
+      );
     }
     await sleep(POLL_INTERVAL_MS);
   }
@@ -769,10 +793,9 @@ export function listeningPortsOf(pids: readonly number[], onlyPort?: number): nu
  * group listens on (a hard-coded port), or that `port` is held by a process outside the group (a
  * daemonised target, or another program).
  */
-function whereItListens(pgid: number, port: number): string {
-  const own = listeningPorts(pgid);
+function whereItListens(port: number, own: readonly number[]): string {
   if (own.length > 0) {
-    return `: it listens on ${own.join(', ')} instead (a hard-coded port? give the command {port}, e.g. "python3 server.py 127.0.0.1 {port}")`;
+    return `: it listens on ${own.join(', ')} instead, a port of its own. Fix: give the program the port, or drop {port} from the command (--spawn "python3 server.py") and chatkit runs it as handed in: a Python program's address is mapped onto a port chatkit chooses, any other program is judged on the port it listens on (docs/handed-in.md)`;
   }
   const held = tcpSockets().some((s) => s.state === TcpState.LISTEN && s.localPort === port);
   return held ? `: port ${port} is listening, but not by the spawned process group (the target daemonised, or another program holds the port)` : '';

@@ -10,7 +10,7 @@
  */
 import { ConnectionError, type Connection } from '../harness/connection.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
-import { bytes, CONNECTED, show } from '../nick/support.js';
+import { bytes, show } from '../nick/support.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -175,9 +175,9 @@ export async function lineJoin(t: ServerCaseContext, nick: string, options: Line
     after,
   });
   if (t.dialect !== 'nick') return { conn, nick, joinedAt: joinedEnd };
-  const connectedEnd = await expectLine(t, conn, t.wire(CONNECTED), {
+  const connectedEnd = await expectLine(t, conn, t.wire(t.welcome), {
     requirement: 'NICK-JOIN-2',
-    what: `"${CONNECTED}" after the nickname line "${show(nick + ending)}"`,
+    what: `"${t.welcome}" after the nickname line "${show(nick + ending)}"`,
     after,
   });
   return { conn, nick, joinedAt: Math.max(joinedEnd, connectedEnd) };

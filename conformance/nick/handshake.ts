@@ -9,8 +9,8 @@ import type { ServerCase } from '../harness/case.js';
 import type { Member } from '../harness/context.js';
 import {
   bytes,
-  CONNECTED,
   chunkProfileOnly,
+  announcementOf,
   concat,
   countOf,
   expectAscii,
@@ -97,9 +97,9 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
       }
       const me = t.nick('carol');
       conn.send(t.wire(me));
-      await t.expectReceives(conn, [t.wire(CONNECTED)], {
+      await t.expectReceives(conn, [t.wire(t.welcome)], {
         requirement: 'NICK-JOIN-2',
-        what: `"${CONNECTED}" after the nickname ${me}`,
+        what: `"${t.welcome}" after the nickname ${me}`,
         after: at,
       });
       t.expectAbsent(conn, relays, {
@@ -148,27 +148,27 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
         after: at,
       });
       // Spec 1.0: NICK-JOIN-2 allows `Connected to server!` before the newcomer's own `joined!` (SHOULD after).
-      const connectedEnd = await t.expectReceives(conn, [t.wire(CONNECTED)], {
+      const connectedEnd = await t.expectReceives(conn, [t.wire(t.welcome)], {
         requirement: 'NICK-JOIN-2',
-        what: `"${CONNECTED}" for the newcomer`,
+        what: `"${t.welcome}" for the newcomer`,
         after: at,
       });
       const carol: Member = { conn, nick: me, joinedAt: Math.max(joinedEnd, connectedEnd) };
       // Anything the server sent with the join has arrived once both have carol's next message.
       await sentinel(t, carol, [carol, alice], 'NICK-RELAY-1');
-      const mine = countOf(conn.stream(), CONNECTED);
+      const mine = countOf(conn.stream(), t.welcome);
       if (mine !== 1) {
         t.fail({
           requirement: 'NICK-JOIN-2',
-          message: `${me}: "${CONNECTED}" arrived ${mine} times`,
-          expected: [`"${CONNECTED}" exactly once`],
+          message: `${me}: "${t.welcome}" arrived ${mine} times`,
+          expected: [`"${t.welcome}" exactly once`],
           actual: t.tail(conn),
           connection: conn.label,
         });
       }
-      t.expectAbsent(alice.conn, [CONNECTED], {
+      t.expectAbsent(alice.conn, [t.welcome], {
         requirement: 'NICK-JOIN-2',
-        what: `an existing member received "${CONNECTED}" when someone else joined`,
+        what: `an existing member received "${t.welcome}" when someone else joined`,
         after: alice.joinedAt,
       });
     },
@@ -196,7 +196,7 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
           t.fail({
             requirement: 'NICK-NICK-3',
             message: `${me}: the nickname "${show(me + ending)}" was ${attempt.outcome === 'closed' ? 'refused' : 'neither admitted nor refused'}`,
-            expected: [`admitted as "${me}": "${show(t.joined(me))}" then "${CONNECTED}"`],
+            expected: [`admitted as "${me}": "${show(t.joined(me))}" then "${t.welcome}"`],
             actual: t.tail(attempt.conn),
             connection: attempt.conn.label,
           });
@@ -249,7 +249,7 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
         // An announcement could carry the nickname as sent, or with its line ending removed.
         const sent = bytes(nickname);
         for (const name of [sent, withoutLineEnding(sent)].filter((n) => n.length > 0)) {
-          announced.push(concat(name, ' joined!'), concat(name, ' left!'));
+          announced.push(announcementOf(t, 'joined', name), announcementOf(t, 'left', name));
         }
       }
       await expectNotAnnounced(t, alice, marks, announced, {
@@ -285,7 +285,7 @@ export const NICK_HANDSHAKE_CASES: readonly ServerCase[] = [
         t.fail({
           requirement: 'NICK-NICK-4',
           message: `the nickname "${upper}" was refused, but it differs from "${alice.nick}" (comparison is by bytes)`,
-          expected: [`"${show(t.joined(upper))}" then "${CONNECTED}"`],
+          expected: [`"${show(t.joined(upper))}" then "${t.welcome}"`],
           actual: t.tail(other.conn),
           connection: other.conn.label,
         });

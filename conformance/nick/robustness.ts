@@ -11,7 +11,6 @@ import {
   addressedText,
   asRequirement,
   blockNumbers,
-  CONNECTED,
   countOf,
   expectNotAnnounced,
   FloodWatch,
@@ -302,9 +301,9 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
       // A server hung at zed has now taken bob into its list; then zed reads again.
       await bobConn.quiet(t.timing.quietMs);
       zed.conn.resumeReading();
-      const joinedAt = await t.expectReceives(bobConn, [t.wire(CONNECTED)], {
+      const joinedAt = await t.expectReceives(bobConn, [t.wire(t.welcome)], {
         requirement: 'NICK-JOIN-2',
-        what: `"${CONNECTED}" after the nickname ${bobNick}`,
+        what: `"${t.welcome}" after the nickname ${bobNick}`,
         after: at,
         timeoutMs: 2 * t.timing.stepMs,
       });
@@ -320,7 +319,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
           requirement: beforeOwn ? 'NICK-PROMPT-2' : 'NICK-RELAY-1',
           message: `bob received bytes of carol's messages that the server had read (and echoed to carol) before bob connected${beforeOwn ? ', even before his own join announcement' : ''}`,
           expected: [
-            `"${show(t.joined(bobNick))}", "${CONNECTED}", then only messages the server read after bob joined (carol's blocks after #${lastRead.toString(16).padStart(6, '0')})`,
+            `"${show(t.joined(bobNick))}", "${t.welcome}", then only messages the server read after bob joined (carol's blocks after #${lastRead.toString(16).padStart(6, '0')})`,
           ],
           actual: `block #${early.toString(16).padStart(6, '0')} in "${show(stream.slice(Math.max(at, got - 60), got + 60))}"`,
           connection: bobConn.label,

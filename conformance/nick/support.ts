@@ -12,6 +12,7 @@ import { escapeBytes } from '../../src/codec/index.js';
 import { CaseFailure } from '../harness/case.js';
 import { type Connection, ConnectionError } from '../harness/connection.js';
 import { type Member, type ServerCaseContext, STEP_TIMEOUT_MS } from '../harness/context.js';
+import { NICK_PLACEHOLDER } from '../variant/texts.js';
 
 /**
  * Budget of a NICK server case: each of its steps is bounded on its own (the context's step bound),
@@ -23,12 +24,26 @@ export const NICK_CASE_TIMEOUT_MS = 30_000;
 /** What every NICK server case shares. */
 export const NICK_SERVER = { kind: 'server', dialect: 'nick', timeoutMs: NICK_CASE_TIMEOUT_MS } as const;
 
-/** The newcomer's own confirmation (NICK-JOIN-2). */
+/** The newcomer's own confirmation (NICK-JOIN-2), the spec's text; cases use `t.welcome` (a variant's, else this). */
 export const CONNECTED = 'Connected to server!';
 /** How a refusal starts (NICK-NICK-3, §4.2). */
 export const REFUSED_PREFIX = 'Refused: ';
-/** A join or leave announcement with the empty nickname: what a server that admits a silent connection sends. */
+/**
+ * A join or leave announcement with the empty nickname: what a server that admits a silent connection
+ * sends (the spec's texts; cases use {@link namelessAnnouncements}, which follows a variant).
+ */
 export const NAMELESS_ANNOUNCEMENTS = [' joined!', ' left!'] as const;
+
+/** The join and leave announcements of the empty nickname, in the texts the run expects. */
+export function namelessAnnouncements(t: ServerCaseContext): string[] {
+  return [t.announcement('joined', ''), t.announcement('left', '')];
+}
+
+/** The `kind` announcement of `name` (raw bytes), in the texts the run expects. */
+export function announcementOf(t: ServerCaseContext, kind: 'joined' | 'left', name: Uint8Array): Uint8Array {
+  const [before = '', after = ''] = t.texts[kind].split(NICK_PLACEHOLDER);
+  return concat(before, name, after);
+}
 
 const encoder = new TextEncoder();
 /** UTF-8 bytes of a string. */
@@ -115,23 +130,23 @@ export async function handshakeOutcome(
   // anything but a refusal, with the connection left open.
   const byPosition = !t.judges('NICK-JOIN-2');
   try {
-    await conn.waitFor((s) => find(s, CONNECTED, after) !== -1 || (byPosition && s.length > after), {
+    await conn.waitFor((s) => find(s, t.welcome, after) !== -1 || (byPosition && s.length > after), {
       timeoutMs,
-      what: `"${CONNECTED}" or a close`,
+      what: `"${t.welcome}" or a close`,
     });
   } catch (error) {
     if (!(error instanceof ConnectionError)) throw error;
     return conn.closed ? 'closed' : 'pending';
   }
-  if (find(conn.stream(), CONNECTED, after) !== -1) return 'admitted';
+  if (find(conn.stream(), t.welcome, after) !== -1) return 'admitted';
   await conn.quiet(t.timing.quietMs);
-  if (find(conn.stream(), CONNECTED, after) !== -1) return 'admitted';
+  if (find(conn.stream(), t.welcome, after) !== -1) return 'admitted';
   if (conn.closed) return 'closed';
   if (find(conn.stream(), REFUSED_PREFIX, after) !== -1) {
     await settle(conn.waitForClose({ timeoutMs, what: 'a close after the refusal' }));
     return conn.closed ? 'closed' : 'pending';
   }
-  t.deviations.push(`the welcome after a nickname: "${t.tail(conn, after)}" instead of "${CONNECTED}"`);
+  t.deviations.push(`the welcome after a nickname: "${t.tail(conn, after)}" instead of "${t.welcome}"`);
   return 'admitted';
 }
 
@@ -207,7 +222,7 @@ export function expectRefused(
     rest.length >= refusal.length && Buffer.compare(rest.subarray(0, refusal.length), refusal) === 0;
   if (
     rest.length > 0 &&
-    (!startsWithRefusal || find(rest, ' joined!') !== -1 || find(rest, CONNECTED) !== -1)
+    (!startsWithRefusal || find(rest, t.announcement('joined', '')) !== -1 || find(rest, t.welcome) !== -1)
   ) {
     t.fail({
       requirement: options.requirement,
@@ -246,7 +261,7 @@ export async function expectNotAnnounced(
   t.expectAbsent(observer.conn, announced, { ...options, after: from });
   const stream = observer.conn.stream();
   for (const at of [...marks, end]) {
-    for (const nameless of NAMELESS_ANNOUNCEMENTS) {
+    for (const nameless of namelessAnnouncements(t)) {
       if (startsAt(stream, nameless, at)) {
         t.fail({
           requirement: options.requirement,

@@ -354,6 +354,19 @@ export function fixFirstLine(report: RunReport, groups = failureGroups(report)):
 /** Marks a live failure line: settled once the run ends (blocking.ts). */
 export const PROVISIONAL = '(provisional: root causes are settled at the end)';
 
+/** The wording variant a run judged against, and each difference from the spec's texts, once, at INFO. */
+export function variantLines(report: RunReport): string[] {
+  const v = report.variant;
+  if (v === undefined) return [];
+  const from = v.source === 'learned' ? 'learned from a first session (--learn)' : `from ${v.file ?? 'a file'} (--variant)`;
+  return [
+    `wording variant ${from}: behaviour judged against its texts; a difference from the spec's is INFO and does not fail the run`,
+    ...(v.deviations.length === 0 ? ['  (the same texts as the spec)'] : []),
+    ...v.deviations.map((d) => `  INFO ${d.requirement}: ${d.message}`),
+    ...v.missing.map((m) => `  not learned: ${m} (the spec's text is expected)`),
+  ];
+}
+
 /** The part after the progress lines: what to fix first, the details grouped by root cause, the summary. */
 export function detailsAndSummary(report: RunReport, options: PrettyOptions): string {
   const paint = painter(options.color);
@@ -361,6 +374,8 @@ export function detailsAndSummary(report: RunReport, options: PrettyOptions): st
   if (report.seed !== undefined) {
     out.push(paint('gray', `seed ${report.seed}: the names and texts of this run (--seed ${report.seed} reproduces them)`));
   }
+  if (report.target.handedIn) out.push(paint('gray', report.target.handedIn.note));
+  out.push(...variantLines(report));
   if (report.unjudged) {
     const during = duringText(report.unjudged);
     out.push(paint('red', `not judged: ${report.unjudged.reason}${during}`));

@@ -80,7 +80,7 @@ const ROWS: readonly Row[] = [
     id: 'duplicate',
     what: 'a username a member already uses (the same bytes)',
     hint: 'if the username is already in your list of usernames: refuse it and close the socket',
-    make: (_t, taken) => bad(utf8(taken), `SERVER~${taken} added to the chat`),
+    make: (t, taken) => bad(utf8(taken), t.announcement('joined', taken)),
   },
   {
     id: 'invalid-utf8',

@@ -133,7 +133,7 @@ describe.concurrent('chatkit conform (subprocess)', { timeout: 90_000 }, () => {
       /give one target, not --target and --spawn/,
     ],
     [['conform', '--target', 'nonsense'], /--target: expected HOST:PORT/],
-    [['conform', '--spawn', 'python3 server.py'], /must contain \{port\}/],
+    [['conform', '--client', './chat-client'], /CLIENT_NOT_MAPPABLE.*\{host\} and \{port\}/],
     [['conform', '--target', '127.0.0.1:1', '--profile', 'bogus'], /unknown profile "bogus"/],
     [['conform', '--target', '127.0.0.1:1', '--timeout-scale', '0'], /--timeout-scale/],
     [['conform', '--target', '127.0.0.1:1', '--update-baseline'], /--update-baseline needs --baseline/],

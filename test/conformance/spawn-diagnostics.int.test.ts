@@ -28,9 +28,10 @@ describe('a spawned program that does not listen where asked', () => {
     const hardCoded = await freePort();
     const program = `import socket,time; s=socket.socket(); s.bind(('127.0.0.1', ${hardCoded})); s.listen(); time.sleep(30)`;
     const error = await spawnError(`'${pythonExecutable()}' -c "${program}"`, asked);
-    expect(error.code).toBe('TARGET_NEVER_LISTENED');
+    expect(error.code).toBe('TARGET_LISTENS_ELSEWHERE');
+    expect(error.listening).toEqual([hardCoded]);
     expect(error.message).toContain(`it listens on ${hardCoded} instead`);
-    expect(error.message).toContain('{port}');
+    expect(error.message).toContain('drop {port}');
   });
 
   it('says when the port is held by a process outside the spawned group', async () => {

@@ -28,9 +28,9 @@ export function startChatkit(
 /** Runs `chatkit ...args` to its end (bounded) and returns what it printed and its exit code. */
 export async function runChatkit(
   args: readonly string[],
-  opts: { timeoutMs?: number; stdin?: string } = {},
+  opts: { timeoutMs?: number; stdin?: string; env?: Record<string, string> } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const target = await startChatkit(args);
+  const target = await startChatkit(args, opts.env);
   try {
     if (opts.stdin !== undefined) {
       target.writeStdin(opts.stdin);
