@@ -106,6 +106,9 @@ export const ERROR_CODES = {
     'chatkit conform: an output path is not writable, is given twice, or holds a file that is not a chatkit report (use --force).',
   DECLARATION_INVALID:
     'chatkit conform --declare: the target declaration file is missing, unreadable or does not fit its schema (spec §9.1.1).',
+  NICKNAME_BANNED: 'The nickname is on the ban list (admin profile, spec §14.2): answered BAN and closed.',
+  ADMIN_PASSWORD_WRONG: 'The answer to PASS was not the admin password (admin profile, spec §14.2): answered REFUSE and closed.',
+  ADMIN_KICKED: 'The admin kicked or banned this member (admin profile, spec §14.2).',
 } as const;
 
 /** One of chatkit's stable error codes. */
