@@ -51,6 +51,7 @@ export const ADMIN_CASES: readonly OptionCase[] = [
   needingPassword({
     ...admin,
     id: 'admin.pass.right',
+    standsOn: ['admin.pass.asks'],
     title: 'admits `admin` with the right password and announces it as any member',
     requirements: ['ADMIN-PASS-2'],
     level: 'MUST',
@@ -70,6 +71,7 @@ export const ADMIN_CASES: readonly OptionCase[] = [
   needingPassword({
     ...admin,
     id: 'admin.pass.wrong',
+    standsOn: ['admin.pass.asks'],
     title: 'answers a wrong password with `REFUSE` and a close, never announced',
     requirements: ['ADMIN-PASS-2'],
     level: 'MUST',
@@ -101,12 +103,12 @@ export const ADMIN_CASES: readonly OptionCase[] = [
   needingPassword({
     ...admin,
     id: 'admin.pass.line-ending',
+    standsOn: ['admin.pass.asks', 'admin.pass.right'],
     catches: ['D-AS-3'],
     title: 'takes the password with one trailing LF removed (an `nc` admin)',
     requirements: ['ADMIN-PASS-1'],
     level: 'MUST',
     hint: 'Strip one trailing "\\n" (or "\\r\\n") from the password before comparing, as you do for the nickname.',
-    standsOn: ['admin.pass.right'],
     async run(t, password) {
       const { conn, at } = await prompted(t, ADMIN);
       conn.send(t.wire(ADMIN));
@@ -122,12 +124,12 @@ export const ADMIN_CASES: readonly OptionCase[] = [
   needingPassword({
     ...admin,
     id: 'admin.kick',
+    standsOn: ['admin.pass.asks', 'admin.pass.right'],
     catches: ['D-AS-4'],
     title: 'on the admin\'s `KICK <nick>`: tells the member, closes it, and tells the others `<nick> was kicked by an admin!`',
     requirements: ['ADMIN-KICK-1'],
     level: 'MUST',
     hint: 'In kick_user: remove the member, send it "You were kicked by an admin!", really disconnect it (shutdown(SHUT_RDWR) before close() if its own thread is blocked in recv()), then broadcast "<nick> was kicked by an admin!". Never relay the KICK itself.',
-    standsOn: ['admin.pass.right'],
     async run(t, password) {
       const bob = await t.join(t.nick('bob'));
       const carol = await t.join(t.nick('carol'));
@@ -155,11 +157,11 @@ export const ADMIN_CASES: readonly OptionCase[] = [
   needingPassword({
     ...admin,
     id: 'admin.ban',
+    standsOn: ['admin.pass.asks', 'admin.pass.right', 'admin.kick'],
     title: 'on the admin\'s `BAN <nick>`: kicks the member and answers that nickname with `BAN` and a close from then on',
     requirements: ['ADMIN-BAN-1'],
     level: 'MUST',
     hint: 'On BAN, kick the member and remember the nickname (bans.txt); at every handshake check the list first, and for a banned nickname send "BAN" and close.',
-    standsOn: ['admin.pass.right'],
     async run(t, password) {
       const bob = await t.join(t.nick('bob'));
       const carol = await t.join(t.nick('carol'));
