@@ -5,6 +5,8 @@
  * reference server passes every profile with every extension on, and the seeds' core and robustness
  * suite still passes through it (EXT-2).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ALL_CASES } from '../../conformance/cases.js';
@@ -109,6 +111,37 @@ describe('the reference server with every extension on', () => {
       expect(results.length).toBe(17);
       expect(failingOf(results), explain(results)).toEqual([]);
       expect(results.every((r) => r.verdict === 'pass'), explain(results)).toBe(true);
+    },
+    ROW_TIMEOUT_MS,
+  );
+});
+
+describe("the advanced tutorial's admin server (conformance/targets/python/admin_server.py)", () => {
+  it.concurrent(
+    'fails exactly the cases that name its defects D-AS-2, D-AS-3 and D-AS-4 (Annex A.5)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'chatkit-admin-bans-'));
+      try {
+        const bans = join(dir, 'bans.txt');
+        writeFileSync(bans, '');
+        const script = join(PACKAGE_ROOT, 'conformance/targets/python/admin_server.py');
+        const cases = selectCases(bindExtensionOptions(ALL_CASES, { adminPassword: 'adminpass' }), {
+          dialect: 'nick',
+          kind: 'server',
+          profiles: ['admin'],
+        });
+        const results = await runCases(cases, {
+          target: { kind: 'spawn', command: `'${pythonExecutable()}' '${script}' 127.0.0.1 {port} '${bans}'` },
+          dialect: 'nick',
+          jobs: 2,
+        });
+        const failing = failingOf(results);
+        expect(failing, explain(results)).toEqual(['admin.cmd.chat', 'admin.kick', 'admin.pass.line-ending']);
+        const named = cases.filter((c) => failing.includes(c.id)).flatMap((c) => c.catches ?? []);
+        expect(named.sort()).toEqual(['D-AS-2', 'D-AS-3', 'D-AS-4']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     ROW_TIMEOUT_MS,
   );
