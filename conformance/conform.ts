@@ -102,7 +102,7 @@ export function addressText(host: string, port: number): string {
 export function rerunTemplate(
   spec: TargetSpec,
   resolved: { dialect: DialectName; prompt?: string | undefined },
-  options: { framing: 'chunk' | 'line'; timeoutScale: number },
+  options: { framing: 'chunk' | 'line'; timeoutScale: number; profiles?: readonly string[] },
 ): string {
   const words = ['chatkit', 'conform'];
   if (spec.kind === 'address') {
@@ -115,6 +115,8 @@ export function rerunTemplate(
   }
   if (options.framing === 'line') words.push('--framing', 'line');
   if (options.timeoutScale !== 1) words.push('--timeout-scale', String(options.timeoutScale));
+  // The admin cases need the password (spec §14.2); a report never repeats it.
+  if (options.profiles?.includes('admin')) words.push('--admin-password', "'<password>'");
   words.push('--only', '{id}');
   return words.join(' ');
 }

@@ -261,6 +261,9 @@ With --baseline, failures the file lists are reported as known and do not count.
     }
 
     const spec = this.#target(flags);
+    if (profilesFor(spec, profiles).includes('admin') && flags['admin-password'] === undefined) {
+      usage("--profile admin needs the target's admin password: --admin-password P (spec §14.2)");
+    }
     if (flags.prompt !== undefined && flags.dialect === 'tilde')
       usage('--prompt applies to the nick dialect only');
     if (flags['update-baseline'] && !flags.baseline) usage('--update-baseline needs --baseline FILE');
@@ -372,9 +375,6 @@ With --baseline, failures the file lists are reported as known and do not count.
     }
     if (resolution.note) say(`note: ${resolution.note}`);
 
-    if (profilesFor(spec, profiles).includes('admin') && flags['admin-password'] === undefined) {
-      usage("--profile admin needs the target's admin password: --admin-password P (spec §14.2)");
-    }
     const cases = casesFor(
       bindExtensionOptions(ALL_CASES, { adminPassword: flags['admin-password'] }),
       spec,
