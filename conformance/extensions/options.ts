@@ -27,8 +27,8 @@ export function needingPassword(
   const { run, ...meta } = def;
   const bound = (password: string | undefined): ServerCase => ({
     ...meta,
-    run(t) {
-      if (password === undefined) return t.skip('the admin profile needs the target\'s admin password: --admin-password P');
+    async run(t) {
+      if (password === undefined) return t.skip("the admin profile needs the target's admin password: --admin-password P");
       return run(t, password);
     },
   });
