@@ -8,6 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
+import { matchesRule, parseAbnf } from './abnf.js';
 import {
   createDecoder,
   decodeExtension,
@@ -36,6 +38,10 @@ const file = z.strictObject({
   vectors: z.array(row).min(5),
 });
 
+const spec = readFileSync(join(PACKAGE_ROOT, 'spec/PROTOCOL.md'), 'utf8');
+const grammar = parseAbnf(/```abnf\n([\s\S]*?)```/.exec(spec.slice(spec.indexOf('## Annex D')))?.[1] ?? '');
+const kebab = (direction: string) => (direction === 'toClient' ? 'to-client' : 'to-server');
+
 const files = readdirSync(DIR)
   .filter((f) => f.endsWith('.json'))
   .map((f) => file.parse(JSON.parse(readFileSync(join(DIR, f), 'utf8'))));
@@ -63,6 +69,16 @@ describe('spec/vectors/extensions', () => {
           const decoded = decodeExtension(f.extension, v.direction, bytes, v.state ?? 'session');
           expect(decoded ?? null).toEqual(v.message);
         });
+        const stateRule = `${f.extension}-${kebab(v.direction)}-${v.state ?? 'session'}`;
+        it(
+          v.message === null
+            ? `matches no rule of ${stateRule} (Annex D)`
+            : `matches ${f.extension}-${v.message.type} (Annex D)`,
+          () => {
+            if (v.message === null) expect(matchesRule(grammar, stateRule, bytes)).toBe(false);
+            else expect(matchesRule(grammar, `${f.extension}-${v.message.type}`, bytes)).toBe(true);
+          },
+        );
         if (v.message !== null && v.roundtrip) {
           it('encodes back to the same bytes', () => {
             const message = v.message as ExtensionMessageOf<typeof f.extension>;
