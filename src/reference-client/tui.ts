@@ -91,7 +91,8 @@ const EXTENSION_HELP: Readonly<Record<ExtensionName, readonly string[]>> = {
 
 /** The `/help` text for a client whose server speaks `extensions`. */
 export function helpLines(extensions: readonly ExtensionName[]): string[] {
-  return [...HELP, ...extensions.flatMap((x) => EXTENSION_HELP[x])];
+  const order = Object.keys(EXTENSION_HELP) as ExtensionName[];
+  return [...HELP, ...order.filter((x) => extensions.includes(x)).flatMap((x) => EXTENSION_HELP[x])];
 }
 
 /**
@@ -333,6 +334,8 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
         closing = true;
         closedEvent = event;
       }
+      // CMD-CLIENT-1: after its own rename the prompt shows the new nickname.
+      if (isTTY && rl.getPrompt() !== `${client.nick}> `) rl.setPrompt(`${client.nick}> `);
       if (line !== undefined) print(line);
     }
   })();
