@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ALL_CASES } from '../../conformance/cases.js';
 import { bindExtensionOptions } from '../../conformance/extensions/options.js';
 import type { Profile } from '../../conformance/harness/case.js';
@@ -17,10 +17,14 @@ import { runCases } from '../../conformance/harness/runner.js';
 import { selectCases } from '../../conformance/harness/select.js';
 import { pythonExecutable } from '../../conformance/harness/spawn.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
+import { assertBuilt } from '../support/cli.js';
 
 /** Bound on one row: one profile against one mutant. */
 const ROW_TIMEOUT_MS = 180_000;
 const PASSWORD = 's3cret pass';
+
+// The reference server is spawned as `chatkit serve` from dist/: it must be built.
+beforeAll(() => assertBuilt());
 
 vi.setConfig({ maxConcurrency: 2 });
 

@@ -3,14 +3,18 @@
  * of the extension profiles, chat through a reference server with every extension on (admin,
  * commands, rooms) exactly as through one without, and the whole `core` suite still passes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ALL_CASES } from '../../conformance/cases.js';
 import { runCases } from '../../conformance/harness/runner.js';
 import { selectCases } from '../../conformance/harness/select.js';
 import { PYTHON_TARGETS_DIR, spawnPythonClient, type TargetHandle } from '../../conformance/harness/spawn.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
+import { assertBuilt } from '../support/cli.js';
 import { Session, WAIT_MS } from './helpers.js';
+
+// The reference server is spawned as `chatkit serve` from dist/: it must be built.
+beforeAll(() => assertBuilt());
 
 const ALL_ON = { adminPassword: 's3cret', commands: true, rooms: true } as const;
 const session = new Session();
