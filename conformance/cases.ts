@@ -5,6 +5,9 @@
  */
 import { NICK_CLIENT_CASES } from './client/nick.js';
 import { TILDE_CLIENT_CASES } from './client/tilde.js';
+import { ADMIN_CASES } from './extensions/admin.js';
+import { COMMANDS_CASES } from './extensions/commands.js';
+import { ROOMS_CASES } from './extensions/rooms.js';
 import type { ConformanceCase } from './harness/case.js';
 import { LINE_CASES } from './line/cases.js';
 import { NICK_HANDSHAKE_CASES } from './nick/handshake.js';
@@ -31,4 +34,8 @@ export const ALL_CASES: readonly ConformanceCase[] = [
   ...TILDE_ROBUSTNESS_CASES,
   ...TILDE_CLIENT_CASES,
   ...LINE_CASES,
+  // The extension profiles (spec §14): selected only by --profile or a declaration's `extensions`.
+  ...ADMIN_CASES,
+  ...COMMANDS_CASES,
+  ...ROOMS_CASES,
 ];

@@ -103,7 +103,7 @@ export function addressText(host: string, port: number): string {
 export function rerunTemplate(
   spec: TargetSpec,
   resolved: { dialect: DialectName; prompt?: string | undefined },
-  options: { framing: 'chunk' | 'line'; timeoutScale: number; variant?: RunVariant | undefined },
+  options: { framing: 'chunk' | 'line'; timeoutScale: number; variant?: RunVariant | undefined; profiles?: readonly string[] },
 ): string {
   const words = ['chatkit', 'conform'];
   if (spec.kind === 'address') {
@@ -120,6 +120,8 @@ export function rerunTemplate(
     else words.push('--learn');
   }
   if (options.timeoutScale !== 1) words.push('--timeout-scale', String(options.timeoutScale));
+  // The admin cases need the password (spec §14.2); a report never repeats it.
+  if (options.profiles?.includes('admin')) words.push('--admin-password', "'<password>'");
   words.push('--only', '{id}');
   return words.join(' ');
 }

@@ -36,7 +36,8 @@ export const TARGET_DECLARATION_SCHEMA = z
       .optional(),
     framing: z.enum(['chunk', 'line']).default('chunk'),
     optional: z.array(optionalRequirement).default([]),
-    extensions: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).default([]),
+    // §14: the extension profiles a target speaks; each adds its profile's cases to the run (EXT-1).
+    extensions: z.array(z.enum(['admin', 'commands', 'rooms'])).default([]),
     handshakeTimeoutMs: z.number().int().min(DECLARED_HANDSHAKE_TIMEOUT_MIN_MS).optional(),
   })
   .refine((d) => d.prompt === undefined || d.dialect === 'nick', {

@@ -6,12 +6,15 @@
  *
  * @module
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DialectName } from '../src/codec/index.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { startServer } from '../src/reference-server/server.js';
 import { ALL_CASES } from './cases.js';
-import type { ConformanceCase } from './harness/case.js';
+import { bindExtensionOptions, type ExtensionOptions } from './extensions/options.js';
+import type { ConformanceCase, Profile } from './harness/case.js';
 import type { CaseResult, VerdictName } from './harness/report.js';
 import { type RunTarget, runCases } from './harness/runner.js';
 import { selectCases } from './harness/select.js';
@@ -28,7 +31,18 @@ export interface MatrixTarget {
   readonly seed?: boolean;
   /** Starts what the cases run against; `stop` ends it. */
   start(): Promise<{ target: RunTarget; stop(): Promise<void> }>;
+  /** Profiles judged; default `core` and `robustness` (servers) or `client`. */
+  readonly profiles?: readonly Profile[];
+  /** What the extension profiles' cases need (spec §14: the admin password). */
+  readonly extensionOptions?: ExtensionOptions;
+  /** The table it is shown in, when not its dialect's and kind's (the extension profiles have their own). */
+  readonly group?: string;
 }
+
+/** The admin password of the advanced tutorial (admin_server.py), used for chatkit's own column too. */
+const TUTORIAL_ADMIN_PASSWORD = 'adminpass';
+const EXTENSION_GROUP = 'nick servers with the extension profiles (spec §14)';
+const EXTENSION_PROFILES: readonly Profile[] = ['core', 'robustness', 'admin', 'commands', 'rooms'];
 
 const script = (name: string) => join(PACKAGE_ROOT, 'conformance/targets/python', name);
 
@@ -66,6 +80,41 @@ export function matrixTargets(): MatrixTarget[] {
       return { target: { kind: 'client', command }, stop: async () => {} };
     },
   });
+  const referenceWithExtensions: MatrixTarget = {
+    name: 'chatkit serve --admin-password … --commands --rooms',
+    dialect: 'nick',
+    kind: 'server',
+    profiles: EXTENSION_PROFILES,
+    extensionOptions: { adminPassword: TUTORIAL_ADMIN_PASSWORD },
+    group: EXTENSION_GROUP,
+    async start() {
+      const server = await startServer({
+        dialect: 'nick',
+        port: 0,
+        adminPassword: TUTORIAL_ADMIN_PASSWORD,
+        commands: true,
+        rooms: true,
+      });
+      return { target: { kind: 'address', host: '127.0.0.1', port: server.port }, stop: () => server.close() };
+    },
+  };
+  const tutorialAdmin: MatrixTarget = {
+    name: 'admin_server.py',
+    dialect: 'nick',
+    kind: 'server',
+    seed: true,
+    profiles: ['core', 'robustness', 'admin'],
+    extensionOptions: { adminPassword: TUTORIAL_ADMIN_PASSWORD },
+    group: EXTENSION_GROUP,
+    async start() {
+      // The tutorial reads its ban file at every handshake and dies without one (D-AS-1): give it an empty one.
+      const dir = mkdtempSync(join(tmpdir(), 'chatkit-matrix-bans-'));
+      const bans = join(dir, 'bans.txt');
+      writeFileSync(bans, '');
+      const command = `${py} ${script('admin_server.py')} 127.0.0.1 {port} '${bans}'`;
+      return { target: { kind: 'spawn', command }, stop: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  };
   return [
     reference('nick'),
     reference('nick', 'Hii'),
@@ -78,6 +127,8 @@ export function matrixTargets(): MatrixTarget[] {
     spawned('hii_client.py', 'nick', 'client', 'Hii'),
     chatkitClient('tilde'),
     spawned('tilde_client.py', 'tilde', 'client'),
+    referenceWithExtensions,
+    tutorialAdmin,
   ];
 }
 
@@ -110,10 +161,10 @@ export async function runMatrix(
   const worker = async () => {
     for (let i = next++; i < targets.length; i = next++) {
       const target = targets[i]!;
-      const cases: ConformanceCase[] = selectCases(ALL_CASES, {
+      const cases: ConformanceCase[] = selectCases(bindExtensionOptions(ALL_CASES, target.extensionOptions ?? {}), {
         dialect: target.dialect,
         kind: target.kind,
-        profiles: target.kind === 'server' ? ['core', 'robustness'] : ['client'],
+        profiles: target.profiles ?? (target.kind === 'server' ? ['core', 'robustness'] : ['client']),
       });
       const running = await target.start();
       try {
@@ -167,7 +218,7 @@ export function matrixMarkdown(columns: readonly MatrixColumn[], meta: { date: s
   ];
   const groups = new Map<string, MatrixColumn[]>();
   for (const c of columns) {
-    const key = `${c.target.dialect} ${c.target.kind}s`;
+    const key = c.target.group ?? `${c.target.dialect} ${c.target.kind}s`;
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   for (const [title, cols] of groups) {
@@ -181,6 +232,7 @@ export function matrixMarkdown(columns: readonly MatrixColumn[], meta: { date: s
         const r = c.results.find((x) => x.id === id);
         if (!r) return '–';
         const caseDef = ALL_CASES.find((x) => x.id === id);
+        // Rows a column does not judge (another profile) stay empty: "–" above.
         const defects = r.verdict === 'fail' || r.verdict === 'warn' ? (caseDef?.catches ?? []) : [];
         const runs = c.attempts?.get(id) ?? 1;
         const tried = runs === 1 ? '' : r.verdict === 'pass' ? ` (${runs} runs)` : `; run ${runs}`;

@@ -1,5 +1,6 @@
 /**
- * `npm run gen`: regenerates `src/codec/generated/` from `spec/dialects/*.yaml`.
+ * `npm run gen`: regenerates `src/codec/generated/` from `spec/dialects/*.yaml` and
+ * `spec/dialects/extensions/*.yaml`.
  * `npm run gen -- --check` writes nothing and exits 1 when the committed files are stale.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,11 @@ export function renderFromDisk(root = REPO_ROOT): RenderedFile[] {
   const sources = new Map<string, string>();
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
     sources.set(`spec/dialects/${name}`, readFileSync(join(dir, name), 'utf8'));
+  }
+  // Extension profiles (spec §14) extend a dialect: they live beside the dialects, one file each.
+  const extDir = join(dir, 'extensions');
+  for (const name of readdirSync(extDir).filter((n) => n.endsWith('.yaml'))) {
+    sources.set(`spec/dialects/extensions/${name}`, readFileSync(join(extDir, name), 'utf8'));
   }
   return renderAll(sources);
 }

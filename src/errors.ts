@@ -114,6 +114,9 @@ export const ERROR_CODES = {
     'chatkit conform --variant: the variant file is missing, unreadable or does not fit its format (docs/variants.md).',
   VARIANT_NOT_LEARNED:
     'chatkit conform --learn: the first session did not show the texts a variant needs (join, welcome, leave); the error says which were missing.',
+  NICKNAME_BANNED: 'The nickname is on the ban list (admin profile, spec §14.2): answered BAN and closed.',
+  ADMIN_PASSWORD_WRONG: 'The answer to PASS was not the admin password (admin profile, spec §14.2): answered REFUSE and closed.',
+  ADMIN_KICKED: 'The admin kicked or banned this member (admin profile, spec §14.2).',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -22,7 +22,8 @@ import { readVariant, renderVariant, type Variant, VariantError } from '../../co
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
 import { type PortRange, parsePortRange } from '../../conformance/harness/ports.js';
 import { CONFORM_EXIT, type RunReport } from '../../conformance/harness/report.js';
-import { matchesId, unknownPatterns } from '../../conformance/harness/select.js';
+import { DEFAULT_SERVER_PROFILES, matchesId, unknownPatterns } from '../../conformance/harness/select.js';
+import { bindExtensionOptions } from '../../conformance/extensions/options.js';
 import { TargetError } from '../../conformance/harness/spawn.js';
 import { ClientNotMappableError, clientLaunchMode } from '../../conformance/handed-in/launch.js';
 import { isPromptToken, ProbeError } from '../../conformance/probe.js';
@@ -154,8 +155,12 @@ With --baseline, failures the file lists are reported as known and do not count.
       helpValue: 'FILE',
     }),
     profile: commaList(
-      `profiles to run: ${PROFILES.join(', ')} [default: core,robustness; client with --client]`,
+      `profiles to run: ${PROFILES.join(', ')} [default: core,robustness; client with --client; plus the extensions a --declare file names]`,
     ),
+    'admin-password': Flags.string({
+      description: "the target's admin password, for the admin extension profile (spec §14.2; --profile admin)",
+      helpValue: 'PASSWORD',
+    }),
     only: commaList('case ids to run (comma-separated; "nick.leave.*" selects a group)'),
     exclude: commaList('case ids to leave out (same forms as --only)'),
     retries: Flags.integer({
@@ -262,7 +267,7 @@ With --baseline, failures the file lists are reported as known and do not count.
     const flags = { ...given, ...this.#declared(given) };
     const only = flags.only ?? [];
     const exclude = flags.exclude ?? [];
-    const profiles = this.#profiles(flags.profile);
+    const profiles = this.#profiles(flags.profile) ?? this.#declaredExtensions(given.declare);
     this.#checkPatterns(only, '--only');
     this.#checkPatterns(exclude, '--exclude');
     if (flags.prompt !== undefined && !isPromptToken(flags.prompt)) {
@@ -280,6 +285,9 @@ With --baseline, failures the file lists are reported as known and do not count.
     }
 
     const spec = this.#target(flags);
+    if (profilesFor(spec, profiles).includes('admin') && flags['admin-password'] === undefined) {
+      usage("--profile admin needs the target's admin password: --admin-password P (spec §14.2)");
+    }
     if (flags.prompt !== undefined && flags.dialect === 'tilde')
       usage('--prompt applies to the nick dialect only');
     const fileVariant = this.#variantFile(flags.variant, flags.dialect);
@@ -416,7 +424,7 @@ With --baseline, failures the file lists are reported as known and do not count.
     }
 
     const cases = casesFor(
-      ALL_CASES,
+      bindExtensionOptions(ALL_CASES, { adminPassword: flags['admin-password'] }),
       spec,
       resolution.dialect,
       profilesFor(spec, profiles),
@@ -501,6 +509,13 @@ With --baseline, failures the file lists are reported as known and do not count.
       if (error instanceof DeclarationError) this.fail(error.code, error.message, EXIT_USAGE);
       throw error;
     }
+  }
+
+  /** spec §9.1.1, EXT-1: a declaration's `extensions` add their profiles to the default ones. */
+  #declaredExtensions(file: string | undefined): Profile[] | undefined {
+    if (file === undefined) return undefined;
+    const extensions = readDeclaration(file).extensions;
+    return extensions.length === 0 ? undefined : [...DEFAULT_SERVER_PROFILES, ...extensions];
   }
 
   #profiles(given: string[] | undefined): Profile[] | undefined {

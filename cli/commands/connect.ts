@@ -24,6 +24,10 @@ export default class Connect extends ChatkitCommand {
       command: '<%= config.bin %> connect 127.0.0.1:9999 --dialect tilde --nick zoë',
     },
     {
+      description: "the advanced tutorial's admin, on a server with the commands and rooms profiles too",
+      command: '<%= config.bin %> connect 127.0.0.1:55555 --nick admin --admin-password s3cret --extensions admin,commands,rooms',
+    },
+    {
       description: 'scripted: the first line is the nickname, then one message per line',
       command: "printf 'bob\\nhello\\nbye\\n' | <%= config.bin %> connect 127.0.0.1:55555",
     },
@@ -50,6 +54,18 @@ export default class Connect extends ChatkitCommand {
     framing: framingFlag,
     'connect-timeout-ms': intFlag('bound on establishing the connection [default: 5000]', 1),
     'handshake-timeout-ms': intFlag('bound on the handshake [default: 10000]', 1),
+    'admin-password': Flags.string({
+      description: 'nick, admin profile (spec §14.2): the password to answer PASS with when your nickname is admin',
+      helpValue: 'PASSWORD',
+    }),
+    extensions: Flags.string({
+      description:
+        'nick: the extension profiles the server speaks (spec §14), comma-separated: admin, commands, rooms; /help lists their commands',
+      helpValue: 'LIST',
+      multiple: true,
+      delimiter: ',',
+      options: ['admin', 'commands', 'rooms'],
+    }),
   };
 
   async run(): Promise<number> {
@@ -82,6 +98,8 @@ export default class Connect extends ChatkitCommand {
       isTTY,
       color: process.stdout.isTTY === true,
       ...optional('prompt', flags.prompt),
+      ...optional('adminPassword', flags['admin-password']),
+      ...optional('extensions', flags.extensions as ('admin' | 'commands' | 'rooms')[] | undefined),
       ...optional('connectTimeoutMs', flags['connect-timeout-ms']),
       ...optional('handshakeTimeoutMs', flags['handshake-timeout-ms']),
     });

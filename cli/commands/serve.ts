@@ -3,7 +3,8 @@ import { ChatkitError } from '../../src/errors.js';
 import { ClusterAddressError } from '../../src/reference-server/cluster/address.js';
 import { openClusterLink } from '../../src/reference-server/cluster/load.js';
 import { lineLogger } from '../../src/reference-server/log.js';
-import { ServerOptionError } from '../../src/reference-server/options.js';
+import { enabledProfiles } from '../../src/reference-server/extensions.js';
+import { type ResolvedServerOptions, ServerOptionError } from '../../src/reference-server/options.js';
 import { ServerListenError, startServer } from '../../src/reference-server/server.js';
 import { SERVER_MAX_RATE_MESSAGES } from '../../src/limits.js';
 import { ChatkitCommand } from '../base.js';
@@ -39,6 +40,14 @@ Connections still in their handshake never take a member's slot: --max-pending a
     {
       description: 'refuse chunks that do not start with the sender\'s own "<nick>: "',
       command: '<%= config.bin %> serve --strict-prefix',
+    },
+    {
+      description: "the advanced tutorial's admin role (spec §14.2): `admin` must answer PASS with the password",
+      command: '<%= config.bin %> serve --admin-password s3cret --ban-file bans.txt',
+    },
+    {
+      description: 'every extension profile on (spec §14): admin, /users /msg /quit /nick, /join /rooms',
+      command: '<%= config.bin %> serve --admin-password s3cret --commands --rooms',
     },
     {
       description: 'one room over several processes: run this on every node (docs/cluster.md)',
@@ -100,6 +109,22 @@ Connections still in their handshake never take a member's slot: --max-pending a
         'what one connection may send per second, BYTES[,MESSAGES]; past it its input is paused (throttled, never dropped), logged once per episode as FLOODING; 0 turns a limit off [default: 1048576,2000]',
       helpValue: 'BYTES[,MESSAGES]',
     }),
+    'admin-password': Flags.string({
+      description:
+        "nick: the admin extension profile (spec §14.2): the nickname admin is sent PASS and must answer with this password; the admin may send KICK <nick> and BAN <nick>",
+      helpValue: 'PASSWORD',
+    }),
+    'ban-file': Flags.string({
+      description: 'with --admin-password: the ban list, one nickname per line, read at start and appended to (ADMIN-BAN-2)',
+      helpValue: 'FILE',
+      dependsOn: ['admin-password'],
+    }),
+    commands: Flags.boolean({
+      description: 'nick: the commands extension profile (spec §14.3): /users, /msg <nick> <text>, /quit, /nick <nick>',
+    }),
+    rooms: Flags.boolean({
+      description: 'nick: the rooms extension profile (spec §14.4): /join <room>, /rooms; relay within a room; default room lobby',
+    }),
     'log-format': Flags.option({
       options: ['text', 'json'] as const,
       default: 'text' as const,
@@ -129,6 +154,10 @@ Connections still in their handshake never take a member's slot: --max-pending a
         strictPrefix: flags['strict-prefix'],
         sanitize: flags.sanitize,
         writeBatching: flags['write-batching'],
+        commands: flags.commands,
+        rooms: flags.rooms,
+        ...optional('adminPassword', flags['admin-password']),
+        ...optional('banFile', flags['ban-file']),
         logger: lineLogger(logFormat, (line) => process.stdout.write(`${line}\n`)),
         ...optional('port', flags.port),
         ...optional('prompt', flags.prompt),
@@ -151,7 +180,7 @@ Connections still in their handshake never take a member's slot: --max-pending a
     }
     if (logFormat === 'text') {
       process.stdout.write(
-        `chatkit serve: ${flags.dialect} dialect listening on ${server.host}:${server.port}${flags.cluster === undefined ? '' : ` in cluster ${flags.cluster} room ${flags.room ?? 'main'}`} (Ctrl-C to stop)\n`,
+        `chatkit serve: ${flags.dialect} dialect listening on ${server.host}:${server.port}${flags.cluster === undefined ? '' : ` in cluster ${flags.cluster} room ${flags.room ?? 'main'}`}${extensionsNote(server.options)} (Ctrl-C to stop)\n`,
       );
     }
     await new Promise<void>((resolve) => {
@@ -170,4 +199,10 @@ function parseMaxRate(value: string): { bytes: number; messages: number } {
   const match = /^(\d+)(?:,(\d+))?$/.exec(value.trim());
   if (match === null) throw new ServerOptionError('maxRate', 'must be BYTES[,MESSAGES], e.g. 65536,200');
   return { bytes: Number(match[1]), messages: match[2] === undefined ? SERVER_MAX_RATE_MESSAGES : Number(match[2]) };
+}
+
+/** ` with extensions admin, rooms` when extension profiles are on (spec §14), else nothing. */
+function extensionsNote(options: ResolvedServerOptions): string {
+  const on = enabledProfiles(options);
+  return on.length === 0 ? '' : ` with extensions ${on.join(', ')}`;
 }

@@ -16,12 +16,16 @@ export type Level = 'MUST' | 'SHOULD' | 'INFO';
  * Which cases run by default. `core`: what the seeds' scripts do right in an ordinary session
  * (each seed server passes every core case). `robustness`: disconnects, bad bytes, oversize input,
  * slow readers, many clients, half-finished handshakes. `client`: cases that judge a client
- * program. `stress`: slow, opt-in load cases.
+ * program. `stress`: slow, opt-in load cases. `admin`, `commands`, `rooms`: the extension profiles
+ * (spec §14), run only for a target declared to speak them (EXT-1).
  */
-export type Profile = 'core' | 'robustness' | 'client' | 'stress';
+export type Profile = 'core' | 'robustness' | 'client' | 'stress' | 'admin' | 'commands' | 'rooms';
+
+/** The extension profiles (spec §14): never in a default run. */
+export const EXTENSION_PROFILES = ['admin', 'commands', 'rooms'] as const satisfies readonly Profile[];
 
 /** Every profile, in report order. */
-export const PROFILES: readonly Profile[] = ['core', 'robustness', 'client', 'stress'];
+export const PROFILES: readonly Profile[] = ['core', 'robustness', 'client', 'stress', ...EXTENSION_PROFILES];
 
 /**
  * How a case ended. `flaky`: failed, then passed on a retry. `error`: could not be judged at all

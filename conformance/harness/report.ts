@@ -12,7 +12,7 @@ export const REPORT_SCHEMA = 'chatkit-conformance/2';
 
 const verdict = z.enum(['pass', 'fail', 'warn', 'skip', 'flaky', 'error', 'blocked']);
 const level = z.enum(['MUST', 'SHOULD', 'INFO']);
-const profile = z.enum(['core', 'robustness', 'client', 'stress']);
+const profile = z.enum(['core', 'robustness', 'client', 'stress', 'admin', 'commands', 'rooms']);
 
 /** One transcript event: bytes in or out of one connection, or a connection event. */
 export const transcriptEventSchema = z.strictObject({

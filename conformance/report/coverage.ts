@@ -51,6 +51,10 @@ export const NOT_JUDGED_BY_CASES: Readonly<Record<string, string>> = {
   'SEC-1': 'new in spec 1.0, no case yet: names policy and terminal safety',
   'SEC-2': 'new in spec 1.0, no case yet: relay sanitising option',
   'SEC-3': 'new in spec 1.0, no case yet: connection and rate bounds',
+  'ADMIN-BAN-2':
+    "needs restarting the target with its ban file: shown on the reference server by its tests, on the tutorial's server by Annex A D-AS-1",
+  'EXT-1':
+    "binds configuration and the checker (extensions off by default, judged only when declared): verified by chatkit's own tests",
 };
 
 /**
@@ -108,7 +112,8 @@ const DIALECT_OF: Readonly<Record<string, DialectName>> = { 'CLIENT-PROMPT-1': '
 
 /** The one dialect a requirement binds (`NICK-*`, `ENC-NICK-*`, ...), or undefined for both. */
 export function requirementDialect(id: string): DialectName | undefined {
-  if (/^(?:ENC-)?NICK-/.test(id)) return 'nick';
+  // The extension profiles (spec §14) extend the NICK dialect only.
+  if (/^(?:ENC-)?NICK-|^(?:EXT|ADMIN|CMD|ROOM)-/.test(id)) return 'nick';
   if (/^(?:ENC-)?TILDE-/.test(id)) return 'tilde';
   return DIALECT_OF[id];
 }

@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { type DialectFile, dialectFile } from './dialect-file.js';
+import { type ExtensionFile, extensionFile } from './extension-file.js';
 
 /** A generated file: path relative to the repository root, and its text. */
 export interface RenderedFile {
@@ -40,11 +41,15 @@ export function templatePattern(template: string): string {
   return `^${body}$`;
 }
 
-function renderField(def: DialectFile, name: string): string {
+function renderField(
+  def: { fields: DialectFile['fields']; encoding: DialectFile['encoding'] },
+  prefix: string,
+  name: string,
+): string {
   const field = def.fields[name]!;
   const enc = JSON.stringify(def.encoding);
   const lines = [`/** Field \`${name}\`: ${field.description} (${field.requirement}) */`];
-  lines.push(`export const ${def.dialect}${pascal(name)}Field = z`, '  .string()');
+  lines.push(`export const ${prefix}${pascal(name)}Field = z`, '  .string()');
   for (const check of field.checks) {
     const params = `{ params: { code: '${check.code}', requirement: '${field.requirement}' }, abort: true }`;
     let predicate: string;
@@ -65,7 +70,7 @@ function renderDialect(def: DialectFile, source: string): string {
     if (!def.fields[name]) throw new Error(`${source}: template uses undefined field {${name}}`);
   const out: string[] = [header(source)];
   out.push("import { z } from 'zod';", "import { byteLength } from '../text.js';", '');
-  for (const name of Object.keys(def.fields)) out.push(renderField(def, name), '');
+  for (const name of Object.keys(def.fields)) out.push(renderField(def, def.dialect, name), '');
 
   for (const msg of def.messages) {
     const fields = fieldsOf(msg.template);
@@ -123,11 +128,60 @@ function renderDialect(def: DialectFile, source: string): string {
   return out.join('\n');
 }
 
-function renderIndex(defs: readonly DialectFile[]): string {
+/** An extension profile (spec §14): its fields, schemas and message table, without decoder states of its own. */
+function renderExtension(def: ExtensionFile, source: string): string {
+  const X = pascal(def.extension);
+  const used = new Set(def.messages.flatMap((m) => fieldsOf(m.template)));
+  for (const name of used)
+    if (!def.fields[name]) throw new Error(`${source}: template uses undefined field {${name}}`);
+  const out: string[] = [header(source)];
+  out.push("import { z } from 'zod';", "import { byteLength } from '../text.js';", '');
+  const asDialect = { fields: def.fields, encoding: 'ascii' as const };
+  for (const name of Object.keys(def.fields)) out.push(renderField(asDialect, def.extension, name), '');
+  for (const msg of def.messages) {
+    const fields = fieldsOf(msg.template);
+    out.push(`/** \`${msg.type}\` (${msg.direction}): \`${msg.template}\`. ${msg.description} (${msg.requirement}) */`);
+    out.push(`export const ${X}${pascal(msg.type)}Schema = z.strictObject({`);
+    out.push(`  type: z.literal('${msg.type}'),`);
+    for (const f of fields) out.push(`  ${f}: ${def.extension}${pascal(f)}Field,`);
+    out.push('});', '');
+  }
+  out.push(`/** Every message of the ${def.extension} extension profile, discriminated by \`type\`. */`);
+  out.push(`export const ${X}MessageSchema = z.discriminatedUnion('type', [`);
+  for (const m of def.messages) out.push(`  ${X}${pascal(m.type)}Schema,`);
+  out.push(']);', '');
+  out.push(`/** A message of the ${def.extension} extension profile. */`);
+  out.push(`export type ${X}Message = z.infer<typeof ${X}MessageSchema>;`, '');
+  out.push(`/** The ${def.extension} extension profile as data: the message table in classification priority. */`);
+  out.push(`export const ${def.extension.toUpperCase()}_EXTENSION = {`);
+  for (const [k, v] of Object.entries({ name: def.extension, dialect: def.dialect, title: def.title, section: def.section }))
+    out.push(`  ${k}: ${JSON.stringify(v)},`);
+  out.push('  messages: [');
+  for (const msg of def.messages) {
+    const entry = [
+      `type: '${msg.type}'`,
+      `direction: '${msg.direction}'`,
+      `states: ${JSON.stringify(msg.states)}`,
+      `template: ${JSON.stringify(msg.template)}`,
+      `pattern: /${templatePattern(msg.template)}/s`,
+      `fields: ${JSON.stringify(fieldsOf(msg.template))}`,
+      `requirement: '${msg.requirement}'`,
+      `schema: ${X}${pascal(msg.type)}Schema`,
+    ];
+    out.push(`    { ${entry.join(', ')} },`);
+  }
+  out.push('  ],', '} as const;', '');
+  return out.join('\n');
+}
+
+function renderIndex(defs: readonly DialectFile[], extensions: readonly ExtensionFile[]): string {
   const out = [header('spec/dialects/*.yaml')];
   for (const d of defs) out.push(`export * from './${d.dialect}.js';`);
+  for (const x of extensions) out.push(`export * from './ext-${x.extension}.js';`);
   out.push('');
   for (const d of defs) out.push(`import { ${d.dialect.toUpperCase()}_DIALECT } from './${d.dialect}.js';`);
+  for (const x of extensions)
+    out.push(`import { ${x.extension.toUpperCase()}_EXTENSION } from './ext-${x.extension}.js';`);
   out.push('', '/** Every dialect, by name. */', 'export const DIALECTS = {');
   for (const d of defs) out.push(`  ${d.dialect}: ${d.dialect.toUpperCase()}_DIALECT,`);
   out.push(
@@ -136,6 +190,14 @@ function renderIndex(defs: readonly DialectFile[]): string {
     '/** The name of a dialect. */',
     'export type DialectName = keyof typeof DIALECTS;',
     '',
+    '/** Every extension profile (spec §14), by name. */',
+    'export const EXTENSIONS = {',
+    ...extensions.map((x) => `  ${x.extension}: ${x.extension.toUpperCase()}_EXTENSION,`),
+    '} as const;',
+    '',
+    '/** The name of an extension profile. */',
+    'export type ExtensionName = keyof typeof EXTENSIONS;',
+    '',
   );
   return out.join('\n');
 }
@@ -143,8 +205,19 @@ function renderIndex(defs: readonly DialectFile[]): string {
 /** Renders every generated file from the dialect files' texts (keyed by their repository path). */
 export function renderAll(sources: ReadonlyMap<string, string>): RenderedFile[] {
   const defs: DialectFile[] = [];
+  const extensions: ExtensionFile[] = [];
   const files: RenderedFile[] = [];
   for (const [path, text] of [...sources].sort(([a], [b]) => a.localeCompare(b))) {
+    if (path.includes('/extensions/')) {
+      const ext = extensionFile.safeParse(parseYaml(text));
+      if (!ext.success) {
+        const where = ext.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+        throw new Error(`${path} is not a valid extension file: ${where}`);
+      }
+      extensions.push(ext.data);
+      files.push({ path: `${OUT_DIR}/ext-${ext.data.extension}.ts`, text: renderExtension(ext.data, path) });
+      continue;
+    }
     const parsed = dialectFile.safeParse(parseYaml(text));
     if (!parsed.success) {
       const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -153,6 +226,6 @@ export function renderAll(sources: ReadonlyMap<string, string>): RenderedFile[] 
     defs.push(parsed.data);
     files.push({ path: `${OUT_DIR}/${parsed.data.dialect}.ts`, text: renderDialect(parsed.data, path) });
   }
-  files.push({ path: `${OUT_DIR}/index.ts`, text: renderIndex(defs) });
+  files.push({ path: `${OUT_DIR}/index.ts`, text: renderIndex(defs, extensions) });
   return files;
 }

@@ -30,3 +30,12 @@ export { EscapeSyntaxError, escapeBytes, unescapeBytes } from './escape.js';
 export * from './generated/index.js';
 export { codecErrorFromZod, codeOfZodError } from './issues.js';
 export { decodeLossy, type WireEncoding } from './text.js';
+export {
+  commandText,
+  decodeExtension,
+  EXTENSION_NAMES,
+  type ExtensionMessageOf,
+  type ExtensionState,
+  encodeExtension,
+  withoutLineEnding,
+} from './extension.js';

@@ -17,8 +17,9 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { createDecoder, type Decoder, maxBufferedBytes } from '../codec/decoder.js';
 import type { DialectName, Framing } from '../codec/dialect.js';
 import { encode } from '../codec/encode.js';
+import { decodeExtension, encodeExtension, type ExtensionMessageOf } from '../codec/extension.js';
 import { escapeBytes } from '../codec/escape.js';
-import type { NickMessage, TildeMessage } from '../codec/generated/index.js';
+import type { ExtensionName, NickMessage, TildeMessage } from '../codec/generated/index.js';
 import { concatBytes, decodeLossy } from '../codec/text.js';
 import { ChatkitError, CodecError, ERROR_CODES, type ErrorCode } from '../errors.js';
 
@@ -86,6 +87,13 @@ export interface ConnectOptions {
   readonly autoPromptWaitMs?: number;
   /** Bound on unread events; default {@link CLIENT_MAX_QUEUED_EVENTS}. */
   readonly maxQueuedEvents?: number;
+  /** NICK, admin profile (spec §14.2): the password to answer `PASS` with when the nickname is `admin`. */
+  readonly adminPassword?: string;
+  /**
+   * NICK: the extension profiles the server speaks (spec §14), as the user knows them; with `commands`
+   * the client takes `<old> is now known as <new>` naming itself as its new nickname (CMD-CLIENT-1).
+   */
+  readonly extensions?: readonly ExtensionName[];
 }
 
 /** How a connection ended: the server's FIN, a reset, our own {@link ChatClient.close}, or another socket error. */
@@ -170,6 +178,14 @@ export interface ChatClient {
    *   `CLIENT_SEND_BACKLOG` while the server is not reading.
    */
   send(text: string): void;
+  /**
+   * Sends one message of an extension profile (spec §14) in one write, e.g. `KICK bob` or `/users`.
+   *
+   * @throws as {@link ChatClient.send}.
+   */
+  sendExtension<X extends ExtensionName>(ext: X, message: ExtensionMessageOf<X>): void;
+  /** The extension profiles the client knows the server speaks: those given, and `admin` once it asked for the password. */
+  readonly extensions: readonly ExtensionName[];
   /**
    * Resolves with the first event, among those not yet read from {@link ChatClient.events} or arriving
    * later, for which `predicate` holds. It does not take the event from the queue.
@@ -263,6 +279,8 @@ interface Settings {
   readonly handshakeTimeoutMs: number;
   readonly autoPromptWaitMs: number;
   readonly maxQueuedEvents: number;
+  readonly adminPassword: string | undefined;
+  readonly extensions: readonly ExtensionName[];
 }
 
 function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
@@ -306,6 +324,8 @@ function resolveOptions(options: ConnectOptions): Settings {
     ),
     autoPromptWaitMs: positive('autoPromptWaitMs', options.autoPromptWaitMs, AUTO_PROMPT_WAIT_MS),
     maxQueuedEvents: positive('maxQueuedEvents', options.maxQueuedEvents, CLIENT_MAX_QUEUED_EVENTS, true),
+    adminPassword: options.adminPassword,
+    extensions: [...(options.extensions ?? [])],
   };
 }
 
@@ -365,6 +385,10 @@ class SocketClient implements ChatClient {
   #phase: Phase;
   #codec: Codec | undefined;
   #prompt: string | undefined;
+  /** The nickname after a rename (CMD-CLIENT-1); undefined: the one given. */
+  #nick: string | undefined;
+  /** The extension profiles the server is known to speak. */
+  #extensions: readonly ExtensionName[] = [];
   #handshake: { resolve: (client: ChatClient) => void; reject: (error: Error) => void } | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
   #autoTimer: NodeJS.Timeout | undefined;
@@ -390,6 +414,7 @@ class SocketClient implements ChatClient {
     this.#socket = socket;
     this.#settings = settings;
     this.#phase = settings.dialect === 'auto' ? 'detecting' : 'await-prompt';
+    this.#extensions = settings.extensions;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -415,7 +440,11 @@ class SocketClient implements ChatClient {
   }
 
   get nick(): string {
-    return this.#settings.nick;
+    return this.#nick ?? this.#settings.nick;
+  }
+
+  get extensions(): readonly ExtensionName[] {
+    return this.#extensions;
   }
 
   get prompt(): string | undefined {
@@ -457,7 +486,8 @@ class SocketClient implements ChatClient {
     if (this.#phase !== 'session' || this.#finished || this.#socket.destroyed) {
       throw new ClientError('CLIENT_NOT_CONNECTED', 'the connection has ended; nothing can be sent');
     }
-    const { framing, nick } = this.#settings;
+    const { framing } = this.#settings;
+    const nick = this.nick;
     let bytes: Uint8Array;
     if (this.dialect === 'nick') bytes = encode('nick', { type: 'chat', nick, text }, { framing });
     else {
@@ -469,6 +499,23 @@ class SocketClient implements ChatClient {
       }
       bytes = encode('tilde', { type: 'content', content: text }, { framing });
     }
+    if (this.#socket.writableLength + bytes.length > CLIENT_SEND_BACKLOG_BYTES) {
+      throw new ClientError(
+        'CLIENT_SEND_BACKLOG',
+        `${this.#socket.writableLength} bytes are still waiting to be sent: the server is not reading`,
+      );
+    }
+    this.#write(bytes);
+  }
+
+  sendExtension<X extends ExtensionName>(ext: X, message: ExtensionMessageOf<X>): void {
+    if (this.#phase !== 'session' || this.#finished || this.#socket.destroyed || this.dialect !== 'nick') {
+      throw new ClientError('CLIENT_NOT_CONNECTED', 'the connection has ended; nothing can be sent');
+    }
+    this.#write(encodeExtension(ext, message));
+  }
+
+  #write(bytes: Uint8Array): void {
     if (this.#socket.writableLength + bytes.length > CLIENT_SEND_BACKLOG_BYTES) {
       throw new ClientError(
         'CLIENT_SEND_BACKLOG',
@@ -684,8 +731,42 @@ class SocketClient implements ChatClient {
   }
 
   #deliver(event: ClientEvent): void {
+    if (this.#adminHandshake(event)) return; // PASS is answered, not shown (as the prompt, CLIENT-PROMPT-1)
     this.#advanceHandshake(event);
+    this.#followRename(event);
     this.#enqueue(event);
+  }
+
+  /**
+   * ADMIN-CLIENT-1: after the nickname, `PASS` is answered with the password, `REFUSE` and `BAN` are
+   * refusals. True when the event was `PASS` (consumed).
+   */
+  #adminHandshake(event: ClientEvent): boolean {
+    if (this.#phase !== 'await-connected' || event.kind === 'closed') return false;
+    const admin = decodeExtension('admin', 'toClient', event.bytes, 'handshake');
+    if (admin === undefined) return false;
+    if (admin.type === 'pass') {
+      const password = this.#settings.adminPassword;
+      if (password === undefined) {
+        this.#fail('CLIENT_REFUSED', 'the server asks for the admin password (give --admin-password)', {
+          reason: 'admin password needed',
+        });
+      } else {
+        if (!this.#extensions.includes('admin')) this.#extensions = [...this.#extensions, 'admin'];
+        this.#socket.write(encodeExtension('admin', { type: 'password', password }));
+      }
+      return true;
+    }
+    const reason = admin.type === 'refuse' ? 'wrong admin password (REFUSE)' : 'this nickname is banned (BAN)';
+    this.#fail('CLIENT_REFUSED', reason, { reason });
+    return false;
+  }
+
+  /** CMD-CLIENT-1: with `commands`, `<old> is now known as <new>` naming this client renames it. */
+  #followRename(event: ClientEvent): void {
+    if (this.#phase !== 'session' || event.kind === 'closed' || !this.#extensions.includes('commands')) return;
+    const renamed = decodeExtension('commands', 'toClient', event.bytes);
+    if (renamed?.type === 'renamed' && renamed.old === this.nick) this.#nick = renamed.new;
   }
 
   /** The handshake is driven by what the decoder reports, in stream order. */

@@ -22,6 +22,8 @@
 import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { encode } from '../codec/encode.js';
+import type { ExtensionMessageOf } from '../codec/extension.js';
+import type { ExtensionName } from '../codec/generated/index.js';
 import { concatBytes } from '../codec/text.js';
 import { ChatkitError, CodecError } from '../errors.js';
 import {
@@ -76,6 +78,45 @@ const HELP = [
   '/quit   leave the chat (Ctrl-D and Ctrl-C too)',
   '//text  send a line that starts with "/"',
 ];
+/** `/help` lines of each extension profile the server speaks (spec §14). */
+const EXTENSION_HELP: Readonly<Record<ExtensionName, readonly string[]>> = {
+  admin: ['/kick NICK  (admin) remove a member', '/ban NICK   (admin) ban a nickname and remove its member'],
+  commands: [
+    '/users          list the members',
+    '/msg NICK TEXT  a private message',
+    '/nick NEW       change your nickname',
+  ],
+  rooms: ['/join ROOM  move to a room (everyone starts in lobby)', '/rooms      list the rooms'],
+};
+
+/** The `/help` text for a client whose server speaks `extensions`. */
+export function helpLines(extensions: readonly ExtensionName[]): string[] {
+  const order = Object.keys(EXTENSION_HELP) as ExtensionName[];
+  return [...HELP, ...order.filter((x) => extensions.includes(x)).flatMap((x) => EXTENSION_HELP[x])];
+}
+
+/**
+ * A typed command of an extension profile the server speaks, as the message to send (spec §14), or
+ * undefined when `line` is none of them. `/kick` and `/ban` become `KICK <nick>` and `BAN <nick>`
+ * (ADMIN-CLIENT-1); the others travel bare (CMD-1).
+ */
+export function extensionCommand(
+  line: string,
+  extensions: readonly ExtensionName[],
+): { [X in ExtensionName]: { ext: X; message: ExtensionMessageOf<X> } }[ExtensionName] | undefined {
+  const [command = '', ...rest] = line.trim().split(' ');
+  const arg = rest.join(' ');
+  const on = (x: ExtensionName) => extensions.includes(x);
+  if (on('admin') && command === '/kick' && arg) return { ext: 'admin', message: { type: 'kick', nick: arg } };
+  if (on('admin') && command === '/ban' && arg) return { ext: 'admin', message: { type: 'ban', nick: arg } };
+  if (on('commands') && command === '/users' && !arg) return { ext: 'commands', message: { type: 'users' } };
+  if (on('commands') && command === '/nick' && arg) return { ext: 'commands', message: { type: 'rename', nick: arg } };
+  if (on('commands') && command === '/msg' && rest.length >= 2)
+    return { ext: 'commands', message: { type: 'msg', nick: rest[0]!, text: rest.slice(1).join(' ') } };
+  if (on('rooms') && command === '/join' && arg) return { ext: 'rooms', message: { type: 'join', room: arg } };
+  if (on('rooms') && command === '/rooms' && !arg) return { ext: 'rooms', message: { type: 'rooms' } };
+  return undefined;
+}
 
 /** A bounded watch for one byte sequence in the received stream, across event boundaries. */
 class EchoWatcher {
@@ -293,6 +334,8 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
         closing = true;
         closedEvent = event;
       }
+      // CMD-CLIENT-1: after its own rename the prompt shows the new nickname.
+      if (isTTY && rl.getPrompt() !== `${client.nick}> `) rl.setPrompt(`${client.nick}> `);
       if (line !== undefined) print(line);
     }
   })();
@@ -320,8 +363,16 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
       }
       if (text.startsWith('/') && !text.startsWith('//')) {
         const command = text.trim();
-        if (command === '/help') for (const line of HELP) print(line);
-        else print(`unknown command ${escapeForTerminal(command)}; /help lists commands`);
+        const extension = extensionCommand(command, client.extensions);
+        if (command === '/help') for (const line of helpLines(client.extensions)) print(line);
+        else if (extension !== undefined) {
+          try {
+            client.sendExtension(extension.ext, extension.message as never);
+          } catch (error) {
+            if (!(error instanceof ChatkitError) || error.code === 'CLIENT_NOT_CONNECTED') break;
+            printError(explainRefusedInput(error, client.dialect));
+          }
+        } else print(`unknown command ${escapeForTerminal(command)}; /help lists commands`);
         rl.prompt();
         continue;
       }

@@ -19,6 +19,8 @@ export type LogEvent =
   | 'recovered'
   | 'shutdown'
   | 'closed'
+  /** An extension command a member sent (spec §14: a kick, a ban, a rename, a room change). */
+  | 'command'
   /** A clustered server's link to the other nodes (Redis up or down, a dead node, lost messages). */
   | 'cluster';
 

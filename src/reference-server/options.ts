@@ -75,13 +75,38 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** A room shared with other processes (`chatkit serve --cluster`); default none: this process is the room. */
   readonly link?: RoomLink;
+  /** NICK: the `admin` extension profile's password (spec §14.2); the profile is off without one (EXT-1). */
+  readonly adminPassword?: string;
+  /** NICK, with `adminPassword`: the ban list's file, one nickname per line (ADMIN-BAN-2). */
+  readonly banFile?: string;
+  /** NICK: the `commands` extension profile (spec §14.3); off by default (EXT-1). */
+  readonly commands?: boolean;
+  /** NICK: the `rooms` extension profile (spec §14.4); off by default (EXT-1). */
+  readonly rooms?: boolean;
 }
 
 /** Options with every default filled in. */
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'logger' | 'link'>> & {
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'logger' | 'link' | 'adminPassword' | 'banFile'>> & {
   readonly logger: Logger | undefined;
   readonly link: RoomLink | undefined;
+  readonly adminPassword: string | undefined;
+  readonly banFile: string | undefined;
 };
+
+/** Checks the extension profiles' options (spec §14): NICK only, not clustered, a printable password. */
+function checkExtensions(options: ServerOptions): void {
+  const on = options.adminPassword !== undefined || options.commands === true || options.rooms === true;
+  if (!on) {
+    if (options.banFile !== undefined) throw new ServerOptionError('banFile', 'needs adminPassword (the admin profile)');
+    return;
+  }
+  if (options.dialect !== 'nick') throw new ServerOptionError('extensions', 'the extension profiles exist only for nick');
+  if (options.link !== undefined) throw new ServerOptionError('extensions', 'the extension profiles are not available in a cluster');
+  if (options.framing === 'line') throw new ServerOptionError('extensions', 'the extension profiles are specified for the chunk profile only');
+  if (options.adminPassword !== undefined && !/^[\x20-\x7e]{1,1024}$/.test(options.adminPassword)) {
+    throw new ServerOptionError('adminPassword', 'must be 1 to 1024 printable ASCII characters');
+  }
+}
 
 /** Thrown for an option out of range, before anything listens. */
 export class ServerOptionError extends Error {
@@ -128,6 +153,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     throw new ServerOptionError('maxMessageBytes', `must be at most ${limit} for ${dialect}`);
   if (options.strictPrefix && dialect !== 'nick')
     throw new ServerOptionError('strictPrefix', 'exists only for nick');
+  checkExtensions(options);
   return {
     dialect,
     host: options.host ?? defaults.host,
@@ -159,5 +185,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     },
     logger: options.logger,
     link: options.link,
+    adminPassword: options.adminPassword,
+    banFile: options.banFile,
+    commands: options.commands ?? false,
+    rooms: options.rooms ?? false,
   };
 }

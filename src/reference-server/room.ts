@@ -52,6 +52,15 @@ export class Room<M extends RoomMember = RoomMember> {
     return member;
   }
 
+  /** Gives member `id` the nickname `nick` (CMD-NICK-1); false when it is taken or `id` is no member. */
+  rename(id: number, nick: string): boolean {
+    const member = this.#byId.get(id);
+    if (member === undefined || (this.#byNick.has(nick) && this.#byNick.get(nick) !== member)) return false;
+    this.#byNick.delete(member.nick);
+    this.#byNick.set(nick, member);
+    return true;
+  }
+
   /** Gives the same bytes to every member (encoded once, shared). Returns how many got them. */
   broadcast(bytes: Uint8Array): number {
     let count = 0;

@@ -14,6 +14,16 @@ import { SERVER_CLOSE_LINGER_MS, SERVER_EVICT_LINGER_MS, SERVER_STALL_MS, SERVER
 import { type DialectAdapter, dialectAdapter } from './adapters.js';
 import { Admission } from './admission.js';
 import { descriptorLimit, descriptorsExhausted } from './descriptors.js';
+import {
+  ADMIN_NICK,
+  answers,
+  BanList,
+  DEFAULT_ROOM,
+  type ExtensionSettings,
+  type MemberCommand,
+  memberCommand,
+  passwordOf,
+} from './extensions.js';
 import type { RoomLink, RoomSink } from './link.js';
 import type { LogEntry, LogEvent } from './log.js';
 import { type LimitedLogger, limitLogRate } from './log-limit.js';
@@ -25,7 +35,7 @@ import { Room, type RoomMember } from './room.js';
 import { sanitizeRelay } from './sanitize.js';
 
 /** Why a member left or a connection ended. */
-export type LeaveReason = 'eof' | 'reset' | 'error' | 'shutdown' | ErrorCode;
+export type LeaveReason = 'eof' | 'reset' | 'error' | 'shutdown' | 'quit' | ErrorCode;
 
 /** Events of a running server, for embedding and tests. */
 export interface ServerEvents {
@@ -76,12 +86,19 @@ export class ServerListenError extends ChatkitError {
   }
 }
 
-/** `claiming`: a linked server waits for the room-wide nickname claim (input is held meanwhile). */
-type Phase = 'handshake' | 'claiming' | 'member' | 'closed';
+/**
+ * `claiming`: a linked server waits for the room-wide nickname claim (input is held meanwhile).
+ * `password`: the admin profile asked for the password (`PASS`, ADMIN-PASS-1) and waits for it.
+ */
+type Phase = 'handshake' | 'password' | 'claiming' | 'member' | 'closed';
 
 class Connection implements RoomMember {
   phase: Phase = 'handshake';
   nick = '';
+  /** Admitted with the admin password (ADMIN-KICK-1: only it may kick and ban). */
+  isAdmin = false;
+  /** Its room under the rooms profile (ROOM-1); every member is in the default room otherwise. */
+  room = DEFAULT_ROOM;
   lastInputAt: number;
   readonly deadline: number;
   readonly outbox: Outbox;
@@ -145,10 +162,21 @@ class ReferenceServer extends EventEmitter implements ChatServer {
   #nextId = 1;
   #sweep: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  /** The extension profiles that are on (spec §14; all off by default, EXT-1). */
+  readonly #ext: ExtensionSettings;
+  /** The admin profile's ban list (ADMIN-BAN-1), when the profile is on. */
+  readonly #bans: BanList | undefined;
+  /** Rooms in order of creation, `lobby` first (ROOM-LIST-1). */
+  readonly #roomOrder = new Set<string>([DEFAULT_ROOM]);
 
   constructor(options: ResolvedServerOptions) {
     super();
     this.options = options;
+    this.#ext = options;
+    this.#bans =
+      options.adminPassword === undefined
+        ? undefined
+        : new BanList(options.banFile, (error) => this.#log('error', 'error', { detail: `ban file: ${String(error)}` }));
     this.#adapter = dialectAdapter(options.dialect, options);
     this.#fanout =
       options.writeBatching === 'turn' ? new Fanout(() => this.#flow.turnEnded()) : undefined;
@@ -287,6 +315,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       messages++;
       if (conn.phase === 'claiming') conn.held.push(event);
       else if (conn.phase === 'handshake') this.#onHandshake(conn, event);
+      else if (conn.phase === 'password') this.#onPassword(conn, event);
       else if (verdict === 'dropped') continue;
       else verdict = this.#onMemberEvent(conn, event, verdict === 'relayed') ? 'relayed' : 'dropped';
       if (this.options.framing !== 'chunk') verdict = undefined;
@@ -333,6 +362,33 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       void this.#claimAndJoin(conn, this.options.link);
       return;
     }
+    // ADMIN-BAN-1: a banned nickname is told `BAN` and closed, before any password (the tutorial's order).
+    if (this.#bans?.has(nick)) {
+      this.#refuseWith(conn, answers.banned(), 'NICKNAME_BANNED');
+      return;
+    }
+    // ADMIN-PASS-1: the nickname `admin` is asked for the password; nothing is announced before it.
+    if (this.#ext.adminPassword !== undefined && nick === ADMIN_NICK) {
+      conn.phase = 'password';
+      conn.deliver(answers.pass());
+      return;
+    }
+    this.#admit(conn);
+  }
+
+  /** ADMIN-PASS-2: the right password admits the connection as the admin; anything else is `REFUSE` and a close. */
+  #onPassword(conn: Connection, event: DecodeEvent<AnyMessage>): void {
+    if (event.kind === 'message' && passwordOf(event.bytes) === this.#ext.adminPassword) {
+      conn.isAdmin = true;
+      this.#admit(conn);
+    } else {
+      this.#refuseWith(conn, answers.refuse(), 'ADMIN_PASSWORD_WRONG');
+    }
+  }
+
+  /** Makes an accepted connection a member: `<nick> joined!` to its room, then its welcome (NICK-JOIN-1, -2). */
+  #admit(conn: Connection): void {
+    const nick = conn.nick;
     if (!this.#room.add(conn)) {
       this.#refuse(conn, 'NICKNAME_IN_USE');
       return;
@@ -340,7 +396,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     conn.phase = 'member';
     this.#admission.finish(conn);
     conn.outbox.subscribe();
-    this.#broadcast(this.#adapter.joined(nick));
+    this.#toRoom(conn.room, this.#adapter.joined(nick));
     const welcome = this.#adapter.welcome(nick);
     if (welcome !== undefined) conn.deliver(welcome);
     this.emit('join', { id: conn.id, peer: conn.peer, nick });
@@ -400,15 +456,140 @@ class ReferenceServer extends EventEmitter implements ChatServer {
       }
       return false;
     }
+    if (!continued) {
+      const command = memberCommand(this.#ext, conn.nick, event.bytes);
+      if (command !== undefined) {
+        this.#onCommand(conn, command);
+        return true;
+      }
+    }
     const decision = this.#adapter.relay(conn.nick, event.message, event.bytes, continued);
     if ('drop' in decision) {
       this.#drop(conn, decision.drop, decision.reason);
       return false;
     }
     const bytes = this.options.sanitize ? sanitizeRelay(decision.bytes) : decision.bytes;
-    const recipients = this.#broadcast(bytes);
+    // ROOM-RELAY-1: within the sender's room (the whole server when the rooms profile is off).
+    const recipients = this.#toRoom(conn.room, bytes);
     this.emit('relay', { id: conn.id, nick: conn.nick, bytes: bytes.length, recipients });
     return true;
+  }
+
+  /** Executes an extension command (spec §14); none of them is relayed. */
+  #onCommand(conn: Connection, command: MemberCommand): void {
+    this.#log('info', 'command', { peer: conn.peer, nick: conn.nick, detail: command.type });
+    const find = (nick: string) => [...this.#room.members()].find((m) => m.nick === nick);
+    switch (command.type) {
+      case 'kick':
+      case 'ban': {
+        // ADMIN-CMD-1: only the admin; anyone else is told, and nothing happens.
+        if (!conn.isAdmin) {
+          conn.deliver(answers.commandRefused());
+          return;
+        }
+        if (command.type === 'ban') this.#bans?.add(command.nick);
+        const target = find(command.nick);
+        if (target !== undefined) this.#kick(target);
+        return;
+      }
+      case 'users':
+        conn.deliver(answers.userList([...this.#room.members()].map((m) => m.nick)));
+        return;
+      case 'msg': {
+        const target = find(command.nick);
+        if (target === undefined) {
+          conn.deliver(answers.noSuchUser(command.nick));
+          return;
+        }
+        const bytes = answers.private(conn.nick, target.nick, command.text);
+        target.deliver(bytes);
+        if (target !== conn) conn.deliver(bytes);
+        return;
+      }
+      case 'quit':
+        this.#end(conn, 'quit', false); // CMD-QUIT-1: announced as any leave
+        return;
+      case 'rename':
+        this.#rename(conn, command.nick);
+        return;
+      case 'badRename':
+        conn.deliver(answers.renameRefused('not a valid nickname'));
+        return;
+      case 'join':
+        this.#move(conn, command.room);
+        return;
+      case 'badJoin':
+        conn.deliver(answers.badRoom(command.name));
+        return;
+      case 'rooms': {
+        const counts = new Map<string, number>([...this.#roomOrder].map((r) => [r, 0]));
+        for (const m of this.#room.members()) counts.set(m.room, (counts.get(m.room) ?? 0) + 1);
+        conn.deliver(answers.roomList([...counts].filter(([r, n]) => r === DEFAULT_ROOM || n > 0)));
+        return;
+      }
+    }
+  }
+
+  /** ADMIN-KICK-1: `You were kicked by an admin!` to the member, a close, and the kick notice in place of its leave. */
+  #kick(target: Connection): void {
+    target.outbox.end(answers.kicked());
+    this.#end(target, 'ADMIN_KICKED', false, 'kicked by the admin', answers.kickNotice(target.nick));
+  }
+
+  /** CMD-NICK-1: a valid, free nickname renames the member, announced to every member; else a refusal. */
+  #rename(conn: Connection, nick: string): void {
+    const refusal =
+      this.#room.hasNick(nick) && nick !== conn.nick
+        ? 'nickname in use'
+        : this.#ext.adminPassword !== undefined && nick === ADMIN_NICK
+          ? 'nickname reserved for the admin'
+          : this.#bans?.has(nick)
+            ? 'nickname banned'
+            : undefined;
+    if (refusal !== undefined) {
+      conn.deliver(answers.renameRefused(refusal));
+      return;
+    }
+    const old = conn.nick;
+    this.#room.rename(conn.id, nick);
+    conn.nick = nick;
+    this.#toAll(answers.renamed(old, nick));
+  }
+
+  /** ROOM-JOIN-1: leaves the old room (told to its members) and enters the new one (told to all of them, the mover too). */
+  #move(conn: Connection, room: string): void {
+    const old = conn.room;
+    if (old === room) {
+      conn.deliver(answers.roomJoined(conn.nick, room));
+      return;
+    }
+    conn.room = room;
+    this.#roomOrder.add(room);
+    this.#toRoom(old, answers.roomLeft(conn.nick, old));
+    this.#toRoom(room, answers.roomJoined(conn.nick, room));
+  }
+
+  /** To every member of `room` under the rooms profile; to every member of the server otherwise. */
+  #toRoom(room: string, bytes: Uint8Array): number {
+    if (!this.#ext.rooms) return this.#broadcast(bytes);
+    let count = 0;
+    for (const m of this.#room.members()) {
+      if (m.room !== room) continue;
+      m.deliver(bytes);
+      count++;
+    }
+    return count;
+  }
+
+  /** To every member of the server, whatever its room. */
+  #toAll(bytes: Uint8Array): number {
+    if (!this.#ext.rooms) return this.#broadcast(bytes);
+    let count = 0;
+    for (const m of this.#room.members()) {
+      m.deliver(bytes);
+      count++;
+    }
+    return count;
   }
 
   /**
@@ -432,7 +613,12 @@ class ReferenceServer extends EventEmitter implements ChatServer {
   }
 
   #refuse(conn: Connection, code: ErrorCode): void {
-    conn.outbox.end(this.#adapter.refusal(refusalReason(code)));
+    this.#refuseWith(conn, this.#adapter.refusal(refusalReason(code)), code);
+  }
+
+  /** Sends `last` and closes a connection that never became a member (never announced, NICK-LEAVE-2). */
+  #refuseWith(conn: Connection, last: Uint8Array, code: ErrorCode): void {
+    conn.outbox.end(last);
     this.#end(conn, code, false);
   }
 
@@ -457,7 +643,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
    * connection still in its handshake is never announced (NICK-LEAVE-2). `destroy` drops the
    * socket at once (bad input, a stalled reader); otherwise it is half-closed after its output.
    */
-  #end(conn: Connection, reason: LeaveReason, destroy: boolean, why?: string): void {
+  #end(conn: Connection, reason: LeaveReason, destroy: boolean, why?: string, leaveNotice?: Uint8Array): void {
     if (conn.phase === 'closed') return;
     const wasMember = conn.phase === 'member';
     conn.phase = 'closed';
@@ -478,11 +664,12 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     const inRoom = wasMember && this.#room.remove(conn.id) !== undefined;
     // Linked, its join notice is out as soon as it is a member, even before it comes back.
     if (inRoom || (wasMember && link !== undefined)) {
-      const notice = this.#adapter.left(conn.nick);
+      // A kick's notice takes the place of `<nick> left!` (ADMIN-KICK-1).
+      const notice = leaveNotice ?? this.#adapter.left(conn.nick);
       // Linked, the leave notice goes out with the release, atomically: whoever saw it may take the
       // nickname at once. Even on shutdown: the other nodes' members are still there.
       if (link !== undefined) link.release(conn.nick, notice);
-      else if (reason !== 'shutdown') this.#broadcast(notice);
+      else if (reason !== 'shutdown') this.#toRoom(conn.room, notice);
       this.emit('leave', { id: conn.id, peer: conn.peer, nick: conn.nick, reason });
       this.#log(code ? 'warn' : 'info', 'leave', {
         peer: conn.peer,
@@ -504,7 +691,8 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     const now = Date.now();
     const idle = this.options.idleTimeoutMs;
     for (const conn of this.#connections.values()) {
-      if (conn.phase === 'handshake' && now >= conn.deadline) this.#refuse(conn, 'HANDSHAKE_TIMEOUT');
+      if ((conn.phase === 'handshake' || conn.phase === 'password') && now >= conn.deadline)
+        this.#refuse(conn, 'HANDSHAKE_TIMEOUT');
       else if (conn.phase === 'member' && idle > 0 && now - conn.lastInputAt >= idle) {
         conn.outbox.end();
         this.#end(conn, 'IDLE_TIMEOUT', false);

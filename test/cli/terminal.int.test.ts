@@ -121,6 +121,29 @@ describe('chatkit connect in a real terminal', () => {
     await screenShows(carol, 'alice left!', "alice's leave in the nc terminal");
   });
 
+  it('the admin of a server with every extension: /help lists them, /users and /kick act (spec §14)', async () => {
+    const port = await servePort(['--admin-password', 's3cret', '--commands', '--rooms']);
+    const admin = terminal(
+      `${process.execPath} ${CHATKIT} connect 127.0.0.1:${port} --nick admin --admin-password s3cret --extensions commands,rooms`,
+    );
+    await screenShows(admin, 'Connected to server!', 'the admin joined with its password');
+    const bob: TargetHandle = await spawnTarget({
+      command: [pythonExecutable(), join(PYTHON_TARGETS_DIR, 'nick_client.py'), '127.0.0.1', String(port)],
+    });
+    cleanup.push(() => bob.stop());
+    bob.writeStdin('bob\n');
+    await screenShows(admin, 'bob joined!', "bob's join on the admin's screen");
+    admin.type('/help', true);
+    await screenShows(admin, '/rooms', 'the rooms commands in /help');
+    expect(admin.screen()).toMatch(/\/kick[\s\S]*\/users[\s\S]*\/join/);
+    expect(admin.screen()).not.toContain('PASS');
+    admin.type('/users', true);
+    await screenShows(admin, 'Users: admin, bob', 'the answer to /users');
+    admin.type('/kick bob', true);
+    await screenShows(admin, 'bob was kicked by an admin!', 'the kick notice');
+    await bob.waitForOutput('stdout', 'You were kicked by an admin!', { timeoutMs: STEP_MS });
+  });
+
   it('a tilde room: chatkit connect and the headless seed tilde client', async () => {
     const port = await servePort(['--dialect', 'tilde']);
     const zoe = terminal(

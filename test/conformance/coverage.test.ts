@@ -45,6 +45,8 @@ describe('requirement coverage', () => {
         'SEC-1',
         'SEC-2',
         'SEC-3',
+        'EXT-1',
+        'ADMIN-BAN-2',
       ].sort(),
     );
     const judgedRequirements = [...requirementIndex().values()].filter(

@@ -31,7 +31,11 @@ describe('spec/PROTOCOL.md', () => {
     const cited = new Set<string>();
     for (const dialect of ['nick', 'tilde'] as const)
       for (const m of messageTable(dialect)) cited.add(m.requirement);
-    for (const name of readdirSync(join(ROOT, 'spec/dialects'))) {
+    const yamls = [
+      ...readdirSync(join(ROOT, 'spec/dialects')).filter((n) => n.endsWith('.yaml')),
+      ...readdirSync(join(ROOT, 'spec/dialects/extensions')).map((n) => `extensions/${n}`),
+    ];
+    for (const name of yamls) {
       const yaml = readFileSync(join(ROOT, 'spec/dialects', name), 'utf8');
       for (const m of yaml.matchAll(/requirement: ([A-Z0-9-]+)/g)) cited.add(m[1]!);
     }
