@@ -6,8 +6,8 @@
  * @module
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import { glob } from 'tinyglobby';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
 import { z } from 'zod';
 import { ChatkitError } from '../src/errors.js';
 import { shellQuote } from '../conformance/conform.js';
@@ -181,15 +181,41 @@ function preferNamed(files: readonly string[], role: 'server' | 'client'): strin
   return files.find((f) => basename(f).toLowerCase().includes(role)) ?? files[0];
 }
 
-/** Which files to consider for one role, from `--server-file`/`--client-file` patterns (globs in the folder). */
-async function byPatterns(root: string, files: readonly string[], patterns: readonly string[] | undefined): Promise<string[]> {
+/** Which files to consider for one role, from `--server-file`/`--client-file` globs (matched against the path in the submission, or the file name). */
+function byPatterns(root: string, files: readonly string[], patterns: readonly string[] | undefined): string[] {
   if (!patterns?.length) return [...files];
-  const matched = new Set(
-    (await glob([...patterns], { cwd: root, absolute: true, followSymbolicLinks: true, deep: MAX_SEARCH_DEPTH + 1 })).map((f) =>
-      resolve(f),
-    ),
-  );
-  return files.filter((f) => matched.has(resolve(f)));
+  const match = picomatch([...patterns]);
+  return files.filter((f) => match(relative(root, f)) || match(basename(f)));
+}
+
+/**
+ * Expands one glob, segment by segment, following symbolic links (a class folder of links to
+ * students' folders is common, and glob libraries skip linked folders). A pattern without glob
+ * characters is returned as is when it exists.
+ */
+export function expandGlob(pattern: string): string[] {
+  const absolute = isAbsolute(pattern);
+  const segments = pattern.split(/[\\/]+/).filter((p, i) => p !== '' || i === 0);
+  let current = [absolute ? sep : '.'];
+  for (const segment of segments.slice(absolute ? 1 : 0)) {
+    if (segment === '' || segment === '.') continue;
+    if (!picomatch.scan(segment).isGlob) {
+      current = current.map((c) => join(c, segment)).filter((c) => existsSync(c));
+      continue;
+    }
+    const match = picomatch(segment, { dot: segment.startsWith('.') });
+    current = current.flatMap((c) => {
+      if (!isDir(c)) return [];
+      try {
+        return readdirSync(c)
+          .filter((name) => match(name))
+          .map((name) => join(c, name));
+      } catch {
+        return [];
+      }
+    });
+  }
+  return current;
 }
 
 /** Options of {@link findPrograms}. */
@@ -221,7 +247,7 @@ export async function findPrograms(
   let server: Program | NoProgram;
   if (config.server !== undefined) server = configured(root, config.server, 'server');
   else {
-    const candidates = (await byPatterns(root, files, options.serverFile)).filter((f) => trait(f).listens);
+    const candidates = byPatterns(root, files, options.serverFile).filter((f) => trait(f).listens);
     const chosen = preferNamed(candidates, 'server');
     server = chosen
       ? programFor(root, chosen, options.serverFile?.length ? `--server-file, and it calls listen()` : 'it calls listen()')
@@ -236,7 +262,7 @@ export async function findPrograms(
   if (config.client !== undefined) client = configured(root, config.client, 'client');
   else {
     const serverFile = isProgram(server) && server.file !== undefined ? resolve(root, server.file) : undefined;
-    const candidates = (await byPatterns(root, files, options.clientFile)).filter(
+    const candidates = byPatterns(root, files, options.clientFile).filter(
       (f) => f !== serverFile && trait(f).connects && !trait(f).listens,
     );
     const consoleClients = candidates.filter((f) => trait(f).readsInput);
@@ -296,8 +322,7 @@ export async function findSubmissions(patterns: readonly string[], options: Find
       paths.add(resolve(pattern));
       continue;
     }
-    const matched = await glob(pattern, { onlyFiles: false, absolute: true, followSymbolicLinks: true, expandDirectories: false });
-    for (const m of matched) paths.add(resolve(m.replace(/\/$/, '')));
+    for (const m of expandGlob(pattern)) paths.add(resolve(m));
   }
   const kept = [...paths].filter((p) => isDir(p) || p.endsWith('.py'));
   if (kept.length === 0) {
