@@ -133,9 +133,9 @@ export async function gradeClass(run: GradeRun): Promise<Graded> {
       jobs: run.jobs,
       caseJobs: run.caseJobs,
       timeoutScale: run.timeoutScale,
-      learn: run.learn,
+      learn: run.learn === true,
       ...(run.rubricFile === undefined ? {} : { rubric: run.rubricFile }),
-      judgeClients: run.judgeClients,
+      judgeClients: run.judgeClients === true,
     },
     ...(run.shard ? { shards: [{ index: run.shard.index, count: run.shard.count }] } : {}),
     students: grades,
@@ -166,7 +166,8 @@ export function writeOutputs(dir: string, graded: Graded, rubric: JudgeOptions['
 }
 
 function writeClassFiles(dir: string, report: ClassReport, students: readonly HtmlStudent[]): void {
-  writeFileSync(join(dir, CLASS_REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+  // What merge reads back must fit the schema: check it on the way out, not on the way in.
+  writeFileSync(join(dir, CLASS_REPORT_FILE), `${JSON.stringify(classReportSchema.parse(report), null, 2)}\n`);
   writeFileSync(join(dir, 'grades.csv'), renderCsv(report));
   writeFileSync(join(dir, 'grades.md'), renderMarkdown(report));
   writeFileSync(join(dir, 'report.html'), renderHtml(report, students));

@@ -233,6 +233,8 @@ export async function judgeSubmission(
     exitCode: serverReport.exitCode,
   });
   if (serverReport.target.handedIn) notes.push(`server: ${serverReport.target.handedIn.note}`);
+  // --learn / a variant file: each wording difference once, at INFO (it does not fail the student).
+  for (const d of serverReport.variant?.deviations ?? []) notes.push(`server: INFO ${d.requirement}: ${d.message}`);
   if (serverReport.unjudged) {
     return {
       grade: {

@@ -122,8 +122,8 @@ Exit codes:
       profiles,
       caseJobs: plan.caseJobs,
       timeoutScale: plan.timeoutScale,
-      learn: flags.learn,
-      judgeClients: !flags['no-clients'],
+      learn: flags.learn === true,
+      judgeClients: flags['no-clients'] !== true,
       rubric,
       seed: flags.seed,
       onStart: (s) => {

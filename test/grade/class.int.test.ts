@@ -290,6 +290,22 @@ describe('chatkit grade on submissions that cannot be judged (quick)', () => {
     }
   }, 90_000);
 
+  it('with --learn, passes a server that only changes the wording (chen) and notes each changed text at INFO', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'chatkit-grade-learn-'));
+    try {
+      const run = await runChatkit(['grade', join(SUBMISSIONS, 'chen'), '--learn', '--profile', 'core', '--no-clients', '--out', out], {
+        timeoutMs: 180_000,
+      });
+      expect(run.code).toBe(0);
+      const report = classReportSchema.parse(JSON.parse(readFileSync(join(out, 'grade.json'), 'utf8')));
+      const chen = report.students[0]!;
+      expect(chen.verdict).toBe('pass');
+      expect(chen.notes.filter((n) => n.startsWith('server: INFO NICK-JOIN-')).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 200_000);
+
   it('exits 2 with one line when the paths name no submission', async () => {
     const run = await runChatkit(['grade', join(SUBMISSIONS, 'nobody-*')], { timeoutMs: 30_000 });
     expect(run.code).toBe(2);
