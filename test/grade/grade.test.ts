@@ -200,3 +200,26 @@ describe('grades.csv and the exit code', () => {
     expect(gradeExitCode([grade({})], 'any')).toBe(0);
   });
 });
+
+describe('report.html', () => {
+  it('escapes what students wrote (names, texts) so the page cannot be broken or scripted', async () => {
+    const { renderHtml } = await import('../../grade/html.js');
+    const g = grade({ student: '<script>x</script>', notes: ['said "<b>"'] });
+    const html = renderHtml(
+      {
+        schema: 'chatkit-grade/1',
+        chatkitVersion: '0',
+        startedAt: 'now',
+        seconds: 1,
+        options: { profiles: ['core'], dialect: 'auto', jobs: 1, caseJobs: 1, timeoutScale: 1, learn: false, judgeClients: true },
+        students: [g],
+        exitCode: 0,
+      },
+      [{ grade: g }],
+    );
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('data-student="&lt;script&gt;x&lt;/script&gt;"');
+    expect(html).toContain('said &quot;&lt;b&gt;&quot;');
+    expect(html).not.toMatch(/<link|src=|href="http/);
+  });
+});
