@@ -366,6 +366,11 @@ export interface ConformRun {
   readonly onCaseEnd?: (result: CaseResult, index: number, total: number) => void;
 }
 
+/** The prompt a run expects: a variant's (its difference from the spec's is reported at INFO), else the resolved one. */
+function expectedPrompt(run: Pick<ConformRun, 'variant' | 'resolution'>): string | undefined {
+  return run.variant?.variant.prompt ?? run.resolution.prompt;
+}
+
 /** Runs the selected cases and returns the report (and, with `--update-baseline`, the new baseline). */
 export async function runConformance(
   run: ConformRun,
@@ -375,8 +380,7 @@ export async function runConformance(
   const seed = run.seed ?? run.fuzz?.seed ?? newRunSeed();
   let lost: TargetLost | undefined;
   let handedIn: HandedIn | undefined;
-  // A variant's prompt is the one expected (its difference from the spec's is reported at INFO).
-  const prompt = run.variant?.variant.prompt ?? run.resolution.prompt;
+  const prompt = expectedPrompt(run);
   const results = await runCases(run.cases, {
     onHandedIn: (h) => {
       handedIn ??= h;
@@ -428,13 +432,15 @@ async function fuzzResult(
           },
         };
   const started = performance.now();
+  const prompt = expectedPrompt(run);
   const outcome = await runFuzz({
     target,
     dialect: run.resolution.dialect,
     runs: fuzz.runs,
     timing: scaledTiming(run.timeoutScale),
     ...(fuzz.seed === undefined ? {} : { seed: fuzz.seed }),
-    ...(run.resolution.prompt ? { prompt: run.resolution.prompt } : {}),
+    ...(prompt ? { prompt } : {}),
+    ...(run.variant ? { texts: variantTexts(run.variant.variant) } : {}),
   });
   const rerun = rerunTemplate(spec, run.resolution, run).replace(
     '--only {id}',
@@ -490,7 +496,7 @@ export function finishReport(
       dialect: run.resolution.dialect,
       detected: run.resolution.detected,
       ...(run.resolution.dialect === 'nick'
-        ? { prompt: run.variant?.variant.prompt ?? run.resolution.prompt ?? 'NICK' }
+        ? { prompt: expectedPrompt(run) ?? 'NICK' }
         : {}),
       ...(run.handedIn
         ? {

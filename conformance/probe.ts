@@ -246,10 +246,16 @@ export async function probeServer(
       }
       probe.socket.write(`${name}${line}`);
       const joined = `${name} joined!`;
+      // An answer naming the nickname in other words (`<nick> joined the chat!`) is a join too: a
+      // wording variant, judged by the text cases (and adopted by --learn).
       const answered = await probe.until(
-        () => probe.text.includes(joined) || probe.text.includes('Connected to server!'),
+        () => probe.text.includes(name) || probe.text.includes('Connected to server!'),
         PROBE_ANSWER_WAIT_MS * scale,
       );
+      if (answered && !probe.text.includes(joined) && !probe.text.includes('Connected to server!')) {
+        await probe.settle(PROBE_PROMPT_SETTLE_MS * scale, PROBE_PROMPT_WAIT_MS * scale);
+      }
+      const worded = !probe.text.includes(joined) && !probe.text.includes('Connected to server!');
       if (!answered && !KNOWN_PROMPTS.includes(token)) {
         throw new ProbeError(
           'PROBE_NO_DIALECT',
@@ -257,11 +263,12 @@ export async function probeServer(
           probe.evidence(),
         );
       }
-      const connected = await probe.until(
-        () => probe.text.includes('Connected to server!'),
-        PROBE_ANSWER_WAIT_MS * scale,
-      );
-      const evidence = `prompt "${escapeBytes(Buffer.from(token, 'latin1'))}" on connecting${answered ? `, then "${joined}"` : ' (the join could not be confirmed)'}`;
+      // A worded answer has settled already: the accept loop is done with the probe.
+      const connected =
+        (answered && worded) ||
+        (await probe.until(() => probe.text.includes('Connected to server!'), PROBE_ANSWER_WAIT_MS * scale));
+      const said = worded ? escapeBytes(Buffer.from(probe.text.slice(first.length), 'latin1')) : joined;
+      const evidence = `prompt "${escapeBytes(Buffer.from(token, 'latin1'))}" on connecting${answered ? `, then "${said}"` : ' (the join could not be confirmed)'}`;
       if (connected) {
         // The accept loop is done with the probe: a reset is now the clean leave (`<nick> left!`).
         probe.reset();

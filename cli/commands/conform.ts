@@ -115,6 +115,11 @@ With --baseline, failures the file lists are reported as known and do not count.
       command: '<%= config.bin %> conform --spawn "python3 server.py" && chatkit conform --client "python3 client.py"',
     },
     {
+      description:
+        "a server with its own texts (\"alice joined the chat!\"): learn them from a first session and judge behaviour against them (each difference reported at INFO)",
+      command: '<%= config.bin %> conform --spawn "python3 server.py" --learn',
+    },
+    {
       description: 'a client program (chatkit plays the server)',
       command: '<%= config.bin %> conform --client "python3 client.py {host} {port}" --dialect nick',
     },

@@ -19,6 +19,7 @@ import { type CaseTiming, DEFAULT_TIMING, type Member, ServerCaseContext } from 
 import type { CaseResult, ConnectionTranscript } from '../harness/report.js';
 import { requirementIndex } from '../harness/requirements.js';
 import { transcriptOf } from '../harness/runner.js';
+import type { ServerTexts } from '../variant/texts.js';
 
 /** Most clients in one session. */
 export const FUZZ_SLOTS = 4;
@@ -86,6 +87,8 @@ export interface FuzzOptions {
   readonly target: FuzzTarget;
   readonly dialect: DialectName;
   readonly prompt?: string;
+  /** The texts to expect instead of the spec's (`--learn`, `--variant`). */
+  readonly texts?: ServerTexts;
   readonly runs: number;
   readonly seed?: number;
   readonly timing?: CaseTiming;
@@ -157,6 +160,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzOutcome> {
       dialect: options.dialect,
       timing: options.timing ?? DEFAULT_TIMING,
       ...(options.prompt ? { prompt: options.prompt } : {}),
+      ...(options.texts ? { texts: options.texts } : {}),
     });
     try {
       await runSession(commands, t);

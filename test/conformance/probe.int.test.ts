@@ -107,6 +107,24 @@ describe('probeServer', () => {
     expect(error.message).not.toContain('--prompt HELLO');
   });
 
+  it("recognises servers with their own wording by the name in their answer (NICK and tilde)", async () => {
+    const nick = await tiny((socket) => {
+      socket.write('Name?');
+      socket.once('data', (name) => socket.write(`${name} joined the chat!Connected to the server`));
+    });
+    const probe = await probeServer('127.0.0.1', nick);
+    expect(probe.detected).toMatchObject({ dialect: 'nick', prompt: 'Name?' });
+    expect(probe.detected.evidence).toContain('joined the chat!');
+    await probe.release();
+    const tilde = await tiny((socket) => {
+      socket.once('data', (name) => socket.write(`SERVER~${name} joined`));
+    });
+    const tildeProbe = await probeServer('127.0.0.1', tilde, { timeoutScale: 0.5 });
+    expect(tildeProbe.detected).toMatchObject({ dialect: 'tilde' });
+    expect(tildeProbe.detected.evidence).toContain(' joined');
+    await tildeProbe.release();
+  });
+
   it('a NICK prompt that comes late (a loaded machine) is still recognised from the join', async () => {
     const port = await tiny((socket) => {
       // Like the seed's accept loop, late: the prompt, then the first chunk read is the nickname.
