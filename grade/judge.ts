@@ -36,6 +36,9 @@ import { commandInFolder, isProgram, type Program, type Submission } from './sub
 /** Deadline of the syntax check of one file (`python3 -c 'ast.parse(…)'`, which writes nothing). */
 export const SYNTAX_CHECK_TIMEOUT_MS = 10_000;
 
+/** How much longer the second probe of a submission that seemed to speak neither dialect waits. */
+export const PROBE_RETRY_SCALE = 3;
+
 /** How to judge (the flags of `chatkit grade`, resolved). */
 export interface JudgeOptions {
   readonly dialect: 'auto' | DialectName;
@@ -171,13 +174,23 @@ export async function judgeSubmission(
     return unjudged({ category: 'config-invalid', code: fileVariant.error.code, reason: fileVariant.error.message });
   }
   let resolution: Resolution;
-  try {
-    resolution = await resolveDialect(spec, {
+  const resolve_ = (timeoutScale: number) =>
+    resolveDialect(spec, {
       dialect: fileVariant?.variant.dialect ?? config.dialect ?? options.dialect,
       prompt: fileVariant?.variant.prompt ?? config.prompt ?? options.prompt,
       framing: 'chunk',
-      timeoutScale: options.timeoutScale,
+      timeoutScale,
     });
+  try {
+    try {
+      resolution = await resolve_(options.timeoutScale);
+    } catch (error) {
+      // A loaded machine delays a prompt past the probe's wait, and a late prompt followed by the
+      // student's own join text matches neither dialect: one more probe, on a fresh instance, with
+      // its waits stretched, before the submission is called unjudgeable.
+      if (!(error instanceof ProbeError && error.code === 'PROBE_NO_DIALECT')) throw error;
+      resolution = await resolve_(options.timeoutScale * PROBE_RETRY_SCALE);
+    }
   } catch (error) {
     const why = notJudgedOf(error);
     if (why) return unjudged(why, programGrade(server));
