@@ -117,6 +117,24 @@ export const ERROR_CODES = {
   NICKNAME_BANNED: 'The nickname is on the ban list (admin profile, spec §14.2): answered BAN and closed.',
   ADMIN_PASSWORD_WRONG: 'The answer to PASS was not the admin password (admin profile, spec §14.2): answered REFUSE and closed.',
   ADMIN_KICKED: 'The admin kicked or banned this member (admin profile, spec §14.2).',
+  GRADE_NO_SUBMISSIONS:
+    'chatkit grade: the paths and globs given name no submission (no folder, no .py file); an empty --shard slice is no error.',
+  GRADE_CONFIG_INVALID:
+    "chatkit grade: a submission's chatkit.json is unreadable or does not fit its schema (docs/grading.md); that submission is reported as not judged.",
+  GRADE_DUPLICATE_STUDENT:
+    'chatkit grade: two submissions (or two merged slices) have the same student name (the folder or file name); rename one or grade them apart.',
+  RUBRIC_INVALID:
+    'chatkit grade --rubric: the rubric file is missing, unreadable or does not fit its schema (docs/grading.md).',
+  GRADE_SHARD_INVALID:
+    'chatkit grade --shard: not of the form i/n with 1 <= i <= n.',
+  GRADE_MERGE_INVALID:
+    'chatkit grade merge: a folder holds no grade.json written by chatkit grade, or one of another schema version.',
+  GRADE_NO_SERVER:
+    'chatkit grade: a submission holds no server program (no .py file calls listen(), or chatkit.json names none); it is reported as not judged.',
+  GRADE_SYNTAX_ERROR:
+    "chatkit grade: a submission's program does not compile (Python SyntaxError, checked without writing anything); it is reported as not judged, with the line.",
+  GRADE_RUN_CUT_SHORT:
+    "chatkit grade: a submission's run was cut short (its server stopped answering or the harness could not judge it); it is reported as not judged, with the reason.",
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -326,20 +326,30 @@ export function failureGroups(report: RunReport): FailureGroup[] {
 }
 
 /**
- * The one line that says what to fix first: the MUST failure that takes the most cases down with it
- * (ties: the first in the run), else the first SHOULD warning; undefined when nothing failed.
+ * The root cause to fix first: the MUST failure that takes the most cases down with it (ties: the
+ * first in the run), else an error, else the first SHOULD warning; undefined when nothing failed.
+ * `chatkit grade` reports it as a student's first root cause.
  */
-export function fixFirstLine(report: RunReport, groups = failureGroups(report)): string | undefined {
+export function firstRootCause(report: RunReport, groups = failureGroups(report)): FailureGroup | undefined {
   const weight = (g: FailureGroup) =>
     (g.root.verdict === 'fail' ? 0 : g.root.verdict === 'error' ? 1 : g.root.verdict === 'warn' ? 2 : 3);
   const candidates = groups.filter((g) => g.root.verdict !== 'flaky' && g.root.verdict !== 'blocked');
-  const first = [...candidates].sort(
+  return [...candidates].sort(
     (a, b) =>
       weight(a) - weight(b) ||
       b.members.length - a.members.length ||
       report.cases.indexOf(a.root) - report.cases.indexOf(b.root),
   )[0];
+}
+
+/**
+ * The one line that says what to fix first: the MUST failure that takes the most cases down with it
+ * (ties: the first in the run), else the first SHOULD warning; undefined when nothing failed.
+ */
+export function fixFirstLine(report: RunReport, groups = failureGroups(report)): string | undefined {
+  const first = firstRootCause(report, groups);
   if (!first) return undefined;
+  const candidates = groups.filter((g) => g.root.verdict !== 'flaky' && g.root.verdict !== 'blocked');
   const r = first.root;
   const what = r.failure
     ? `${r.id} (${r.failure.requirement}): ${r.failure.message}`
