@@ -290,8 +290,14 @@ export async function probeServer(
     // judges the text; --learn adopts it).
     const notice = `SERVER~${name}`;
     const lateJoin = `${name} joined!`;
+    // A NICK server whose prompt came late took the username as the nickname: a prompt token, then
+    // its join naming it (in the spec's words or others: a wording variant).
+    const latePrompt = () => {
+      const at = probe.text.indexOf(name);
+      return at > 0 && isPromptToken(probe.text.slice(0, at).replace(/\r?\n$/, ''));
+    };
     const answered = await probe.until(
-      () => probe.text.includes(notice) || probe.text.includes(lateJoin),
+      () => probe.text.includes(notice) || probe.text.includes(lateJoin) || latePrompt(),
       PROBE_ANSWER_WAIT_MS * scale,
     );
     if (answered && probe.text.includes(notice)) {
@@ -305,10 +311,11 @@ export async function probeServer(
     }
     if (answered) {
       // A NICK server whose prompt came late (a loaded machine): it took the username as the nickname.
-      const token = probe.text.slice(0, probe.text.indexOf(lateJoin)).replace(/\r?\n$/, '');
+      const token = probe.text.slice(0, probe.text.indexOf(name)).replace(/\r?\n$/, '');
       if (isPromptToken(token)) {
         await probe.until(() => probe.text.includes('Connected to server!'), PROBE_ANSWER_WAIT_MS * scale);
-        const evidence = `prompt "${token}" only after ${PROBE_PROMPT_WAIT_MS * scale} ms, then "${lateJoin}"`;
+        const said = escapeBytes(Buffer.from(probe.text.slice(probe.text.indexOf(name)), 'latin1'));
+        const evidence = `prompt "${token}" only after ${PROBE_PROMPT_WAIT_MS * scale} ms, then "${said}"`;
         if (probe.text.includes('Connected to server!')) {
           probe.reset();
           released = true;
