@@ -10,6 +10,7 @@
 import { type DialectName, escapeBytes, type Framing } from '../../src/codec/index.js';
 import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
 import { MEMBER_CLOSED } from './causes.js';
+import { matchRelays } from './relays.js';
 import { type CloseKind, type Connection, ConnectionError, openConnection } from './connection.js';
 import { NameSource, newRunSeed } from './names.js';
 import { type PreconditionStep, preconditionCase, preconditionCaseOf } from './preconditions.js';
@@ -99,6 +100,8 @@ export class ServerCaseContext {
   readonly #ordinaryWrites = new Map<Connection, number>();
   /** Join announcements handed out by {@link joined}, by their text: the nickname they name. */
   readonly #joinTexts = new Map<string, string>();
+  /** tilde relays handed out by {@link relay}, by their text: the user and the content (§3.7 item 9). */
+  readonly #relayTexts = new Map<string, { user: string; content: Uint8Array }>();
   /** Leave announcements handed out by {@link left}, by their text: the nickname they name. */
   readonly #leaveTexts = new Map<string, string>();
   /**
@@ -242,7 +245,9 @@ export class ServerCaseContext {
 
   /** What every member receives when `nick` says `text` (NICK-RELAY-1, TILDE-RELAY-1). */
   relay(nick: string, text: string): string {
-    return this.#end(this.dialect === 'nick' ? `${nick}: ${text}` : `${nick}~${text}`);
+    const relay = this.#end(this.dialect === 'nick' ? `${nick}: ${text}` : `${nick}~${text}`);
+    if (this.dialect === 'tilde') this.#relayTexts.set(relay, { user: nick, content: toBytes(relay.slice(nick.length + 1)) });
+    return relay;
   }
 
   /** What a NICK newcomer is told once admitted (NICK-JOIN-2): `Connected to server!`, or the variant's. */
@@ -484,12 +489,25 @@ export class ServerCaseContext {
       return [];
     });
     const after = options.after ?? 0;
+    // A tilde server may relay content in pieces of any size (§3.7 item 9): a relay is found when
+    // the sender's relays from `after` on join to its content.
+    const pieced = alternatives.flatMap((a) => {
+      const relay = typeof a === 'string' ? this.#relayTexts.get(a) : undefined;
+      return relay === undefined || indexOf(relay.content, toBytes(`${relay.user}~`), 0) !== -1 ? [] : [relay];
+    });
     let end = -1;
     const found = (stream: Uint8Array) => {
       for (const needle of needles) {
         const at = indexOf(stream, needle, after);
         if (at !== -1) {
           end = at + needle.length;
+          return true;
+        }
+      }
+      for (const { user, content } of pieced) {
+        const match = matchRelays(stream, after, user, content);
+        if (match.matched >= content.length) {
+          end = match.end;
           return true;
         }
       }

@@ -10,6 +10,7 @@ import { escapeBytes } from '../../src/codec/index.js';
 import { concatBytes, firstInvalidUtf8 } from '../../src/codec/text.js';
 import { TILDE_CONTENT_MAX_BYTES } from '../../src/limits.js';
 import type { Connection } from '../harness/connection.js';
+import { matchRelays } from '../harness/relays.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
 import { processCpuTimeMs, processGroupMembers, threadsBlockedInSend } from '../harness/spawn.js';
 
@@ -26,51 +27,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
   return Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle, from);
-}
-
-/** How a stream's relays from one user line up with the content that user sent. */
-export interface RelayMatch {
-  /** The content of each relay `<user>~<piece>` found, in order (only the bytes that match the content). */
-  readonly pieces: readonly Uint8Array[];
-  /** How many bytes of the content the pieces cover. */
-  readonly matched: number;
-  /** Stream offset just past the last matched piece. */
-  readonly end: number;
-}
-
-/**
- * Finds, from `after` on, the relays `<user>~<piece>` whose pieces join to a prefix of `content`.
- * A piece ends at the next `<user>~` or where the stream stops matching the content, so bytes of
- * other people's messages between two relays are skipped (§3.7 item 8). `content` must not hold `~`.
- */
-export function matchRelays(
-  stream: Uint8Array,
-  after: number,
-  user: string,
-  content: Uint8Array,
-): RelayMatch {
-  const prefix = utf8(`${user}~`);
-  const pieces: Uint8Array[] = [];
-  let matched = 0;
-  let pos = after;
-  let end = after;
-  while (matched < content.length) {
-    const at = indexOf(stream, prefix, pos);
-    if (at === -1) break;
-    const start = at + prefix.length;
-    const next = indexOf(stream, prefix, start);
-    const limit = next === -1 ? stream.length : next;
-    let k = 0;
-    while (start + k < limit && matched + k < content.length && stream[start + k] === content[matched + k])
-      k++;
-    if (k > 0) {
-      pieces.push(stream.subarray(start, start + k));
-      matched += k;
-      end = start + k;
-    }
-    pos = start;
-  }
-  return { pieces, matched, end };
 }
 
 /** Options of {@link expectRelayedContent}. */

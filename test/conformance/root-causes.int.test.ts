@@ -69,7 +69,8 @@ const PINS: Readonly<Record<DialectName, Readonly<Record<string, readonly string
     // The process exits when a member leaves: one exit cause, failed by the first case it shows in.
     'dies-on-disconnect': ['tilde.relay.invalid-utf8'],
     'one-client-at-a-time': ['tilde.join.broadcast'],
-    truncates: ['tilde.relay.all'],
+    // Content relayed in 16-byte pieces is allowed (§3.7 item 9): only FRAME-3's SHOULD warns.
+    truncates: ['tilde.frame.one-message-per-recv'],
     'split-at-last-tilde': ['tilde.relay.tilde-in-content'],
     'relays-invalid-utf8': ['tilde.relay.invalid-utf8', 'tilde.relay.split-character'],
     'no-username-validation': ['tilde.user.refuse-invalid', 'tilde.user.refuse-duplicate', 'tilde.user.trailing-newline'],
