@@ -106,6 +106,8 @@ export const ERROR_CODES = {
     'chatkit conform: an output path is not writable, is given twice, or holds a file that is not a chatkit report (use --force).',
   DECLARATION_INVALID:
     'chatkit conform --declare: the target declaration file is missing, unreadable or does not fit its schema (spec §9.1.1).',
+  LOG_OUTPUT_LOST:
+    "chatkit serve: log lines were lost (the log's reader went away or did not keep up); the server kept serving, logs on stderr if stdout failed, and says how many.",
 } as const;
 
 /** One of chatkit's stable error codes. */
