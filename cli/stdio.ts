@@ -22,13 +22,15 @@ const guarded = new WeakSet<NodeJS.WriteStream>();
 /**
  * Makes EPIPE (and writes after it) on the stream quiet: without a listener Node throws it as an
  * uncaught exception with a stack trace when the reader of a pipe closes early. Any other error is
- * rethrown as before. Idempotent.
+ * rethrown as before, unless another listener handles it. Idempotent.
  */
 export function quietOnClosedReader(stream: NodeJS.WriteStream): void {
   if (guarded.has(stream)) return;
   guarded.add(stream);
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== undefined && GONE.has(error.code)) return;
+    // Another listener owns this stream's errors (e.g. chatkit serve's log sink).
+    if (stream.listenerCount('error') > 1) return;
     throw error;
   });
 }

@@ -135,6 +135,8 @@ export const ERROR_CODES = {
     "chatkit grade: a submission's program does not compile (Python SyntaxError, checked without writing anything); it is reported as not judged, with the line.",
   GRADE_RUN_CUT_SHORT:
     "chatkit grade: a submission's run was cut short (its server stopped answering or the harness could not judge it); it is reported as not judged, with the reason.",
+  LOG_OUTPUT_LOST:
+    "chatkit serve: log lines were lost (the log's reader went away or did not keep up); the server kept serving, logs on stderr if stdout failed, and says how many.",
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -99,3 +99,9 @@ export const SERVER_LOG_BURST = 20;
 export const SERVER_LOG_WINDOW_MS = 1_000;
 /** Reference server: descriptors kept free below the process's limit; closer than this counts as out of descriptors. */
 export const SERVER_FD_HEADROOM = 8;
+
+/**
+ * Reference server (`chatkit serve`): log bytes that may wait in memory for a log reader that does
+ * not keep up; past it, lines are dropped and counted (`LOG_OUTPUT_LOST`), never the server's memory.
+ */
+export const LOG_SINK_MAX_BUFFERED_BYTES = 1024 * 1024;

@@ -2,8 +2,8 @@ import { Flags } from '@oclif/core';
 import { ChatkitError } from '../../src/errors.js';
 import { ClusterAddressError } from '../../src/reference-server/cluster/address.js';
 import { openClusterLink } from '../../src/reference-server/cluster/load.js';
-import { lineLogger } from '../../src/reference-server/log.js';
 import { enabledProfiles } from '../../src/reference-server/extensions.js';
+import { logSink } from '../../src/reference-server/log-sink.js';
 import { type ResolvedServerOptions, ServerOptionError } from '../../src/reference-server/options.js';
 import { ServerListenError, startServer } from '../../src/reference-server/server.js';
 import { SERVER_MAX_RATE_MESSAGES } from '../../src/limits.js';
@@ -20,6 +20,9 @@ chatkit connect all work with it, while fixing every defect of the seeds' server
 Logs one line per connect, join, leave, rejection and error; lines of one kind past 20 a second are
 counted, not written. SIGINT, SIGTERM and SIGHUP all stop the server: members are told, queued output
 is flushed, exit 0 (SIGHUP does not reopen the log: the log goes to stdout, which the caller owns).
+The log never stops the server: when stdout's reader goes away (EPIPE) it says so on stderr and
+logs there from then on; when both are gone, or a reader stops reading (more than 1 MiB waiting),
+lines are dropped and counted (LOG_OUTPUT_LOST), and the count is logged where it still can be.
 Connections still in their handshake never take a member's slot: --max-pending and
 --max-pending-per-address bound them, and the oldest makes room for a newcomer.`;
 
@@ -136,6 +139,13 @@ Connections still in their handshake never take a member's slot: --max-pending a
     const { flags } = await this.parse(Serve);
     const logFormat = flags['log-format'];
     const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+    // The log never stops the server: a gone or stalled reader costs lines, counted (log-sink.ts).
+    const sink = logSink(logFormat, {
+      primary: process.stdout,
+      primaryName: 'stdout',
+      fallback: process.stderr,
+      fallbackName: 'stderr',
+    });
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
       // The Redis client loads only here: without --cluster nothing Redis-related does.
@@ -158,7 +168,7 @@ Connections still in their handshake never take a member's slot: --max-pending a
         rooms: flags.rooms,
         ...optional('adminPassword', flags['admin-password']),
         ...optional('banFile', flags['ban-file']),
-        logger: lineLogger(logFormat, (line) => process.stdout.write(`${line}\n`)),
+        logger: sink.log,
         ...optional('port', flags.port),
         ...optional('prompt', flags.prompt),
         ...optional('maxClients', flags['max-clients']),
@@ -179,7 +189,8 @@ Connections still in their handshake never take a member's slot: --max-pending a
       throw error;
     }
     if (logFormat === 'text') {
-      process.stdout.write(
+      // Through the sink's stream checks: a reader gone before this line must not crash the server.
+      if (!process.stdout.destroyed) process.stdout.write(
         `chatkit serve: ${flags.dialect} dialect listening on ${server.host}:${server.port}${flags.cluster === undefined ? '' : ` in cluster ${flags.cluster} room ${flags.room ?? 'main'}`}${extensionsNote(server.options)} (Ctrl-C to stop)\n`,
       );
     }
@@ -191,6 +202,7 @@ Connections still in their handshake never take a member's slot: --max-pending a
       };
       for (const signal of signals) process.on(signal, stop);
     });
+    sink.close();
   }
 }
 

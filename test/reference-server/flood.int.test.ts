@@ -10,8 +10,8 @@
  * token); the flood is bytes `%`, which no token, nickname or announcement holds, counted at the
  * flooder (it gets its own relays back) and at a watcher.
  */
-import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Flooder, joinFlooder } from '../../src/bench/hostile.js';
 import { runBench } from '../../src/bench/loadgen.js';
 import { SERVER_MAX_RATE_BYTES, SERVER_RATE_BURST_SECONDS } from '../../src/limits.js';
 import { until } from '../support/wait.js';
@@ -28,8 +28,6 @@ const CHAT_MS = 5_000;
  */
 const QUEUE_BYTES = 256 * 1024;
 const FLOOD_BYTES = SERVER_MAX_RATE_BYTES * SERVER_RATE_BURST_SECONDS + 16 * QUEUE_BYTES;
-/** One flood write: a NICK chat message of `%` (relayed in pieces of at most 1024 bytes). */
-const FLOOD_WRITE_BYTES = 8 * 1024;
 const PERCENT = 0x25;
 /** Bound on each wait of this file. */
 const WAIT_MS = 120_000;
@@ -39,47 +37,13 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-/** A raw NICK member that counts the `%` bytes it receives. */
-async function percentCounter(server: ChatServer, nick: string): Promise<{ socket: Socket; count: () => number }> {
-  const socket = connect(server.port, '127.0.0.1');
-  cleanup.push(() => socket.destroy());
-  let count = 0;
-  let text: string | undefined = '';
-  const joined = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${nick} did not join`)), WAIT_MS);
-    socket.on('data', (chunk: Buffer) => {
-      for (const byte of chunk) if (byte === PERCENT) count++;
-      if (text !== undefined) {
-        text += chunk.toString('latin1');
-        if (text.startsWith('NICK') && !text.includes(nick)) socket.write(nick);
-        if (text.includes('Connected to server!')) {
-          clearTimeout(timer);
-          text = undefined; // joined: only `%` is counted from here on
-          resolve();
-        }
-      }
-    });
+/** A NICK member counting the `%` bytes it receives (the shared hostile peer of the soak). */
+async function percentCounter(server: ChatServer, nick: string): Promise<Flooder> {
+  const f = await joinFlooder({ host: '127.0.0.1', port: server.port, dialect: 'nick' }, nick, PERCENT, {
+    timeoutMs: WAIT_MS,
   });
-  await joined;
-  return { socket, count: () => count };
-}
-
-/** Writes `FLOOD_BYTES` of `flooder: %%%…` as fast as the socket takes them (waiting on `drain`). */
-async function flood(socket: Socket): Promise<void> {
-  const prefix = Buffer.from('flooder: ');
-  const write = Buffer.concat([prefix, Buffer.alloc(FLOOD_WRITE_BYTES - prefix.length, PERCENT)]);
-  const percentPerWrite = FLOOD_WRITE_BYTES - prefix.length;
-  for (let sent = 0; sent < FLOOD_BYTES; sent += percentPerWrite) {
-    if (!socket.write(write)) {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the flooder never drained')), WAIT_MS);
-        socket.once('drain', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
+  cleanup.push(() => f.socket.destroy());
+  return f;
 }
 
 describe('reference server, default mode, one flooder in a busy room', () => {
@@ -117,7 +81,7 @@ describe('reference server, default mode, one flooder in a busy room', () => {
       onProgress: (p) => {
         // The flood starts with the chat, once every member has joined and the room is quiet.
         if (p.phase === 'send' && flooding === undefined) {
-          flooding = flood(flooder.socket).then(() => {
+          flooding = flooder.flood(FLOOD_BYTES, WAIT_MS).then(() => {
             floodWrites++;
           });
         }
@@ -126,9 +90,9 @@ describe('reference server, default mode, one flooder in a busy room', () => {
     expect(flooding).toBeDefined();
     await flooding;
     expect(floodWrites).toBe(1);
-    const floodPercent = Math.ceil(FLOOD_BYTES / (FLOOD_WRITE_BYTES - 9)) * (FLOOD_WRITE_BYTES - 9);
+    const floodPercent = FLOOD_BYTES;
     await until(
-      () => watcher.count() >= floodPercent && flooder.count() >= floodPercent,
+      () => watcher.received() >= floodPercent && flooder.received() >= floodPercent,
       'the whole flood at the watcher and the flooder',
       WAIT_MS,
     );
@@ -143,7 +107,7 @@ describe('reference server, default mode, one flooder in a busy room', () => {
     // The flood: throttled (logged once, with its code), delayed, and every byte relayed exactly once.
     const floods = log.filter((e) => e.event === 'flood');
     expect(floods.map((e) => [e.nick, e.code])).toEqual([['flooder', 'FLOODING']]);
-    expect(watcher.count()).toBe(floodPercent);
-    expect(flooder.count()).toBe(floodPercent);
+    expect(watcher.received()).toBe(floodPercent);
+    expect(flooder.received()).toBe(floodPercent);
   }, 6 * WAIT_MS);
 });
