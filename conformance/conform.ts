@@ -211,7 +211,7 @@ export async function resolveDialect(
       return fromDetected(await probeSpawned(spec.command, probeOptions), noRelease);
     const port = await freePortIn(options.portRange);
     const target = await spawnTarget({
-      command: spec.command.replaceAll('{port}', String(port)),
+      command: fillSpawnCommand(spec.command, port),
       port,
       listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * options.timeoutScale,
     });

@@ -26,7 +26,6 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { escapeBytes } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
-import { fillClientCommand } from './harness/client-context.js';
 import { listen } from './harness/connection.js';
 import { freePortIn, type PortRange } from './harness/ports.js';
 import { fillSpawnCommand, SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
@@ -352,7 +351,7 @@ export async function probeClient(
   const line = options.framing === 'line' ? '\n' : '';
   const name = probeName();
   const listener = await listen({ host: '127.0.0.1', port: 0, label: 'probe' });
-  const client = await spawnTarget({ command: fillClientCommand(command, '127.0.0.1', listener.port) });
+  const client = await spawnTarget({ command: fillSpawnCommand(command, listener.port, '127.0.0.1') });
   try {
     client.writeStdin(`${name}\n`);
     let conn: Awaited<ReturnType<typeof listener.nextConnection>>;

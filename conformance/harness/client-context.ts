@@ -23,6 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type DialectName, encode, escapeBytes } from '../../src/codec/index.js';
+import { fillSpawnCommand } from '../../src/command-template.js';
 import { CodecError } from '../../src/errors.js';
 import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
 import { type Connection, ConnectionError, type Listener, listen } from './connection.js';
@@ -160,7 +161,7 @@ export class ClientCaseContext {
     const listener = await listen({ host: '127.0.0.1', port: 0, label: 'server' });
     this.#listener = listener;
     const client = await spawnTarget({
-      command: fillClientCommand(this.command, '127.0.0.1', listener.port),
+      command: fillSpawnCommand(this.command, listener.port, '127.0.0.1'),
     });
     this.#client = client;
     return { client, listener };
@@ -644,11 +645,6 @@ export class ClientCaseContext {
     await this.#client?.stop();
     await this.#listener?.close();
   }
-}
-
-/** Replaces `{host}` and `{port}` in a client command line. */
-export function fillClientCommand(command: string, host: string, port: number): string {
-  return command.replaceAll('{host}', host).replaceAll('{port}', String(port));
 }
 
 function totalOutput(client: TargetHandle): number {

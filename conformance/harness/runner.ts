@@ -6,6 +6,7 @@
  * @module
  */
 import { type DialectName, escapeBytes } from '../../src/codec/index.js';
+import { fillSpawnCommand } from '../../src/command-template.js';
 import { CASE_TIMEOUT_MS, CaseFailure, CaseSkip, type ConformanceCase } from './case.js';
 import { ClientCaseContext } from './client-context.js';
 import type { Connection } from './connection.js';
@@ -84,10 +85,7 @@ export interface TargetLost {
   readonly reason: string;
 }
 
-/** Replaces `{port}` in a spawn command. */
-export function fillSpawnCommand(command: string, port: number): string {
-  return command.replaceAll('{port}', String(port));
-}
+export { fillSpawnCommand };
 
 const HEX_NEEDED = /[^\x20-\x7e]/;
 
