@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { type DialectName, encode, escapeBytes } from '../../src/codec/index.js';
 import { fillSpawnCommand } from '../../src/command-template.js';
 import { CodecError } from '../../src/errors.js';
-import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
+import { CaseFailure, CaseSkip, type FailureDetails } from './verdict.js';
 import { type Connection, ConnectionError, type Listener, listen } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, type ExpectOptions, FAILURE_STREAM_TAIL_BYTES } from './context.js';
 import {

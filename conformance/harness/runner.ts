@@ -17,6 +17,7 @@ import { freePortIn, type PortRange } from './ports.js';
 import { PRECONDITION_CASES } from './preconditions.js';
 import type { NodeAddress } from '../../src/nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
+import { verdictOf } from './verdict.js';
 import { requirementIndex } from './requirements.js';
 import { spawnTarget, TargetError, type TargetHandle } from './spawn.js';
 
@@ -242,7 +243,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
     if (outcome.kind === 'done') result = { verdict: 'pass', transcript: [] };
     else if (outcome.kind === 'timeout') {
       result = {
-        verdict: c.level === 'SHOULD' ? 'warn' : 'fail',
+        verdict: verdictOf(c.level, 'broken'),
         failure: {
           requirement: c.requirements[0]!,
           requirementText: requirements.get(c.requirements[0]!)?.text ?? '',
@@ -254,7 +255,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
       };
     } else if (outcome.error instanceof CaseFailure) {
       result = {
-        verdict: c.level === 'MUST' ? 'fail' : c.level === 'SHOULD' ? 'warn' : 'pass',
+        verdict: verdictOf(c.level, 'broken'),
         failure: failureOf(outcome.error),
         transcript: [],
       };
@@ -295,7 +296,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
         // A target that dies in answer to a case's traffic has broken a requirement.
         result = {
           ...result,
-          verdict: c.level === 'SHOULD' ? 'warn' : 'fail',
+          verdict: verdictOf(c.level, 'broken'),
           failure: {
             requirement: c.requirements[0]!,
             requirementText: requirements.get(c.requirements[0]!)?.text ?? '',
