@@ -106,6 +106,14 @@ export const ERROR_CODES = {
     'chatkit conform: an output path is not writable, is given twice, or holds a file that is not a chatkit report (use --force).',
   DECLARATION_INVALID:
     'chatkit conform --declare: the target declaration file is missing, unreadable or does not fit its schema (spec §9.1.1).',
+  ESCAPE_SYNTAX:
+    "An escaped byte string (a vector's or a transcript's) holds a malformed escape; the error gives its offset.",
+  SERVER_BAD_OPTION:
+    'A reference server option is out of range or unknown; nothing listens.',
+  BENCH_BAD_OPTION:
+    'chatkit bench: an option is out of range or contradicts another (e.g. --spawn without {port}).',
+  BENCH_CONNECT_FAILED:
+    'chatkit bench: the load generator could not connect to the target or join its members.',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { DIALECTS } from '../codec/generated/index.js';
+import { ChatkitError } from '../errors.js';
 import type { DialectName, Framing } from '../codec/index.js';
 import { frameLimit } from '../codec/index.js';
 import {
@@ -84,15 +85,15 @@ export type ResolvedServerOptions = Required<Omit<ServerOptions, 'logger' | 'lin
 };
 
 /** Thrown for an option out of range, before anything listens. */
-export class ServerOptionError extends Error {
+export class ServerOptionError extends ChatkitError {
   /** Stable code. */
-  readonly code = 'SERVER_BAD_OPTION';
+  declare readonly code: 'SERVER_BAD_OPTION';
   /** Creates the error for the named option. */
   constructor(
     readonly option: string,
     detail: string,
   ) {
-    super(`${option}: ${detail}`);
+    super('SERVER_BAD_OPTION', `${option}: ${detail}`);
     this.name = 'ServerOptionError';
   }
 }
