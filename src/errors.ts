@@ -114,6 +114,8 @@ export const ERROR_CODES = {
     'chatkit bench: an option is out of range or contradicts another (e.g. --spawn without {port}).',
   BENCH_CONNECT_FAILED:
     'chatkit bench: the load generator could not connect to the target or join its members.',
+  CLIENT_BAD_OPTION:
+    "The reference client's connect() was given an option out of range (a port, a timeout, a limit) or an unknown dialect or framing.",
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -268,7 +268,7 @@ interface Settings {
 function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+    throw new ClientError('CLIENT_BAD_OPTION', `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
   }
   return value;
 }
@@ -277,14 +277,14 @@ function positive(name: string, value: number | undefined, fallback: number, int
 function resolveOptions(options: ConnectOptions): Settings {
   const { dialect } = options;
   if (dialect !== 'nick' && dialect !== 'tilde' && dialect !== 'auto') {
-    throw new TypeError(`dialect must be 'nick', 'tilde' or 'auto', got ${String(dialect)}`);
+    throw new ClientError('CLIENT_BAD_OPTION', `dialect must be 'nick', 'tilde' or 'auto', got ${String(dialect)}`);
   }
   const framing = options.framing ?? 'chunk';
   if (framing !== 'chunk' && framing !== 'line') {
-    throw new TypeError(`framing must be 'chunk' or 'line', got ${String(framing)}`);
+    throw new ClientError('CLIENT_BAD_OPTION', `framing must be 'chunk' or 'line', got ${String(framing)}`);
   }
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
-    throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}`);
+    throw new ClientError('CLIENT_BAD_OPTION', `port must be an integer from 0 to 65535, got ${options.port}`);
   }
   // NICK-NICK-2 / TILDE-USER-2: the codec's encoder runs the generated checks and throws the CodecError.
   if (dialect !== 'tilde') encode('nick', { type: 'nickname', nick: options.nick });
