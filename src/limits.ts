@@ -99,3 +99,5 @@ export const SERVER_LOG_BURST = 20;
 export const SERVER_LOG_WINDOW_MS = 1_000;
 /** Reference server: descriptors kept free below the process's limit; closer than this counts as out of descriptors. */
 export const SERVER_FD_HEADROOM = 8;
+/** Longest NICK prompt token (§4.2: the generated `token` field's 1–32 printable ASCII bytes). */
+export const PROMPT_TOKEN_MAX_BYTES = 32;

@@ -19,7 +19,9 @@ import type { DialectName, Framing } from '../codec/dialect.js';
 import { encode } from '../codec/encode.js';
 import { escapeBytes } from '../codec/escape.js';
 import type { NickMessage, TildeMessage } from '../codec/generated/index.js';
+import { isPromptToken } from '../codec/prompt.js';
 import { concatBytes, decodeLossy } from '../codec/text.js';
+import { PROMPT_TOKEN_MAX_BYTES } from '../limits.js';
 import { ChatkitError, CodecError, ERROR_CODES, type ErrorCode } from '../errors.js';
 
 /** Default bound on establishing the TCP connection. */
@@ -43,7 +45,7 @@ export const AUTO_PROMPT_WAIT_MS = 750;
  */
 export const AUTO_PROMPT_SETTLE_MS = 50;
 /** Longest prompt token `auto` accepts, as the generated `token` field allows (§4.2). */
-export const PROMPT_TOKEN_MAX_BYTES = 32;
+export { PROMPT_TOKEN_MAX_BYTES };
 /**
  * Default bound on events waiting in {@link ChatClient.events}. Each event holds at most one frame
  * (2048 bytes), so a reader that never reads costs at most about 2 MiB; past the bound the oldest
@@ -636,7 +638,7 @@ class SocketClient implements ChatClient {
       if (token.at(-1) === 0x0d) token = token.subarray(0, token.length - 1);
     }
     const text = decodeLossy(token, 'ascii');
-    if (!/^[\x21-\x7e]{1,32}$/.test(text)) {
+    if (!isPromptToken(text)) {
       this.#fail(
         'CLIENT_DIALECT_UNDETECTED',
         `the server's first bytes are no prompt token: "${escapeBytes(bytes)}"`,

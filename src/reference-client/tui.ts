@@ -24,6 +24,7 @@ import type { Readable, Writable } from 'node:stream';
 import { encode } from '../codec/encode.js';
 import { concatBytes } from '../codec/text.js';
 import { ChatkitError, CodecError } from '../errors.js';
+import { NICK_MESSAGE_MAX_BYTES, TILDE_CONTENT_MAX_BYTES } from '../limits.js';
 import {
   type ChatClient,
   type ClientEvent,
@@ -368,7 +369,7 @@ function explainRefusedInput(error: ChatkitError, dialect: 'nick' | 'tilde'): st
       : error.code === 'CONTENT_EMPTY'
         ? 'an empty message cannot be sent'
         : error.code === 'MESSAGE_TOO_LONG'
-          ? `too long: at most ${dialect === 'nick' ? '1024 bytes including "<nick>: "' : '2015 bytes'}`
+          ? `too long: at most ${dialect === 'nick' ? `${NICK_MESSAGE_MAX_BYTES} bytes including "<nick>: "` : `${TILDE_CONTENT_MAX_BYTES} bytes`}`
           : error.code === 'INVALID_UTF8'
             ? 'the text is not valid Unicode'
             : escapeForTerminal(error.message);
