@@ -23,6 +23,7 @@ import { clearLine, createInterface, cursorTo, type Interface } from 'node:readl
 import type { Readable, Writable } from 'node:stream';
 import { encode } from '../codec/encode.js';
 import { concatBytes } from '../codec/text.js';
+import { colorWanted } from '../color.js';
 import { ChatkitError, CodecError } from '../errors.js';
 import { NICK_MESSAGE_MAX_BYTES, TILDE_CONTENT_MAX_BYTES } from '../limits.js';
 import {
@@ -184,12 +185,6 @@ function describeError(error: unknown): string {
   return `error ${code}: ${escapeForTerminal(message)}`;
 }
 
-function noColorRequested(env: Readonly<Record<string, string | undefined>>): boolean {
-  // https://no-color.org: set to any non-empty value.
-  const value = env.NO_COLOR;
-  return value !== undefined && value !== '';
-}
-
 /** What {@link StopSignal.race} resolves with when the session is stopping. */
 const STOPPED = Symbol('stopped');
 /** What {@link StopSignal.race} resolves with when its bound passed. */
@@ -245,7 +240,7 @@ class StopSignal {
 export async function runTerminalClient(options: TerminalClientOptions): Promise<number> {
   const { input, output, isTTY } = options;
   const errorOutput = options.errorOutput ?? process.stderr;
-  const color = options.color && isTTY && !noColorRequested(options.env ?? process.env);
+  const color = options.color && colorWanted({ isTTY }, options.env ?? process.env);
   const echoTimeoutMs = options.echoTimeoutMs ?? PACE_ECHO_TIMEOUT_MS;
 
   let client: ChatClient;
