@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { escapeBytes } from '../src/codec/index.js';
+import { escapeBytes, isPromptToken } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
 import { listen } from './harness/connection.js';
 import { freePortIn, type PortRange } from './harness/ports.js';
@@ -41,8 +41,6 @@ export const PROBE_ANSWER_WAIT_MS = 3_000;
 export const PROBE_CONNECT_TIMEOUT_MS = 5_000;
 /** Most bytes the probe keeps as evidence. */
 export const PROBE_EVIDENCE_BYTES = 4_096;
-/** Longest prompt token (NICK nickname rules: 1–32 printable ASCII bytes without spaces). */
-export const PROMPT_MAX_BYTES = 32;
 /** Prompt tokens the spec names (§4.3, §4.7): taken as NICK even when the join cannot be confirmed. */
 export const KNOWN_PROMPTS: readonly string[] = ['NICK', 'Hii'];
 
@@ -87,10 +85,7 @@ export function probeName(): string {
   return `chatkit-probe-${randomBytes(3).toString('hex')}`;
 }
 
-/** Whether `token` can be a NICK prompt: 1–32 bytes of printable ASCII without spaces. */
-export function isPromptToken(token: string): boolean {
-  return token.length >= 1 && token.length <= PROMPT_MAX_BYTES && /^[\x21-\x7e]+$/.test(token);
-}
+export { isPromptToken };
 
 /** A socket that records what arrives (bounded) and lets the probe wait on it, every wait bounded. */
 class ProbeSocket {

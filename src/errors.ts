@@ -137,6 +137,16 @@ export const ERROR_CODES = {
     "chatkit grade: a submission's run was cut short (its server stopped answering or the harness could not judge it); it is reported as not judged, with the reason.",
   LOG_OUTPUT_LOST:
     "chatkit serve: log lines were lost (the log's reader went away or did not keep up); the server kept serving, logs on stderr if stdout failed, and says how many.",
+  ESCAPE_SYNTAX:
+    "An escaped byte string (a vector's or a transcript's) holds a malformed escape; the error gives its offset.",
+  SERVER_BAD_OPTION:
+    'A reference server option is out of range or unknown; nothing listens.',
+  BENCH_BAD_OPTION:
+    'chatkit bench: an option is out of range or contradicts another (e.g. --spawn without {port}).',
+  BENCH_CONNECT_FAILED:
+    'chatkit bench: the load generator could not connect to the target or join its members.',
+  CLIENT_BAD_OPTION:
+    "The reference client's connect() was given an option out of range (a port, a timeout, a limit) or an unknown dialect or framing.",
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -105,3 +105,5 @@ export const SERVER_FD_HEADROOM = 8;
  * not keep up; past it, lines are dropped and counted (`LOG_OUTPUT_LOST`), never the server's memory.
  */
 export const LOG_SINK_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Longest NICK prompt token (§4.2: the generated `token` field's 1–32 printable ASCII bytes). */
+export const PROMPT_TOKEN_MAX_BYTES = 32;

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { freePort, spawnTarget, TargetError, type TargetHandle } from '../../conformance/harness/spawn.js';
 import { BENCH_DIALECTS } from '../../src/bench/dialects.js';
+import { fillSpawnCommand } from '../../src/command-template.js';
 import {
   BenchError,
   type BenchProgress,
@@ -147,7 +148,7 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
     const host = address?.host ?? '127.0.0.1';
     const port = address?.port ?? (await freePort());
     if (flags.spawn !== undefined) {
-      spawned = flags.spawn.replaceAll('{port}', String(port));
+      spawned = fillSpawnCommand(flags.spawn, port);
       try {
         target = await spawnTarget({ command: spawned, port });
       } catch (error) {

@@ -46,6 +46,7 @@ import { renderJunit } from '../../conformance/report/junit.js';
 import { keepTranscripts } from '../../conformance/report/transcript.js';
 import { unjudgedReport } from '../../conformance/report/unjudged.js';
 import { detailsAndSummary, LiveProgress, renderPretty } from '../../conformance/report/pretty.js';
+import { colorWanted } from '../../src/color.js';
 import { ChatkitCommand } from '../base.js';
 import { EXIT_USAGE, framingFlag, parseAddress } from '../flags.js';
 import { drained } from '../stdio.js';
@@ -328,7 +329,7 @@ With --baseline, failures the file lists are reported as known and do not count.
     const documentToStdout = reporter !== 'pretty' && flags.output === undefined;
     const human = documentToStdout ? process.stderr : process.stdout;
     const tty = human.isTTY === true;
-    const color = tty && !process.env.NO_COLOR;
+    const color = colorWanted(human);
     const live = new LiveProgress(human, tty, { color });
     const say = (text: string) => live.line(text);
 

@@ -17,6 +17,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { fillSpawnCommand } from '../../src/command-template.js';
 import { ChatkitError } from '../../src/errors.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { spawnTarget, type TargetHandle } from '../harness/spawn.js';
@@ -50,16 +51,6 @@ export function isPythonCommand(command: string): boolean {
     .split(/[\s;&|()]+/)
     .map((word) => word.replace(/^['"]|['"]$/g, ''))
     .some((word) => PYTHON_INTERPRETER.test(word.slice(word.lastIndexOf('/') + 1)) || /\.py$/.test(word));
-}
-
-/** Replaces `{port}` in a server command line. */
-export function fillSpawnCommand(command: string, port: number): string {
-  return command.replaceAll('{port}', String(port));
-}
-
-/** Replaces `{host}` and `{port}` in a client command line. */
-export function fillClientCommand(command: string, host: string, port: number): string {
-  return command.replaceAll('{host}', host).replaceAll('{port}', String(port));
 }
 
 /** How a server command (`--spawn`) is run. */
@@ -217,7 +208,7 @@ export async function startClientTarget(opts: {
   const cwd = opts.cwd === undefined ? {} : { cwd: opts.cwd };
   if (mode === undefined) throw new ClientNotMappableError(opts.command);
   if (mode === 'template') {
-    return spawnTarget({ ...cwd, command: fillClientCommand(opts.command, opts.host, opts.port) });
+    return spawnTarget({ ...cwd, command: fillSpawnCommand(opts.command, opts.port, opts.host) });
   }
   const note = noteFile();
   const handle = await spawnTarget({ ...cwd, command: opts.command, env: shimEnv('client', opts.host, opts.port, note) });

@@ -8,9 +8,9 @@
 import type { DialectName } from '../../src/codec/index.js';
 import type { ClientCaseContext } from './client-context.js';
 import type { ServerCaseContext } from './context.js';
+import type { Level } from './verdict.js';
 
-/** How much a requirement weighs: a failed MUST fails the run, a failed SHOULD warns. */
-export type Level = 'MUST' | 'SHOULD' | 'INFO';
+export { CaseFailure, CaseSkip, type FailureDetails, type Level } from './verdict.js';
 
 /**
  * Which cases run by default. `core`: what the seeds' scripts do right in an ordinary session
@@ -87,48 +87,3 @@ export type ConformanceCase = ServerCase | ClientCase;
 
 /** Default budget of one case (every wait inside it is shorter). */
 export const CASE_TIMEOUT_MS = 15_000;
-
-/** What a failure shows: the requirement, every acceptable alternative, and what arrived. */
-export interface FailureDetails {
-  /** The requirement broken (one of the case's). */
-  readonly requirement: string;
-  /** What went wrong, in one sentence. */
-  readonly message: string;
-  /** Every acceptable alternative (escaped bytes or descriptions). */
-  readonly expected: readonly string[];
-  /** What arrived instead (escaped bytes, or a description such as "connection closed"). */
-  readonly actual: string;
-  /** The connection it concerns, if one. */
-  readonly connection?: string;
-  /**
-   * Set when a precondition the case stands on broke (a prompt, a join, an echo) rather than what
-   * the case judges: the id of the case that judges that precondition (see preconditions.ts).
-   */
-  readonly precondition?: string;
-  /**
-   * Set when the failure shows a way the target broke that any case could meet (causes.ts): a
-   * member closed for nothing, the server process exiting. Failures with one cause are one root.
-   */
-  readonly cause?: string;
-}
-
-/** Thrown by a case (usually through the context's checks) when the target breaks a requirement. */
-export class CaseFailure extends Error {
-  /** The details the report shows. */
-  readonly details: FailureDetails;
-  /** Creates the failure from its details. */
-  constructor(details: FailureDetails) {
-    super(details.message);
-    this.name = 'CaseFailure';
-    this.details = details;
-  }
-}
-
-/** Thrown by a case that cannot apply to this target, with the reason. */
-export class CaseSkip extends Error {
-  /** Creates the skip with its reason. */
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'CaseSkip';
-  }
-}

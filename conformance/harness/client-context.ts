@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { type DialectName, encode, escapeBytes } from '../../src/codec/index.js';
 import { CodecError } from '../../src/errors.js';
-import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
+import { CaseFailure, CaseSkip, type FailureDetails } from './verdict.js';
 import { type Connection, ConnectionError, type Listener, listen } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, type ExpectOptions, FAILURE_STREAM_TAIL_BYTES } from './context.js';
 import {
@@ -47,7 +47,7 @@ export const CLIENT_START_STEPS = 4;
  * (ten other busy processes on two cores) passes this within the step bound. Absolute, not a rate,
  * so a starved loop is still caught by the end of the step.
  */
-export const BUSY_CPU_MS = 250;
+export const CLIENT_LOOP_CPU_MS = 250;
 /**
  * CLIENT-EOF-1: a client that closed its side is watched this long (for a loop or a flood) before
  * it is taken to have stopped.
@@ -471,7 +471,7 @@ export class ClientCaseContext {
    * The server closes (FIN) and the client must stop (CLIENT-EOF-1): it passes when it exits, or
    * when it reports the disconnection (any output) and then stays quiet and idle, whether or not it
    * closed its socket (a receive thread that prints and breaks out of its loop is a stop). It fails
-   * when it burns CPU ({@link BUSY_CPU_MS}: a loop on the closed socket), floods its output or is
+   * when it burns CPU ({@link CLIENT_LOOP_CPU_MS}: a loop on the closed socket), floods its output or is
    * still printing at the end of the step, or stays running without a word.
    */
   async expectStopsAfterClose(conn: Connection, requirement: string): Promise<void> {
@@ -503,7 +503,7 @@ export class ClientCaseContext {
       }
       const used = cpu() - cpuBefore;
       // After a second, so that a client that is busy exiting (a runtime shutting down) has exited.
-      if (used >= BUSY_CPU_MS && now - started >= EXIT_GRACE_MS && client.exitStatus() === undefined) {
+      if (used >= CLIENT_LOOP_CPU_MS && now - started >= EXIT_GRACE_MS && client.exitStatus() === undefined) {
         this.fail({
           requirement,
           message: `after the server closed the connection, the client keeps running a busy loop: ${Math.round(used)} ms of CPU in ${Math.round(now - started)} ms`,

@@ -8,7 +8,7 @@
  * @module
  */
 import { type DialectName, escapeBytes, type Framing } from '../../src/codec/index.js';
-import { CaseFailure, CaseSkip, type FailureDetails } from './case.js';
+import { CaseFailure, CaseSkip, type FailureDetails } from './verdict.js';
 import { MEMBER_CLOSED } from './causes.js';
 import { matchRelays } from './relays.js';
 import { type CloseKind, type Connection, ConnectionError, openConnection } from './connection.js';

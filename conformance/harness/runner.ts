@@ -6,6 +6,7 @@
  * @module
  */
 import { type DialectName, escapeBytes } from '../../src/codec/index.js';
+import { fillSpawnCommand } from '../../src/command-template.js';
 import { CASE_TIMEOUT_MS, CaseFailure, CaseSkip, type ConformanceCase } from './case.js';
 import { ClientCaseContext } from './client-context.js';
 import type { Connection } from './connection.js';
@@ -16,6 +17,7 @@ import { freePortIn, type PortRange } from './ports.js';
 import { PRECONDITION_CASES } from './preconditions.js';
 import type { NodeAddress } from '../../src/nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
+import { verdictOf } from './verdict.js';
 import { requirementIndex } from './requirements.js';
 import { exitedCause, hintOfCause } from './causes.js';
 import { TargetError, type TargetHandle } from './spawn.js';
@@ -96,6 +98,8 @@ export interface TargetLost {
   readonly during: string;
   readonly reason: string;
 }
+
+export { fillSpawnCommand };
 
 const HEX_NEEDED = /[^\x20-\x7e]/;
 
@@ -255,7 +259,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
     if (outcome.kind === 'done') result = { verdict: 'pass', transcript: [] };
     else if (outcome.kind === 'timeout') {
       result = {
-        verdict: c.level === 'SHOULD' ? 'warn' : 'fail',
+        verdict: verdictOf(c.level, 'broken'),
         failure: {
           requirement: c.requirements[0]!,
           requirementText: requirements.get(c.requirements[0]!)?.text ?? '',
@@ -267,7 +271,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
       };
     } else if (outcome.error instanceof CaseFailure) {
       result = {
-        verdict: c.level === 'MUST' ? 'fail' : c.level === 'SHOULD' ? 'warn' : 'pass',
+        verdict: verdictOf(c.level, 'broken'),
         failure: failureOf(outcome.error),
         transcript: [],
       };
@@ -316,7 +320,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
         // A target that dies in answer to a case's traffic has broken a requirement.
         result = {
           ...result,
-          verdict: c.level === 'SHOULD' ? 'warn' : 'fail',
+          verdict: verdictOf(c.level, 'broken'),
           failure: {
             requirement: c.requirements[0]!,
             requirementText: requirements.get(c.requirements[0]!)?.text ?? '',

@@ -23,6 +23,7 @@ import {
   type HandshakeStep,
   type JoinFailure,
 } from './dialects.js';
+import { ChatkitError } from '../errors.js';
 import { type NodeAddress, roundRobin } from '../nodes.js';
 import { ensureOpenFileLimit, isGroupLeader, ProcessSampler, type ProcSample } from './proc.js';
 import { BENCH_RESULT_SCHEMA, type BenchResult, type LatencyFigures } from './result.js';
@@ -134,12 +135,12 @@ export interface BenchProgress {
 }
 
 /** Thrown when the run cannot start (nothing listens, options out of range). */
-export class BenchError extends Error {
-  constructor(
-    readonly code: 'BENCH_BAD_OPTION' | 'BENCH_CONNECT_FAILED',
-    message: string,
-  ) {
-    super(message);
+export class BenchError extends ChatkitError {
+  /** Stable code. */
+  declare readonly code: 'BENCH_BAD_OPTION' | 'BENCH_CONNECT_FAILED';
+  /** Creates the error with its code. */
+  constructor(code: 'BENCH_BAD_OPTION' | 'BENCH_CONNECT_FAILED', message: string) {
+    super(code, message);
     this.name = 'BenchError';
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The one encoder: validates a message with its generated zod schema, fills the dialect's
- * template and returns the bytes of one write. {@link writeMessage} is the same code pointed at a
- * stream, so there is no second encoder to drift.
+ * template and returns the bytes of one write (FRAME-2). Every writer (server, client, harness)
+ * writes what this returns, so there is no second encoder to drift.
  *
  * @module
  */
@@ -72,23 +72,4 @@ export function encode<D extends DialectName>(
   line.set(body);
   line[body.length] = 0x0a;
   return line;
-}
-
-/** Anything with a `write` like a `net.Socket`'s. */
-export interface ByteSink {
-  /** Writes bytes; returns false when the caller should wait for `drain`. */
-  write(bytes: Uint8Array): boolean;
-}
-
-/**
- * Encodes a message and writes it with exactly one `write` (FRAME-2). Returns what `write`
- * returned, so callers can honour backpressure.
- */
-export function writeMessage<D extends DialectName>(
-  sink: ByteSink,
-  dialect: D,
-  message: MessageOf<D>,
-  options: EncodeOptions = {},
-): boolean {
-  return sink.write(encode(dialect, message, options));
 }

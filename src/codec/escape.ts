@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { ChatkitError } from '../errors.js';
 
 const NAMED_ESCAPES: Readonly<Record<number, string>> = { 10: '\\n', 13: '\\r', 9: '\\t', 92: '\\\\' };
 
@@ -44,14 +45,14 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /** Thrown by {@link unescapeBytes} for a malformed escape; `offset` is the index in the text. */
-export class EscapeSyntaxError extends Error {
+export class EscapeSyntaxError extends ChatkitError {
   /** Stable code, for matching without reading the message. */
-  readonly code = 'ESCAPE_SYNTAX';
+  declare readonly code: 'ESCAPE_SYNTAX';
   /** Index in the escaped text where the bad escape starts. */
   readonly offset: number;
   /** Creates the error for a bad escape at `offset` in the text. */
   constructor(offset: number, detail: string) {
-    super(`bad escape at index ${offset}: ${detail}`);
+    super('ESCAPE_SYNTAX', `bad escape at index ${offset}: ${detail}`);
     this.name = 'EscapeSyntaxError';
     this.offset = offset;
   }

@@ -25,10 +25,11 @@ export {
   messagesFor,
   messageTable,
 } from './dialect.js';
-export { type ByteSink, type EncodeOptions, encode, writeMessage } from './encode.js';
+export { type EncodeOptions, encode } from './encode.js';
 export { EscapeSyntaxError, escapeBytes, unescapeBytes } from './escape.js';
 export * from './generated/index.js';
 export { codecErrorFromZod, codeOfZodError } from './issues.js';
+export { isPromptToken } from './prompt.js';
 export { decodeLossy, type WireEncoding } from './text.js';
 export {
   commandText,

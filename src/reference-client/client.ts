@@ -20,7 +20,9 @@ import { encode } from '../codec/encode.js';
 import { decodeExtension, encodeExtension, type ExtensionMessageOf } from '../codec/extension.js';
 import { escapeBytes } from '../codec/escape.js';
 import type { ExtensionName, NickMessage, TildeMessage } from '../codec/generated/index.js';
+import { isPromptToken } from '../codec/prompt.js';
 import { concatBytes, decodeLossy } from '../codec/text.js';
+import { PROMPT_TOKEN_MAX_BYTES } from '../limits.js';
 import { ChatkitError, CodecError, ERROR_CODES, type ErrorCode } from '../errors.js';
 
 /** Default bound on establishing the TCP connection. */
@@ -44,7 +46,7 @@ export const AUTO_PROMPT_WAIT_MS = 750;
  */
 export const AUTO_PROMPT_SETTLE_MS = 50;
 /** Longest prompt token `auto` accepts, as the generated `token` field allows (§4.2). */
-export const PROMPT_TOKEN_MAX_BYTES = 32;
+export { PROMPT_TOKEN_MAX_BYTES };
 /**
  * Default bound on events waiting in {@link ChatClient.events}. Each event holds at most one frame
  * (2048 bytes), so a reader that never reads costs at most about 2 MiB; past the bound the oldest
@@ -286,7 +288,7 @@ interface Settings {
 function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new RangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+    throw new ClientError('CLIENT_BAD_OPTION', `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
   }
   return value;
 }
@@ -295,14 +297,14 @@ function positive(name: string, value: number | undefined, fallback: number, int
 function resolveOptions(options: ConnectOptions): Settings {
   const { dialect } = options;
   if (dialect !== 'nick' && dialect !== 'tilde' && dialect !== 'auto') {
-    throw new TypeError(`dialect must be 'nick', 'tilde' or 'auto', got ${String(dialect)}`);
+    throw new ClientError('CLIENT_BAD_OPTION', `dialect must be 'nick', 'tilde' or 'auto', got ${String(dialect)}`);
   }
   const framing = options.framing ?? 'chunk';
   if (framing !== 'chunk' && framing !== 'line') {
-    throw new TypeError(`framing must be 'chunk' or 'line', got ${String(framing)}`);
+    throw new ClientError('CLIENT_BAD_OPTION', `framing must be 'chunk' or 'line', got ${String(framing)}`);
   }
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
-    throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}`);
+    throw new ClientError('CLIENT_BAD_OPTION', `port must be an integer from 0 to 65535, got ${options.port}`);
   }
   // NICK-NICK-2 / TILDE-USER-2: the codec's encoder runs the generated checks and throws the CodecError.
   if (dialect !== 'tilde') encode('nick', { type: 'nickname', nick: options.nick });
@@ -683,7 +685,7 @@ class SocketClient implements ChatClient {
       if (token.at(-1) === 0x0d) token = token.subarray(0, token.length - 1);
     }
     const text = decodeLossy(token, 'ascii');
-    if (!/^[\x21-\x7e]{1,32}$/.test(text)) {
+    if (!isPromptToken(text)) {
       this.#fail(
         'CLIENT_DIALECT_UNDETECTED',
         `the server's first bytes are no prompt token: "${escapeBytes(bytes)}"`,

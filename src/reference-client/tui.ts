@@ -25,7 +25,9 @@ import { encode } from '../codec/encode.js';
 import type { ExtensionMessageOf } from '../codec/extension.js';
 import type { ExtensionName } from '../codec/generated/index.js';
 import { concatBytes } from '../codec/text.js';
+import { colorWanted } from '../color.js';
 import { ChatkitError, CodecError } from '../errors.js';
+import { NICK_MESSAGE_MAX_BYTES, TILDE_CONTENT_MAX_BYTES } from '../limits.js';
 import {
   type ChatClient,
   type ClientEvent,
@@ -224,12 +226,6 @@ function describeError(error: unknown): string {
   return `error ${code}: ${escapeForTerminal(message)}`;
 }
 
-function noColorRequested(env: Readonly<Record<string, string | undefined>>): boolean {
-  // https://no-color.org: set to any non-empty value.
-  const value = env.NO_COLOR;
-  return value !== undefined && value !== '';
-}
-
 /** What {@link StopSignal.race} resolves with when the session is stopping. */
 const STOPPED = Symbol('stopped');
 /** What {@link StopSignal.race} resolves with when its bound passed. */
@@ -285,7 +281,7 @@ class StopSignal {
 export async function runTerminalClient(options: TerminalClientOptions): Promise<number> {
   const { input, output, isTTY } = options;
   const errorOutput = options.errorOutput ?? process.stderr;
-  const color = options.color && isTTY && !noColorRequested(options.env ?? process.env);
+  const color = options.color && colorWanted({ isTTY }, options.env ?? process.env);
   const echoTimeoutMs = options.echoTimeoutMs ?? PACE_ECHO_TIMEOUT_MS;
 
   let client: ChatClient;
@@ -419,7 +415,7 @@ function explainRefusedInput(error: ChatkitError, dialect: 'nick' | 'tilde'): st
       : error.code === 'CONTENT_EMPTY'
         ? 'an empty message cannot be sent'
         : error.code === 'MESSAGE_TOO_LONG'
-          ? `too long: at most ${dialect === 'nick' ? '1024 bytes including "<nick>: "' : '2015 bytes'}`
+          ? `too long: at most ${dialect === 'nick' ? `${NICK_MESSAGE_MAX_BYTES} bytes including "<nick>: "` : `${TILDE_CONTENT_MAX_BYTES} bytes`}`
           : error.code === 'INVALID_UTF8'
             ? 'the text is not valid Unicode'
             : escapeForTerminal(error.message);

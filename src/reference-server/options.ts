@@ -4,8 +4,9 @@
  * @module
  */
 import { DIALECTS } from '../codec/generated/index.js';
+import { ChatkitError } from '../errors.js';
 import type { DialectName, Framing } from '../codec/index.js';
-import { frameLimit } from '../codec/index.js';
+import { frameLimit, isPromptToken } from '../codec/index.js';
 import {
   SERVER_HANDSHAKE_TIMEOUT_MS,
   SERVER_IDLE_TIMEOUT_MS,
@@ -109,15 +110,15 @@ function checkExtensions(options: ServerOptions): void {
 }
 
 /** Thrown for an option out of range, before anything listens. */
-export class ServerOptionError extends Error {
+export class ServerOptionError extends ChatkitError {
   /** Stable code. */
-  readonly code = 'SERVER_BAD_OPTION';
+  declare readonly code: 'SERVER_BAD_OPTION';
   /** Creates the error for the named option. */
   constructor(
     readonly option: string,
     detail: string,
   ) {
-    super(`${option}: ${detail}`);
+    super('SERVER_BAD_OPTION', `${option}: ${detail}`);
     this.name = 'ServerOptionError';
   }
 }
@@ -141,7 +142,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   if (!(dialect in DIALECTS)) throw new ServerOptionError('dialect', 'must be nick or tilde');
   const defaults = DIALECTS[dialect].defaults;
   const prompt = options.prompt ?? ('prompt' in defaults ? defaults.prompt : 'NICK');
-  if (dialect === 'nick' && !/^[\x21-\x7e]{1,32}$/.test(prompt)) {
+  if (dialect === 'nick' && !isPromptToken(prompt)) {
     throw new ServerOptionError('prompt', 'must be 1 to 32 printable ASCII characters without spaces');
   }
   const variantPort = DIALECTS.nick.variants.find((v) => v.prompt === prompt)?.port;

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
 import { PYTHON_TARGETS_DIR, spawnPythonServer, type TargetHandle } from '../../conformance/harness/spawn.js';
 import { escapeBytes } from '../../src/codec/escape.js';
-import { QUIET_WINDOW_MS, text, useSeedClient } from './helpers.js';
+import { SHOWN_QUIET_MS, text, useSeedClient } from './helpers.js';
 
 const SERVER = join(PYTHON_TARGETS_DIR, 'admin_server.py');
 const CLIENT = join(PYTHON_TARGETS_DIR, 'admin_client.py');
@@ -96,7 +96,7 @@ describe('admin_server.py (the advanced tutorial, spec Annex A.5)', () => {
     admin.send('KICK bob');
     await bob.waitForText('You were kicked by an admin!', WAIT);
     await carol.waitForText('bob was kicked by an admin!', WAIT);
-    await bob.quiet(QUIET_WINDOW_MS * 2);
+    await bob.quiet(SHOWN_QUIET_MS * 2);
     expect(bob.closed).toBe(false);
   });
 
@@ -107,7 +107,7 @@ describe('admin_server.py (the advanced tutorial, spec Annex A.5)', () => {
     const from = bob.stream().length;
     banana.send('BANana: hi');
     await banana.waitForText('Command was refused!', WAIT);
-    await bob.quiet(QUIET_WINDOW_MS);
+    await bob.quiet(SHOWN_QUIET_MS);
     expect(escapeBytes(bob.stream().subarray(from))).toBe('');
   });
 
@@ -133,7 +133,7 @@ describe('admin_client.py (the advanced tutorial, spec Annex A.6)', () => {
     server.send('PASS');
     await server.waitForText('adminadminpass', WAIT);
     server.send('admin joined!Connected to server!');
-    await server.quiet(QUIET_WINDOW_MS);
+    await server.quiet(SHOWN_QUIET_MS);
     client.writeStdin('/kick bob\n');
     await server.waitForText('KICK bob', WAIT);
     expect(text(server)).toBe('adminadminpassKICK bob');
@@ -144,7 +144,7 @@ describe('admin_client.py (the advanced tutorial, spec Annex A.6)', () => {
     server.send('NICK');
     await server.waitForText('alice', WAIT);
     server.send('alice joined!');
-    await server.quiet(QUIET_WINDOW_MS);
+    await server.quiet(SHOWN_QUIET_MS);
     server.send('bob: hi');
     await client.waitForOutput('stdout', 'bob: hi\n', WAIT);
     expect(client.stdout()).not.toContain('alice joined!');
@@ -155,7 +155,7 @@ describe('admin_client.py (the advanced tutorial, spec Annex A.6)', () => {
     server.send('NICK');
     await server.waitForText('alice', WAIT);
     server.send('alice joined!');
-    await server.quiet(QUIET_WINDOW_MS);
+    await server.quiet(SHOWN_QUIET_MS);
     server.send('Connected to server!');
     await client.waitForOutput('stdout', 'Connected to server!\n', WAIT);
     client.writeStdin('/users\n');

@@ -16,7 +16,7 @@ import {
 import { escapeBytes } from '../../src/codec/escape.js';
 
 /** "Nothing arrives / nothing is shown" windows: long enough for loopback delivery and a print on a loaded machine (< 1 ms idle). */
-export const QUIET_WINDOW_MS = 500;
+export const SHOWN_QUIET_MS = 500;
 /** Deadline for a client process to start and connect. */
 export const CONNECT_DEADLINE_MS = 10_000;
 /** Output a busy printing loop produces quickly (an empty line is one byte, the seeds' error lines ~40). */

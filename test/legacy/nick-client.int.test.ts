@@ -13,7 +13,7 @@ import { PYTHON_TARGETS_DIR, type TargetHandle } from '../../conformance/harness
 import { escapeBytes } from '../../src/codec/escape.js';
 import {
   expectPrintingBusyLoop,
-  QUIET_WINDOW_MS,
+  SHOWN_QUIET_MS,
   text,
   usage,
   useSeedClient,
@@ -66,7 +66,7 @@ describe.each(TARGETS)('$script (NICK client, prompt "$prompt")', ({ script, pro
       await expectPrintingBusyLoop(client, 'output', since);
       expect(client.stdout().slice(-1000)).toBe('\n'.repeat(1000));
       // It never closes its side either (after our FIN, we still see no FIN from it).
-      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await server.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(server.closed).toBe(false);
     });
 
@@ -94,7 +94,7 @@ describe.each(TARGETS)('$script (NICK client, prompt "$prompt")', ({ script, pro
     it('D-NC-4: an empty nickname is "sent" as an empty write: nothing reaches the server, the handshake hangs', async () => {
       const { client, server } = await start('\n');
       server.send(prompt);
-      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await server.quiet(SHOWN_QUIET_MS))).toBe('');
       // The next line goes out as `: <line>`, which a legacy server would take as the nickname.
       client.writeStdin('hi\n');
       await server.waitForText(': hi');
@@ -107,7 +107,7 @@ describe.each(TARGETS)('$script (NICK client, prompt "$prompt")', ({ script, pro
       client.writeStdin('h\u00e9llo\n');
       await client.waitForOutput('stderr', 'UnicodeEncodeError');
       client.writeStdin('plain\n');
-      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await server.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(text(server)).toBe('alice');
       // Receiving still works: only the sending half died.
       server.send('bob: hi');
@@ -128,7 +128,7 @@ describe.each(TARGETS)('$script (NICK client, prompt "$prompt")', ({ script, pro
       const { client, server } = await start('alice\n');
       await handshake(client, server, 'alice');
       client.endStdin();
-      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await server.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(server.closed).toBe(false);
       expect(client.exitStatus()).toBeUndefined();
       // The reader thread still works.

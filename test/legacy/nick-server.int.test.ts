@@ -24,7 +24,7 @@ import { escapeBytes } from '../../src/codec/escape.js';
 import {
   expectBusyLoop,
   FLOOD_DEADLINE_MS,
-  QUIET_WINDOW_MS,
+  SHOWN_QUIET_MS,
   sleep,
   stallOn,
   text,
@@ -84,7 +84,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
   describe('an ordinary session', () => {
     it('sends the prompt, then nothing more, to a new connection', async () => {
       const peer = await prompted('alice');
-      expect(escapeBytes(await peer.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await peer.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(text(peer)).toBe(prompt);
     });
 
@@ -129,7 +129,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
       bob.end();
       // recv() returns b'' forever; handle() broadcasts b'' (no bytes on the wire) in a tight loop.
       await expectBusyLoop(server.pid, "handle() relaying bob's b''");
-      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await alice.quiet(SHOWN_QUIET_MS))).toBe('');
       // bob is still a member: he still gets relays (he keeps reading after his FIN).
       alice.send('alice: still there?');
       await bob.waitForText('alice: still there?');
@@ -141,7 +141,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
       const bob = await join_('bob', [alice]);
       bob.close();
       await expectBusyLoop(server.pid, "handle() relaying bob's b''");
-      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await alice.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(text(alice)).not.toContain('left!');
       // What happens next is a race between threads (see D-NS-2): the first relay to bob draws an RST and
       // the next operation on his socket fails. In 30 of 30 trial runs bob's own busy thread got there
@@ -185,7 +185,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
       const silent = await prompted('silent');
       const late = await connect('late');
       // The kernel completes late's TCP handshake, but the accept loop is stuck in recv() on `silent`.
-      expect(escapeBytes(await late.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await late.quiet(SHOWN_QUIET_MS))).toBe('');
       // Members already in are served by their own threads.
       alice.send('alice: hi');
       await alice.waitForText('alice: hi');
@@ -216,7 +216,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
         what: "the accept loop's traceback",
       });
       const late = await connect('late');
-      expect(escapeBytes(await late.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await late.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(server.exitStatus()).toBeUndefined();
     });
 
@@ -226,7 +226,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
       mallory.send(new Uint8Array([0x63, 0x61, 0x66, 0xc3, 0xa9]));
       await server.waitForOutput('stderr', 'UnicodeDecodeError');
       const late = await connect('late');
-      expect(escapeBytes(await late.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await late.quiet(SHOWN_QUIET_MS))).toBe('');
       // mallory is neither admitted nor closed; alice's thread still relays.
       expect(mallory.closed).toBe(false);
       alice.send('alice: hi');
@@ -275,10 +275,10 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
         timeoutMs: FLOOD_DEADLINE_MS,
         what: 'the accept loop to block in send()',
       });
-      expect(escapeBytes(await bob.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await bob.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(text(bob)).toBe(prompt);
       const carol = await connect('carol');
-      expect(escapeBytes(await carol.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await carol.quiet(SHOWN_QUIET_MS))).toBe('');
 
       // Once alice reads again, everything moves on.
       alice.resumeReading();
@@ -331,7 +331,7 @@ describe.each(TARGETS)('$script (NICK server, prompt "$prompt")', ({ script, pro
       rude.reset();
       await server.waitForOutput('stderr', (err) => /in receive\n[\s\S]*ConnectionResetError/.test(err));
       const late = await connect('late');
-      expect(escapeBytes(await late.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await late.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(text(alice)).toBe(`${prompt}alice joined!Connected to server!`);
     });
 

@@ -23,7 +23,7 @@ import {
   BUSY_DEADLINE_MS,
   CONNECT_DEADLINE_MS,
   expectPrintingBusyLoop,
-  QUIET_WINDOW_MS,
+  SHOWN_QUIET_MS,
   sleep,
   text,
   usage,
@@ -65,7 +65,7 @@ describe('tilde_client.py (headless twin of the tkinter tilde client)', () => {
       // An empty line is refused locally (CLIENT-INPUT-1) and nothing is sent.
       client.writeStdin('\n');
       await client.waitForOutput('stdout', 'Message cannot be empty\n');
-      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await server.quiet(SHOWN_QUIET_MS))).toBe('');
 
       expect(text(server)).toBe('alicehello');
       expect(client.stdout()).toBe(
@@ -86,7 +86,7 @@ describe('tilde_client.py (headless twin of the tkinter tilde client)', () => {
       server.send('no separator');
       await client.waitForOutput('stderr', 'IndexError: list index out of range');
       server.send('bob~later');
-      await sleep(QUIET_WINDOW_MS);
+      await sleep(SHOWN_QUIET_MS);
       expect(client.stdout()).not.toContain('later');
     });
 
@@ -110,14 +110,14 @@ describe('tilde_client.py (headless twin of the tkinter tilde client)', () => {
       server.send(new Uint8Array([...Buffer.from('bob~caf'), 0xff]));
       await client.waitForOutput('stderr', 'UnicodeDecodeError');
       server.send('bob~later');
-      await sleep(QUIET_WINDOW_MS);
+      await sleep(SHOWN_QUIET_MS);
       expect(client.stdout()).not.toContain('later');
     });
 
     it('D-TC-6: an empty username is refused on screen, yet the listener runs and the next line goes out as the username', async () => {
       const { client, server } = await start('\n');
       await client.waitForOutput('stdout', 'Username cannot be empty\n');
-      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await server.quiet(SHOWN_QUIET_MS))).toBe('');
       await show('SERVER~bob added to the chat', '[SERVER] bob added to the chat');
       client.writeStdin('hello\n');
       await server.waitForText('hello');
@@ -136,7 +136,7 @@ describe('tilde_client.py (headless twin of the tkinter tilde client)', () => {
     it('D-TC-8: when stdin ends the client neither exits nor closes its connection', async () => {
       const { client, server } = await joined('alice');
       client.endStdin();
-      expect(escapeBytes(await server.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await server.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(server.closed).toBe(false);
       expect(client.exitStatus()).toBeUndefined();
       await show('bob~hi', '[bob] hi');

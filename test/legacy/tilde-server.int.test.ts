@@ -25,7 +25,7 @@ import { escapeBytes } from '../../src/codec/escape.js';
 import {
   expectPrintingBusyLoop,
   FLOOD_DEADLINE_MS,
-  QUIET_WINDOW_MS,
+  SHOWN_QUIET_MS,
   stallOn,
   text,
   useSeedServer,
@@ -74,7 +74,7 @@ describe('tilde_server.py (tilde server)', () => {
   describe('an ordinary session', () => {
     it('waits silently for the username (the client speaks first)', async () => {
       const peer = await connect('alice');
-      expect(escapeBytes(await peer.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await peer.quiet(SHOWN_QUIET_MS))).toBe('');
     });
 
     it('announces joins to everyone and relays `<user>~<content>` to every member including the sender', async () => {
@@ -100,7 +100,7 @@ describe('tilde_server.py (tilde server)', () => {
       bob.end();
       await expectLoopPrinting('The message send from client bob is empty');
       // No leave, and bob is still relayed to (he keeps reading after his FIN).
-      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await alice.quiet(SHOWN_QUIET_MS))).toBe('');
       alice.send('still there?');
       await bob.waitForText('alice~still there?');
     });
@@ -127,15 +127,15 @@ describe('tilde_server.py (tilde server)', () => {
       // sendall() reaches alice, then raises at bob inside alice's listener thread: carol never gets it.
       await alice.waitForText('alice~one');
       await server.waitForOutput('stderr', (err) => count(err, 'BrokenPipeError') >= 1);
-      expect(escapeBytes(await carol.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await carol.quiet(SHOWN_QUIET_MS))).toBe('');
 
       // alice's listener is dead: she is muted, though still listed and still receiving.
       alice.send('two');
-      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await alice.quiet(SHOWN_QUIET_MS))).toBe('');
       carol.send('hi');
       await alice.waitForText('carol~hi');
       await server.waitForOutput('stderr', (err) => count(err, 'BrokenPipeError') >= 2);
-      expect(escapeBytes(await carol.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await carol.quiet(SHOWN_QUIET_MS))).toBe('');
 
       expect(escapeBytes(alice.stream().subarray(aliceBefore))).toBe('alice~onecarol~hi');
       expect(escapeBytes(carol.stream().subarray(carolBefore))).toBe('');
@@ -146,7 +146,7 @@ describe('tilde_server.py (tilde server)', () => {
       const bob = await join_('bob', [alice]);
       bob.reset();
       await server.waitForOutput('stderr', 'ConnectionResetError');
-      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await alice.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(text(alice)).toBe('SERVER~alice added to the chatSERVER~bob added to the chat');
     });
 
@@ -156,7 +156,7 @@ describe('tilde_server.py (tilde server)', () => {
       alice.send(new Uint8Array([0xff]));
       await server.waitForOutput('stderr', 'UnicodeDecodeError');
       alice.send('after');
-      expect(escapeBytes(await bob.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await bob.quiet(SHOWN_QUIET_MS))).toBe('');
       bob.send('hi');
       await alice.waitForText('bob~hi');
     });
@@ -167,7 +167,7 @@ describe('tilde_server.py (tilde server)', () => {
       alice.send(new Uint8Array([0x63, 0x61, 0x66, 0xc3]));
       await server.waitForOutput('stderr', "can't decode byte 0xc3 in position 3: unexpected end of data");
       alice.send(new Uint8Array([0xa9]));
-      expect(escapeBytes(await bob.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await bob.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(text(bob)).toBe('SERVER~bob added to the chat');
     });
 
@@ -176,7 +176,7 @@ describe('tilde_server.py (tilde server)', () => {
       const mallory = await connect('mallory');
       mallory.send(new Uint8Array([0x63, 0x61, 0x66, 0xc3]));
       await server.waitForOutput('stderr', 'UnicodeDecodeError');
-      expect(escapeBytes(await mallory.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await mallory.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(mallory.closed).toBe(false);
       expect(text(alice)).toBe('SERVER~alice added to the chat');
     });
@@ -214,9 +214,9 @@ describe('tilde_server.py (tilde server)', () => {
       const bob = await join_('bob', [alice]);
       bob.send(`${'x'.repeat(TILDE_RECV_BYTES - 1)}\u00e9`);
       await server.waitForOutput('stderr', "can't decode byte 0xc3 in position 2047");
-      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await alice.quiet(SHOWN_QUIET_MS))).toBe('');
       bob.send('after');
-      expect(escapeBytes(await alice.quiet(QUIET_WINDOW_MS))).toBe('');
+      expect(escapeBytes(await alice.quiet(SHOWN_QUIET_MS))).toBe('');
     });
 
     it('D-TS-9: a join announcement in progress reaches a member who joined after it', async () => {
@@ -262,7 +262,7 @@ describe('tilde_server.py (tilde server)', () => {
       });
       // alice is listed before zed and hears bob; bob, listed after zed, hears nobody, not even himself.
       await alice.waitForText('bob~bob-too', { timeoutMs: FLOOD_DEADLINE_MS });
-      await bob.quiet(QUIET_WINDOW_MS);
+      await bob.quiet(SHOWN_QUIET_MS);
       const heard = Buffer.from(bob.stream().subarray(bobMark)).toString('latin1');
       expect(heard).not.toContain('alice~after-stall');
       expect(heard).not.toContain('bob~bob-too');
