@@ -284,6 +284,27 @@ describe('tilde_server.py when its port is taken', () => {
     await new Promise<void>((resolve) => (blocker ? blocker.close(() => resolve()) : resolve()));
   });
 
+  it('D-TS-8: restarted at once on its port after a member was connected, the server listens elsewhere', async () => {
+    const first = await spawnTarget({ command: [pythonExecutable(), SCRIPT, '127.0.0.1', '0'] });
+    target = first;
+    await pollUntil(() => listeningPorts(first.pid).length > 0, { what: 'the first server to listen' });
+    const [port] = listeningPorts(first.pid);
+    const alice = await openConnection({ port: port!, label: 'alice' });
+    peers.push(alice);
+    alice.send('alice');
+    await alice.waitForText('SERVER~alice added to the chat');
+    // The server closes first: its side of alice's connection keeps the port (FIN_WAIT_2, TIME_WAIT).
+    await first.stop();
+    alice.close();
+    // No SO_REUSEADDR: bind() fails, the failure is only printed, and listen() picks another port.
+    target = await spawnTarget({ command: [pythonExecutable(), SCRIPT, '127.0.0.1', String(port)] });
+    await target.waitForOutput('stdout', `Unable to bind to host 127.0.0.1 and port ${port}\n`);
+    const pid = target.pid;
+    await pollUntil(() => listeningPorts(pid).length > 0, { what: 'the fallback listener' });
+    expect(listeningPorts(pid)).not.toContain(port);
+    expect(target.exitStatus()).toBeUndefined();
+  });
+
   it('D-TS-8: a failed bind is only printed: the server listens on a random port on all interfaces', async () => {
     blocker = createServer();
     await new Promise<void>((resolve) => blocker!.listen(0, '127.0.0.1', resolve));
