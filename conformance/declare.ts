@@ -1,8 +1,9 @@
 /**
  * What a target declares (spec/PROTOCOL.md §9.1.1): its dialect, prompt token, framing profile and the
  * optional behaviours it wants judged, in one small JSON or YAML file read by
- * `chatkit conform --declare FILE`. The schema is the contract; the conform command only merges the
- * result into its flags ({@link declaredFlags}).
+ * `chatkit conform --declare FILE`. The schema is the contract; the conform command merges the
+ * result into its flags ({@link declaredFlags}) and applies the other fields ({@link declarationEffect}):
+ * every field takes effect or is named in a note, none is ignored in silence.
  *
  * @module
  */
@@ -10,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ChatkitError } from '../src/errors.js';
+import type { ConformanceCase } from './harness/case.js';
 import { requirementIndex } from './harness/requirements.js';
+import { HANDSHAKE_CLOSE_BOUND_MS } from './nick/robustness.js';
 
 /** The lowest handshake timeout a target may declare (spec Annex E, `SERVER_HANDSHAKE_TIMEOUT_MS`). */
 export const DECLARED_HANDSHAKE_TIMEOUT_MIN_MS = 1_000;
@@ -110,4 +113,62 @@ export function declaredFlags(flags: DeclarableFlags, declaration: TargetDeclara
     prompt: flags.prompt ?? declaration.prompt,
     framing: flags.framing === 'chunk' ? declaration.framing : flags.framing,
   };
+}
+
+/**
+ * The longest handshake timeout the ROBUST-HANDSHAKE-2 cases wait out (before `--timeout-scale`):
+ * a declared longer one is correct (the spec asks for a bounded time) but cannot be judged by them.
+ */
+export const JUDGED_HANDSHAKE_TIMEOUT_MAX_MS = HANDSHAKE_CLOSE_BOUND_MS;
+
+/** What the rest of a declaration does to a run, beyond the flags ({@link declaredFlags}). */
+export interface DeclarationEffect {
+  /** Case ids the run leaves out because the declaration says they cannot judge this target. */
+  readonly exclude: readonly string[];
+  /** One sentence per declared field this suite cannot use, for the user (stderr). */
+  readonly notes: readonly string[];
+}
+
+/**
+ * Applies the declared fields other than dialect, prompt and framing (spec §9.1.1):
+ *
+ * - `side` must match how the target is given (`--client` for a client), or the run stops;
+ * - `optional`: a declared MAY requirement is judged by the cases that cite it, which
+ *   are run (they are not excluded); one that no case judges gets a note, never a silent pass;
+ * - `handshakeTimeoutMs` longer than the suite waits leaves out the ROBUST-HANDSHAKE-2 cases,
+ *   which would fail a correct target, with a note; a shorter one needs nothing;
+ * (`extensions` select profiles: the extension profiles' own code applies them.)
+ */
+export function declarationEffect(
+  declaration: TargetDeclaration | undefined,
+  given: { readonly side: 'server' | 'client' },
+  cases: readonly ConformanceCase[],
+): DeclarationEffect {
+  if (declaration === undefined) return { exclude: [], notes: [] };
+  if (declaration.side !== given.side) {
+    throw new DeclarationError(
+      declaration.side === 'client'
+        ? 'the declaration says the target is a client: give it with --client "CMD {host} {port}"'
+        : 'the declaration says the target is a server (side: server, the default): give it with --target or --spawn, or declare side: client',
+    );
+  }
+  const notes: string[] = [];
+  const exclude: string[] = [];
+  for (const id of declaration.optional) {
+    const judging = cases.filter((c) => c.dialect === declaration.dialect && c.requirements.includes(id));
+    if (judging.length === 0) {
+      notes.push(`optional ${id} is declared, but no case of this suite judges it for ${declaration.dialect}: it is not judged`);
+    }
+  }
+  const timeout = declaration.handshakeTimeoutMs;
+  if (timeout !== undefined && timeout > JUDGED_HANDSHAKE_TIMEOUT_MAX_MS) {
+    const left = cases.filter(
+      (c) => c.dialect === declaration.dialect && c.kind === 'server' && c.requirements.includes('ROBUST-HANDSHAKE-2'),
+    );
+    exclude.push(...left.map((c) => c.id));
+    notes.push(
+      `handshakeTimeoutMs ${timeout} is longer than the ${JUDGED_HANDSHAKE_TIMEOUT_MAX_MS} ms the suite waits: ${left.map((c) => c.id).join(', ')} left out (ROBUST-HANDSHAKE-2 not judged)`,
+    );
+  }
+  return { exclude, notes };
 }

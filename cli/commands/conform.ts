@@ -53,7 +53,14 @@ import { drained } from '../stdio.js';
 
 /** After Ctrl-C, how long output may stall before the process exits anyway. */
 const SIGNAL_DRAIN_MS = 1_000;
-import { type DeclarableFlags, DeclarationError, declaredFlags, readDeclaration } from '../../conformance/declare.js';
+import {
+  type DeclarableFlags,
+  DeclarationError,
+  declarationEffect,
+  declaredFlags,
+  readDeclaration,
+  type TargetDeclaration,
+} from '../../conformance/declare.js';
 
 /** Most `--timeout-scale`. */
 const MAX_TIMEOUT_SCALE = 20;
@@ -267,7 +274,7 @@ With --baseline, failures the file lists are reported as known and do not count.
     const { flags: given } = await this.parse(Conform);
     const flags = { ...given, ...this.#declared(given) };
     const only = flags.only ?? [];
-    const exclude = flags.exclude ?? [];
+    const exclude = [...(flags.exclude ?? [])];
     const profiles = this.#profiles(flags.profile) ?? this.#declaredExtensions(given.declare);
     this.#checkPatterns(only, '--only');
     this.#checkPatterns(exclude, '--exclude');
@@ -289,6 +296,7 @@ With --baseline, failures the file lists are reported as known and do not count.
     if (profilesFor(spec, profiles).includes('admin') && flags['admin-password'] === undefined) {
       usage("--profile admin needs the target's admin password: --admin-password P (spec §14.2)");
     }
+    exclude.push(...this.#declarationEffect(spec.kind === 'client' ? 'client' : 'server'));
     if (flags.prompt !== undefined && flags.dialect === 'tilde')
       usage('--prompt applies to the nick dialect only');
     const fileVariant = this.#variantFile(flags.variant, flags.dialect);
@@ -501,11 +509,29 @@ With --baseline, failures the file lists are reported as known and do not count.
     }
     return variant;
   }
+  /** The declaration read from `--declare FILE`, if any. */
+  #declaration: TargetDeclaration | undefined;
 
   /** spec §9.1.1: `--declare FILE` fills the flags left at their defaults (conformance/declare.ts). */
   #declared(flags: DeclarableFlags & { declare?: string | undefined }): DeclarableFlags {
     try {
-      return declaredFlags(flags, flags.declare === undefined ? undefined : readDeclaration(flags.declare));
+      this.#declaration = flags.declare === undefined ? undefined : readDeclaration(flags.declare);
+      return declaredFlags(flags, this.#declaration);
+    } catch (error) {
+      if (error instanceof DeclarationError) this.fail(error.code, error.message, EXIT_USAGE);
+      throw error;
+    }
+  }
+
+  /**
+   * spec §9.1.1: the declared fields beyond the flags. A side that contradicts how the target is given
+   * exits 2; fields this suite cannot use are named on stderr; returns the case ids to leave out.
+   */
+  #declarationEffect(side: 'server' | 'client'): readonly string[] {
+    try {
+      const effect = declarationEffect(this.#declaration, { side }, ALL_CASES);
+      for (const note of effect.notes) process.stderr.write(`chatkit conform: --declare: ${note}\n`);
+      return effect.exclude;
     } catch (error) {
       if (error instanceof DeclarationError) this.fail(error.code, error.message, EXIT_USAGE);
       throw error;

@@ -6,7 +6,7 @@
  * @module
  */
 import { type DialectName, escapeBytes } from '../../src/codec/index.js';
-import type { ClientCaseContext } from '../harness/client-context.js';
+import { type ClientCaseContext, EXIT_GRACE_MS } from '../harness/client-context.js';
 import type { Connection } from '../harness/connection.js';
 
 /** Budget of every client case: the sum of its bounded waits, with room for a slow interpreter start. */
@@ -221,4 +221,97 @@ export async function judgeKeepsGoingAfterBadBytes(
     what: `a message that arrives after one with ${options.what} is still displayed`,
   });
   t.expectStillConnected(conn, 'CLIENT-BYTES-1', `a message with ${options.what}`);
+}
+
+/**
+ * CLIENT-EOF-2 (SHOULD): the client joins, then its user input ends (Ctrl-D, the end of a piped
+ * file); it must close its connection and exit within one step bound, whatever its reader is
+ * doing. A client that stops sending but stays connected and running (the seeds: D-NC-8, D-TC-8)
+ * fails.
+ */
+export async function judgeExitsWhenInputEnds(t: ClientCaseContext): Promise<void> {
+  const { conn } = await joined(t, 'CLIENT-EOF-2');
+  const client = t.client;
+  if (!client) throw new Error('joined() starts the client');
+  t.endInput();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.exited,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, t.timing.stepMs + EXIT_GRACE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (client.exitStatus() !== undefined) return;
+  t.fail({
+    requirement: 'CLIENT-EOF-2',
+    message: `after its input ended, the client ${conn.closed ? 'closed its connection but' : 'kept its connection open and'} kept running for ${t.timing.stepMs + EXIT_GRACE_MS} ms`,
+    expected: ['the client closes its connection and exits'],
+    actual: `still running; connection ${conn.closed ? `ended: ${conn.closeKind}` : 'open'}; stdout: ${t.stdoutTail()}; stderr: ${t.stderrTail()}`,
+    connection: conn.label,
+  });
+}
+
+/**
+ * Words that report a failed connect. Seen on the chat channel (stdout) they are the report a
+ * client must write to its error channel instead (CLIENT-CONNECT-1); a banner such as
+ * `Connecting to …` or `Choose your nickname:` holds none of them.
+ */
+const CONNECT_FAILURE_WORDS =
+  /\b(unable|refused|cannot|can't|could ?n[o']t|fail(?:ed|ure)?|error|unreachable|timed? ?out)\b/i;
+
+/**
+ * CLIENT-CONNECT-1 (MUST): the person types a name and the client is pointed at a port nothing
+ * listens on. Within the start bound (it MAY retry first) it must exit with a non-zero status,
+ * having reported the failure on stderr and not on stdout, which the checker reads as the chat.
+ */
+export async function judgeConnectFailureReported(t: ClientCaseContext): Promise<void> {
+  const client = await t.launchUnreachable(t.nick('alice'));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.exited,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, t.startMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  const exit = client.exitStatus();
+  const output = `stdout: ${t.stdoutTail()}; stderr: ${t.stderrTail()}`;
+  const expected = [
+    'a report on stderr (the error channel), then exit with a non-zero status (after retrying, if it retries)',
+  ];
+  if (exit === undefined) {
+    t.fail({
+      requirement: 'CLIENT-CONNECT-1',
+      message: `the client could not connect (connection refused) and was still running ${t.startMs} ms later`,
+      expected,
+      actual: `still running; ${output}`,
+    });
+  }
+  const chat = t.shown();
+  const onChat = CONNECT_FAILURE_WORDS.exec(chat);
+  if (onChat) {
+    t.fail({
+      requirement: 'CLIENT-CONNECT-1',
+      message: `the client reported the failed connect on standard output, the channel that shows chat ("${onChat[0]}")`,
+      expected,
+      actual: `exit code ${exit.code}, signal ${exit.signal}; ${output}`,
+    });
+  }
+  if (exit.code === 0 || (exit.code === null && exit.signal === null)) {
+    t.fail({
+      requirement: 'CLIENT-CONNECT-1',
+      message: 'the client could not connect (connection refused) and exited with status 0',
+      expected,
+      actual: `exit code ${exit.code}, signal ${exit.signal}; ${output}`,
+    });
+  }
+  if (t.client?.stderr().trim() === '') {
+    t.fail({
+      requirement: 'CLIENT-CONNECT-1',
+      message: 'the client could not connect (connection refused) and exited without a word on stderr',
+      expected,
+      actual: `exit code ${exit.code}, signal ${exit.signal}; ${output}`,
+    });
+  }
 }

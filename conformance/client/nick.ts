@@ -13,6 +13,8 @@ import {
   clientCase,
   connected,
   joined,
+  judgeConnectFailureReported,
+  judgeExitsWhenInputEnds,
   judgeKeepsGoingAfterBadBytes,
   judgeNameNotSent,
   judgeOneWriteEach,
@@ -94,6 +96,27 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
           actual: `shown after the prompt was sent: ${JSON.stringify(since.slice(-600))}`,
         });
       }
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.prompt-once',
+    title: 'answers the prompt once: a later message equal to the prompt token is not answered',
+    requirements: ['CLIENT-PROMPT-2'],
+    level: 'MUST',
+    catches: ['D-NC-7'],
+    hint: 'Answer the prompt only in the handshake (e.g. a flag set once the nickname was sent): after it, a message equal to the prompt token is a member\'s text, to display, never to answer.',
+    async run(t) {
+      const { conn, at } = await joined(t, 'CLIENT-PROMPT-2');
+      // A quiet window first, so the token is a chunk of its own, as a member's relay of it would be.
+      await sleep(t.timing.quietMs);
+      conn.send(t.prompt);
+      await t.expectNothingSent(conn, {
+        requirement: 'CLIENT-PROMPT-2',
+        what: `after the handshake, a message "${t.prompt}" (a member's text) must not be answered: the client sent something although nothing was typed`,
+        after: at,
+        windowMs: t.timing.quietMs * 2,
+      });
     },
   },
   {
@@ -226,6 +249,29 @@ export const NICK_CLIENT_CASES: readonly ClientCase[] = [
     async run(t) {
       const { conn } = await joined(t, 'CLIENT-EOF-1');
       await t.expectStopsAfterClose(conn, 'CLIENT-EOF-1');
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.input-end',
+    title: 'when its input ends, closes its connection and exits',
+    requirements: ['CLIENT-EOF-2'],
+    level: 'SHOULD',
+    catches: ['D-NC-8'],
+    hint: 'When input() raises EOFError (or the input loop ends), close the socket and exit the process (os._exit(0), or make the receive thread a daemon and return from main).',
+    async run(t) {
+      await judgeExitsWhenInputEnds(t);
+    },
+  },
+  {
+    ...client,
+    id: 'nick.client.connect-refused',
+    title: 'when its connect is refused, says so on stderr and exits with a non-zero status',
+    requirements: ['CLIENT-CONNECT-1'],
+    level: 'MUST',
+    hint: 'Wrap connect() in try/except OSError: print the error to sys.stderr (print(..., file=sys.stderr)) and sys.exit(1); never print it where chat is shown.',
+    async run(t) {
+      await judgeConnectFailureReported(t);
     },
   },
   {

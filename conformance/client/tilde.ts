@@ -13,6 +13,8 @@ import {
   clientCase,
   connected,
   joined,
+  judgeConnectFailureReported,
+  judgeExitsWhenInputEnds,
   judgeKeepsGoingAfterBadBytes,
   judgeNameNotSent,
   judgeOneWriteEach,
@@ -256,6 +258,30 @@ export const TILDE_CLIENT_CASES: readonly ClientCase[] = [
     async run(t) {
       const { conn } = await joined(t, 'TILDE-USER-1');
       await t.expectStopsAfterClose(conn, 'CLIENT-EOF-1');
+    },
+  },
+  {
+    ...client,
+    id: 'tilde.client.input-end',
+    title: 'when its input ends, closes its connection and exits',
+    requirements: ['CLIENT-EOF-2'],
+    level: 'SHOULD',
+    catches: ['D-TC-8'],
+    hint: 'When the input loop ends (EOFError, or the window closes), close the socket and exit the process (os._exit(0), or make the receive thread a daemon and return from main).',
+    async run(t) {
+      await judgeExitsWhenInputEnds(t);
+    },
+  },
+  {
+    ...client,
+    id: 'tilde.client.connect-refused',
+    title: 'when its connect is refused, says so on stderr and exits with a non-zero status',
+    requirements: ['CLIENT-CONNECT-1'],
+    level: 'MUST',
+    catches: ['D-TC-9'],
+    hint: 'Wrap connect() in try/except OSError: print the error to sys.stderr (a GUI shows a dialog) and sys.exit(1); never print it where chat is shown, and never go on to send on the unconnected socket.',
+    async run(t) {
+      await judgeConnectFailureReported(t);
     },
   },
   {

@@ -164,6 +164,21 @@ export class ClientCaseContext {
     return { client, listener };
   }
 
+  /**
+   * Starts the program pointed at a loopback port nothing listens on (CLIENT-CONNECT-1) and types
+   * `lines` at once. The port is one the kernel just handed out and chatkit closed again, so its
+   * connect is refused.
+   */
+  async launchUnreachable(...lines: string[]): Promise<TargetHandle> {
+    const probe = await listen({ host: '127.0.0.1', port: 0, label: 'closed-port' });
+    const port = probe.port;
+    await probe.close();
+    const client = await startClientTarget({ command: this.command, host: '127.0.0.1', port });
+    this.#client = client;
+    if (lines.length > 0) client.writeStdin(lines.map((line) => `${line}\n`).join(''));
+    return client;
+  }
+
   /** Starts the program and types `lines` at once (a person typing ahead, or just the nickname). */
   async launch(...lines: string[]): Promise<TargetHandle> {
     const { client } = await this.start();

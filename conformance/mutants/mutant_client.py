@@ -17,7 +17,8 @@ Correct behaviour (spec/PROTOCOL.md):
          after the own `SERVER~<user> added to the chat` (TILDE-MSG-1); display each chunk split at
          its first `~` (TILDE-DISPLAY-1), holding back a character split between chunks (FRAME-4).
   both   decode with U+FFFD instead of raising (CLIENT-BYTES-1); on EOF report and exit (CLIENT-EOF-1);
-         TCP_NODELAY (FRAME-3).
+         at the end of its input close and exit (CLIENT-EOF-2); a refused connect on stderr, exit 1
+         (CLIENT-CONNECT-1); TCP_NODELAY (FRAME-3).
 """
 import argparse
 import codecs
@@ -38,6 +39,7 @@ DEFECTS = {
     'sends-before-added': 'sends typed lines before the handshake completes (NICK: Connected to server!, tilde: added)',
     'two-writes-per-message': 'writes each message with two writes (NICK: prefix, then text; tilde: first character, then the rest)',
     'no-validation': 'sends whatever nickname / username was typed, unchecked (encoded as UTF-8)',
+    'stays-after-input-ends': 'when its input ends, stops sending but keeps the connection and the process alive',
 }
 DIALECT_ONLY = {
     'no-prefix': 'nick',
@@ -221,11 +223,14 @@ class Client:
             try:
                 line = input()
             except EOFError:
-                break  # end of input: stop sending, keep showing what arrives (like the seeds)
+                break
             if self.defect != 'sends-before-added':
                 self.joined.wait()
             self.send_line(line)
-        threading.Event().wait()
+        if self.defect == 'stays-after-input-ends':
+            threading.Event().wait()  # stop sending, keep showing what arrives (like the seeds)
+        self.sock.close()  # end of input: close and exit (CLIENT-EOF-2)
+        os._exit(0)
 
 
 def main():

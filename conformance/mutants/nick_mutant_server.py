@@ -64,6 +64,9 @@ WORDINGS = {
 }
 
 DEFECT = "none"
+# `--connected-first`: the newcomer gets `Connected to server!` before its own `joined!`, which
+# NICK-JOIN-2 allows since spec 1.0 (a correct variation, not a defect; combines with any defect).
+CONNECTED_FIRST = False
 TEXTS = WORDINGS["spec"]
 KICK_DRAIN_S = 5.0  # kick-after-join: at most this long for the join texts to be written before the close
 
@@ -199,11 +202,13 @@ class Room:
             member.nick = nick
             self.members.append(member)
             member.start_writer()
+            if CONNECTED_FIRST and not has("no-connected") and not has("connected-to-all"):
+                member.deliver(TEXTS["connected"])  # allowed since spec 1.0 (NICK-JOIN-2)
             joined = b"%s has joined" if has("wrong-join-text") else TEXTS["joined"]
             self.broadcast(joined % announced(nick))
             if has("connected-to-all"):
                 self.broadcast(TEXTS["connected"])
-            elif not has("no-connected"):
+            elif not has("no-connected") and not CONNECTED_FIRST:
                 member.deliver(TEXTS["connected"])
         return True
 
@@ -355,10 +360,14 @@ def main():
     parser.add_argument("--defect", choices=sorted(DEFECTS), default="none")
     parser.add_argument("--wording", choices=sorted(WORDINGS), default="spec",
                         help="the server's texts: the spec's (default) or a student's variant")
+    parser.add_argument("--connected-first", action="store_true",
+                        help="send 'Connected to server!' before the newcomer's own joined! (allowed, NICK-JOIN-2)")
     parser.add_argument("--prompt", default="NICK")
     parser.add_argument("--handshake-timeout", type=float, default=10.0, help="seconds (default 10)")
     args = parser.parse_args()
     DEFECT = args.defect
+    global CONNECTED_FIRST
+    CONNECTED_FIRST = args.connected_first
     TEXTS = WORDINGS[args.wording]
     prompt = args.prompt.encode("ascii")
 

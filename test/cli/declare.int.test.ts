@@ -1,17 +1,27 @@
 /**
  * `chatkit conform --declare FILE` (spec §9.1.1) as a subprocess: the declared dialect narrows what
- * runs, and an invalid declaration is a usage error with its code.
+ * runs, an invalid declaration is a usage error with its code, a declared side must match how the
+ * target is given, and the fields the suite cannot use are named on stderr (a long handshake timeout
+ * leaves out the cases that would fail it).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CASES } from '../../conformance/cases.js';
+import { type ChatServer, startServer } from '../../src/reference-server/server.js';
 import { assertBuilt, runChatkit } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chatkit-declare-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-beforeAll(() => assertBuilt());
+let nickServer: ChatServer;
+beforeAll(async () => {
+  assertBuilt();
+  nickServer = await startServer({ dialect: 'nick', port: 0 });
+});
+afterAll(async () => {
+  await nickServer.close();
+});
 
 describe('chatkit conform --declare', { timeout: 60_000 }, () => {
   it('takes the dialect from the declaration (--list shows only that dialect)', async () => {
@@ -31,5 +41,40 @@ describe('chatkit conform --declare', { timeout: 60_000 }, () => {
     const { code, stderr } = await runChatkit(['conform', '--target', '127.0.0.1:1', '--declare', path]);
     expect(code, stderr).toBe(2);
     expect(stderr).toMatch(/DECLARATION_INVALID.*prompt/);
+  });
+
+  it('refuses a declared side that contradicts how the target is given, exit 2', async () => {
+    const client = join(dir, 'client.yaml');
+    writeFileSync(client, 'declaration: 1\ndialect: nick\nside: client\n');
+    const asServer = await runChatkit(['conform', '--target', `127.0.0.1:${nickServer.port}`, '--declare', client]);
+    expect(asServer.code, asServer.stderr).toBe(2);
+    expect(asServer.stderr).toMatch(/DECLARATION_INVALID.*--client/);
+    const server = join(dir, 'server.yaml');
+    writeFileSync(server, 'declaration: 1\ndialect: nick\n');
+    const asClient = await runChatkit(['conform', '--client', 'true {host} {port}', '--declare', server]);
+    expect(asClient.code, asClient.stderr).toBe(2);
+    expect(asClient.stderr).toMatch(/DECLARATION_INVALID.*side: server/);
+  });
+
+  it('names every declared field it cannot judge, and leaves out the handshake-timeout case a long timeout would fail', async () => {
+    const path = join(dir, 'long-timeout.yaml');
+    writeFileSync(
+      path,
+      'declaration: 1\ndialect: nick\noptional: [NICK-RELAY-3]\nhandshakeTimeoutMs: 60000\n',
+    );
+    const { code, stderr } = await runChatkit([
+      'conform',
+      '--target',
+      `127.0.0.1:${nickServer.port}`,
+      '--declare',
+      path,
+      '--only',
+      'nick.robust.handshake-timeout',
+    ]);
+    // The only case asked for is left out: nothing could be judged (exit 3), and it says why.
+    expect(code, stderr).toBe(3);
+    expect(stderr).toContain('minus --exclude nick.robust.handshake-timeout');
+    expect(stderr).toMatch(/--declare: handshakeTimeoutMs 60000 .*nick\.robust\.handshake-timeout left out/);
+    expect(stderr).toMatch(/--declare: optional NICK-RELAY-3 is declared, but no case .* judges it/);
   });
 });

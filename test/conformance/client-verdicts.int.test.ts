@@ -83,6 +83,7 @@ const PROMPT_CASES = [
   'nick.client.prompt-hidden',
   'nick.client.chat-format',
   'nick.client.chat-waits-for-connected',
+  'nick.client.prompt-once',
 ];
 
 /**
@@ -98,6 +99,8 @@ const NICK_SEED: Readonly<Record<string, Expected>> = {
   'nick.client.eof': fail('CLIENT-EOF-1', 'D-NC-1'),
   'nick.client.bad-bytes': fail('CLIENT-BYTES-1', 'D-NC-2'),
   'nick.client.input-goes-on': warn('CLIENT-INPUT-1', 'D-NC-5'),
+  'nick.client.prompt-once': fail('CLIENT-PROMPT-2', 'D-NC-7'),
+  'nick.client.input-end': warn('CLIENT-EOF-2', 'D-NC-8'),
 };
 
 /**
@@ -116,6 +119,8 @@ const TILDE_SEED: Readonly<Record<string, Expected>> = {
   'tilde.client.split-character': fail('FRAME-4', 'D-TC-5'),
   'tilde.client.bad-bytes': fail('CLIENT-BYTES-1', 'D-TC-5'),
   'tilde.client.eof': fail('CLIENT-EOF-1', 'D-TC-3'),
+  'tilde.client.input-end': warn('CLIENT-EOF-2', 'D-TC-8'),
+  'tilde.client.connect-refused': fail('CLIENT-CONNECT-1', 'D-TC-9'),
 };
 
 /**
@@ -123,12 +128,7 @@ const TILDE_SEED: Readonly<Record<string, Expected>> = {
  * D-TC defect has a reproduction against a server chatkit plays (the headless twin stands in for
  * the Tk client, whose receive loop is the same code).
  */
-const NOT_CAUGHT: Readonly<Record<string, string>> = {
-  'D-NC-7': 'CLIENT-PROMPT-2 (spec 1.0) has no client case yet: a case must send a bare `NICK` after the join',
-  'D-NC-8': 'CLIENT-EOF-2 (spec 1.0) has no client case yet: a case must end the client\'s input and watch it exit',
-  'D-TC-8': 'CLIENT-EOF-2 (spec 1.0) has no client case yet: a case must end the client\'s input and watch it exit',
-  'D-TC-9': 'CLIENT-CONNECT-1 (spec 1.0) has no client case yet: a case must start the client with nothing listening',
-};
+const NOT_CAUGHT: Readonly<Record<string, string>> = {};
 
 /** The client defects of Annex A (sections A.2 and A.4), with the requirements each breaks. */
 function annexClientDefects(): ReadonlyMap<string, readonly string[]> {
@@ -245,6 +245,8 @@ const TARGETS: readonly Target[] = [
       ['tilde', 'sends-before-added', { 'tilde.client.content-waits-for-added': fail('TILDE-MSG-1') }],
       ['tilde', 'two-writes-per-message', { 'tilde.client.one-write': warn('FRAME-2') }],
       ['tilde', 'no-validation', { 'tilde.client.username-invalid': fail('TILDE-USER-2') }],
+      ['nick', 'stays-after-input-ends', { 'nick.client.input-end': warn('CLIENT-EOF-2') }],
+      ['tilde', 'stays-after-input-ends', { 'tilde.client.input-end': warn('CLIENT-EOF-2') }],
     ] as const
   ).map(
     ([dialect, defect, expect]): Target => ({

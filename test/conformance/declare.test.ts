@@ -7,9 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ALL_CASES } from '../../conformance/cases.js';
 import {
   DeclarationError,
+  declarationEffect,
   declaredFlags,
+  JUDGED_HANDSHAKE_TIMEOUT_MAX_MS,
   parseDeclaration,
   readDeclaration,
   TARGET_DECLARATION_SCHEMA,
@@ -88,5 +91,42 @@ describe('target declaration (spec §9.1.1)', () => {
       framing: 'line',
     });
     expect(() => declaredFlags({ ...defaults, dialect: 'tilde' }, declared)).toThrow(/contradicts/);
+  });
+
+  describe('the fields beyond the flags (declarationEffect)', () => {
+    const nick = (extra: object) => TARGET_DECLARATION_SCHEMA.parse({ declaration: 1, dialect: 'nick', ...extra });
+
+    it('changes nothing without a declaration, or for a plain server declaration', () => {
+      expect(declarationEffect(undefined, { side: 'client' }, ALL_CASES)).toEqual({ exclude: [], notes: [] });
+      expect(declarationEffect(nick({}), { side: 'server' }, ALL_CASES)).toEqual({ exclude: [], notes: [] });
+    });
+
+    it('refuses a side that contradicts how the target is given', () => {
+      expect(() => declarationEffect(nick({ side: 'client' }), { side: 'server' }, ALL_CASES)).toThrow(DeclarationError);
+      expect(() => declarationEffect(nick({}), { side: 'client' }, ALL_CASES)).toThrow(/side: server/);
+      expect(declarationEffect(nick({ side: 'client' }), { side: 'client' }, ALL_CASES).notes).toEqual([]);
+    });
+
+    it('notes an optional requirement no case judges, and none that a case judges', () => {
+      const effect = declarationEffect(nick({ optional: ['NICK-RELAY-3'] }), { side: 'server' }, ALL_CASES);
+      expect(effect.notes).toEqual([expect.stringMatching(/^optional NICK-RELAY-3 .* not judged$/)]);
+      // Once a case cites it, the note goes: the declared behaviour is then judged by that case.
+      const judging = { ...ALL_CASES[0]!, dialect: 'nick', requirements: ['NICK-RELAY-3'] } as (typeof ALL_CASES)[number];
+      expect(declarationEffect(nick({ optional: ['NICK-RELAY-3'] }), { side: 'server' }, [judging]).notes).toEqual([]);
+    });
+
+    it('leaves out the handshake-timeout cases only for a timeout longer than the suite waits', () => {
+      const at = declarationEffect(nick({ handshakeTimeoutMs: JUDGED_HANDSHAKE_TIMEOUT_MAX_MS }), { side: 'server' }, ALL_CASES);
+      expect(at).toEqual({ exclude: [], notes: [] });
+      const past = declarationEffect(
+        nick({ handshakeTimeoutMs: JUDGED_HANDSHAKE_TIMEOUT_MAX_MS + 1 }),
+        { side: 'server' },
+        ALL_CASES,
+      );
+      expect(past.exclude).toEqual(['nick.robust.handshake-timeout']);
+      expect(past.notes).toHaveLength(1);
+      const tilde = TARGET_DECLARATION_SCHEMA.parse({ declaration: 1, dialect: 'tilde', handshakeTimeoutMs: 60_000 });
+      expect(declarationEffect(tilde, { side: 'server' }, ALL_CASES).exclude).toEqual(['tilde.handshake.timeout']);
+    });
   });
 });

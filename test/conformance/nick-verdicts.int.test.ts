@@ -459,6 +459,19 @@ describe('NICK server case verdicts', () => {
     for (const c of NICK_CASES) row(mutant('none'), c, 'pass');
   });
 
+  describe.concurrent(
+    'a correct server that sends `Connected to server!` before its own `joined!` passes the join cases (NICK-JOIN-2, spec 1.0)',
+    () => {
+      const first = spawned(
+        'mutant none --connected-first',
+        `'${pythonExecutable()}' '${MUTANT}' --defect none --connected-first 127.0.0.1 {port}`,
+      );
+      for (const id of ['nick.join.connected', 'nick.join.broadcast', 'nick.handshake.trailing-newline']) {
+        row(first, caseById(id), 'pass');
+      }
+    },
+  );
+
   describe.concurrent('each mutant is caught by its named case', () => {
     for (const m of MUTANTS) {
       row(mutant(m.defect), caseById(m.catches), m.expected);

@@ -171,7 +171,7 @@ describe('tilde_server.py (tilde server)', () => {
       expect(text(bob)).toBe('SERVER~bob added to the chat');
     });
 
-    it('D-TS-5: a username that is not valid UTF-8 leaves its connection hanging, neither admitted nor closed', async () => {
+    it('D-TS-5: a username that is not valid UTF-8 leaves its connection hanging, neither admitted nor closed, until the next accept', async () => {
       const alice = await join_('alice');
       const mallory = await connect('mallory');
       mallory.send(new Uint8Array([0x63, 0x61, 0x66, 0xc3]));
@@ -179,6 +179,10 @@ describe('tilde_server.py (tilde server)', () => {
       expect(escapeBytes(await mallory.quiet(SHOWN_QUIET_MS))).toBe('');
       expect(mallory.closed).toBe(false);
       expect(text(alice)).toBe('SERVER~alice added to the chat');
+      // Not forever: at the next accept CPython drops the dead thread's socket and closes it.
+      const bob = await join_('bob', [alice]);
+      expect(await mallory.waitForClose()).toBe('eof');
+      expect(text(bob)).toBe('SERVER~bob added to the chat');
     });
 
     it('D-TS-6: any username is admitted: `~`, SERVER, control characters, over-long, duplicates', async () => {
@@ -282,6 +286,27 @@ describe('tilde_server.py when its port is taken', () => {
     for (const peer of peers.splice(0)) peer.close();
     await target?.stop();
     await new Promise<void>((resolve) => (blocker ? blocker.close(() => resolve()) : resolve()));
+  });
+
+  it('D-TS-8: restarted at once on its port after a member was connected, the server listens elsewhere', async () => {
+    const first = await spawnTarget({ command: [pythonExecutable(), SCRIPT, '127.0.0.1', '0'] });
+    target = first;
+    await pollUntil(() => listeningPorts(first.pid).length > 0, { what: 'the first server to listen' });
+    const [port] = listeningPorts(first.pid);
+    const alice = await openConnection({ port: port!, label: 'alice' });
+    peers.push(alice);
+    alice.send('alice');
+    await alice.waitForText('SERVER~alice added to the chat');
+    // The server closes first: its side of alice's connection keeps the port (FIN_WAIT_2, TIME_WAIT).
+    await first.stop();
+    alice.close();
+    // No SO_REUSEADDR: bind() fails, the failure is only printed, and listen() picks another port.
+    target = await spawnTarget({ command: [pythonExecutable(), SCRIPT, '127.0.0.1', String(port)] });
+    await target.waitForOutput('stdout', `Unable to bind to host 127.0.0.1 and port ${port}\n`);
+    const pid = target.pid;
+    await pollUntil(() => listeningPorts(pid).length > 0, { what: 'the fallback listener' });
+    expect(listeningPorts(pid)).not.toContain(port);
+    expect(target.exitStatus()).toBeUndefined();
   });
 
   it('D-TS-8: a failed bind is only printed: the server listens on a random port on all interfaces', async () => {
