@@ -41,7 +41,8 @@ DEFECTS = {
     "no-leave-removal": "a member whose connection ends is kept: never removed, closed or announced",
     "dies-on-disconnect": "the whole server process exits when a member leaves",
     "one-client-at-a-time": "serves one connection at a time: the next is accepted only when it ends",
-    "truncates": "reads with recv(16), so content is relayed in 16-byte pieces",
+    "truncates": "relays only the first 16 bytes of each chunk it reads: the rest of the content is lost",
+    "pieces": "reads with recv(16), so content is relayed in 16-byte pieces (allowed: spec 3.7 item 9)",
     "split-at-last-tilde": "relays only the part of the content after its last `~`",
     "relays-invalid-utf8": "relays content as received, invalid UTF-8 and split characters included",
     "no-username-validation": "admits any username: `~`, controls, SERVER, too long, duplicates, not UTF-8",
@@ -377,7 +378,7 @@ def serve(sock):
 
 
 def relay_loop(member):
-    recv_size = 16 if DEFECT == "truncates" else 65536 if DEFECT == "no-content-limit" else RECV_BYTES
+    recv_size = 16 if DEFECT == "pieces" else 65536 if DEFECT == "no-content-limit" else RECV_BYTES
     held = b""
     why = "eof"
     while True:
@@ -394,6 +395,8 @@ def relay_loop(member):
             break
         if DEFECT == "split-at-last-tilde":
             complete = complete.rsplit(b"~", 1)[-1]
+        if DEFECT == "truncates":
+            complete = complete[:16]
         prefix = encode_text(member.name + "~")
         skip = member if DEFECT == "no-echo-to-sender" else None
         for piece in pieces_of(complete):

@@ -239,7 +239,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.max-content',
-    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo'],
+    standsOn: ['tilde.join.broadcast', 'tilde.relay.echo', 'tilde.relay.all'],
     title:
       'relays the longest content (2015 bytes of mixed UTF-8) from the longest username (32 bytes), so the relay is exactly 2048 bytes',
     requirements: ['TILDE-RELAY-1', 'TILDE-JOIN-1'],

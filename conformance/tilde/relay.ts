@@ -177,7 +177,7 @@ export const TILDE_RELAY_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.unpaced-writes',
-    standsOn: ['tilde.relay.echo'],
+    standsOn: ['tilde.relay.echo', 'tilde.relay.all'],
     title:
       'relays three writes sent back to back (which may reach the server as one chunk) with every byte, in order',
     requirements: ['FRAME-4', 'TILDE-RELAY-1'],
@@ -203,7 +203,7 @@ export const TILDE_RELAY_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.oversize',
-    standsOn: ['tilde.relay.echo'],
+    standsOn: ['tilde.relay.echo', 'tilde.relay.all'],
     catches: ['D-TS-7'],
     title:
       'relays content over 2015 bytes as several relays of at most 2015 bytes each, cut at character boundaries, whose contents join to the original',
@@ -232,7 +232,7 @@ export const TILDE_RELAY_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.relay.large-input',
-    standsOn: ['tilde.relay.echo'],
+    standsOn: ['tilde.relay.echo', 'tilde.relay.all'],
     title:
       'relays 64 KiB written at once without a line break as it reads it, holding back no more than a character',
     requirements: ['ROBUST-SIZE-1', 'TILDE-RELAY-1'],

@@ -185,7 +185,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
   {
     ...tilde,
     id: 'tilde.slow.others-unaffected',
-    standsOn: ['tilde.relay.echo'],
+    standsOn: ['tilde.relay.echo', 'tilde.relay.all'],
     catches: ['D-TS-10'],
     title:
       'goes on delivering every message to the members that read while one member stops reading (a flood of megabytes toward it)',
