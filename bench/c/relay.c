@@ -9,8 +9,12 @@
  *
  * Write policy: everything a loop turn (one epoll_wait batch) produces for a member is appended to
  * that member's output buffer and written with one write() per member at the end of the turn (the
- * same policy as the reference server's default). A member whose buffer passes MAX_QUEUE is
- * closed (a slow reader). Built by `npm run bench` with the machine's cc; no other use.
+ * same policy as the reference server's default). Written bytes are skipped with an offset (no
+ * memmove of a large buffer per partial write). Input backpressure, as the reference server: while
+ * any member has more than HIGH_MARK unwritten bytes, no input is read (the readers are listed and
+ * read again once every member is below LOW_MARK), so buffers stay bounded and nothing is lost.
+ * A member whose buffer still passes MAX_QUEUE is closed (a slow reader). Built by `npm run bench`
+ * with the machine's cc; no other use.
  *
  * usage: relay PORT   (listens on 127.0.0.1)
  */
@@ -31,26 +35,37 @@
 #define RECV_BYTES 1024          /* the NICK seed's recv(1024): one chunk, one message */
 #define MAX_QUEUE (4 << 20)      /* a member with this much unwritten output is closed */
 #define MAX_NICK 64
+#define HIGH_MARK (64 << 10)     /* input paused while a member has more than this unwritten */
+#define LOW_MARK (16 << 10)      /* and read again once every member is below this */
 
 typedef struct member {
   int fd;
   int joined;                    /* sent its nickname */
   int dirty;                     /* has output to write at the end of this turn */
+  int over;                      /* more than HIGH_MARK unwritten: counted in over_count */
+  int pending;                   /* input not read while paused: listed in pending_head */
   char nick[MAX_NICK + 1];
   char *out;
-  size_t len, cap;
+  size_t off, len, cap;          /* unwritten bytes are out[off..len) */
   struct member *next, *prev;    /* joined members, in join order */
   struct member *dnext;          /* dirty list of this turn */
   struct member *dead_next;      /* closed this turn: freed once the turn is over */
+  struct member *pnext;          /* pending readers */
 } member;
 
-static member *head, *tail, *dirty_head, *dead_head;
+static member *head, *tail, *dirty_head, *dead_head, *pending_head;
 static int ep;
+static long over_count;          /* members above HIGH_MARK: input is paused while > 0 */
 
 static void mark_dirty(member *m);
 
 static void append(member *m, const char *bytes, size_t n) {
   if (m->fd < 0) return;
+  if (m->off > 0 && m->len + n > m->cap) {
+    memmove(m->out, m->out + m->off, m->len - m->off); /* once per growth, not per write */
+    m->len -= m->off;
+    m->off = 0;
+  }
   if (m->len + n > m->cap) {
     size_t cap = m->cap ? m->cap : 4096;
     while (cap < m->len + n) cap *= 2;
@@ -60,6 +75,10 @@ static void append(member *m, const char *bytes, size_t n) {
   }
   memcpy(m->out + m->len, bytes, n);
   m->len += n;
+  if (!m->over && m->len - m->off > HIGH_MARK) {
+    m->over = 1;
+    over_count++;
+  }
   mark_dirty(m);
 }
 
@@ -80,6 +99,10 @@ static void drop(member *m) {
   epoll_ctl(ep, EPOLL_CTL_DEL, m->fd, NULL);
   close(m->fd);
   m->fd = -1;
+  if (m->over) {
+    m->over = 0;
+    over_count--;
+  }
   if (m->joined) {
     if (m->prev) m->prev->next = m->next; else head = m->next;
     if (m->next) m->next->prev = m->prev; else tail = m->prev;
@@ -93,15 +116,19 @@ static void drop(member *m) {
 }
 
 static void flush(member *m) {
-  while (m->fd >= 0 && m->len > 0) {
-    ssize_t w = write(m->fd, m->out, m->len);
+  while (m->fd >= 0 && m->len > m->off) {
+    ssize_t w = write(m->fd, m->out + m->off, m->len - m->off);
     if (w > 0) {
-      memmove(m->out, m->out + w, m->len - (size_t)w);
-      m->len -= (size_t)w;
+      m->off += (size_t)w;
+      if (m->off == m->len) m->off = m->len = 0;
+      if (m->over && m->len - m->off <= LOW_MARK) {
+        m->over = 0;
+        over_count--;
+      }
     } else if (w < 0 && errno == EINTR) {
       continue;
     } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (m->len > MAX_QUEUE) drop(m);
+      if (m->len - m->off > MAX_QUEUE) drop(m);
       return; /* EPOLLOUT (edge-triggered) tells when to go on */
     } else {
       drop(m);
@@ -113,6 +140,15 @@ static void flush(member *m) {
 static void on_input(member *m) {
   char buf[RECV_BYTES];
   for (;;) {
+    if (over_count > 0 && m->joined) {
+      /* Paused: read it again once every member is below LOW_MARK (edge-triggered: no new event). */
+      if (!m->pending) {
+        m->pending = 1;
+        m->pnext = pending_head;
+        pending_head = m;
+      }
+      return;
+    }
     ssize_t r = read(m->fd, buf, sizeof buf);
     if (r > 0) {
       if (!m->joined) {
@@ -163,8 +199,19 @@ int main(int argc, char **argv) {
   epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
   struct epoll_event events[MAX_EVENTS];
   for (;;) {
-    int n = epoll_wait(ep, events, MAX_EVENTS, -1);
+    int n = epoll_wait(ep, events, MAX_EVENTS, pending_head && over_count == 0 ? 0 : -1);
     if (n < 0 && errno == EINTR) continue;
+    if (over_count == 0 && pending_head) {
+      /* Resumed: read what the paused readers sent. */
+      member *p = pending_head;
+      pending_head = NULL;
+      while (p) {
+        member *next = p->pnext;
+        p->pending = 0;
+        if (p->fd >= 0) on_input(p);
+        p = next;
+      }
+    }
     for (int i = 0; i < n; i++) {
       member *m = events[i].data.ptr;
       if (m == NULL) {
@@ -181,7 +228,7 @@ int main(int argc, char **argv) {
         continue;
       }
       if (m->fd < 0) continue;
-      if ((events[i].events & EPOLLOUT) && m->len > 0) mark_dirty(m);
+      if ((events[i].events & EPOLLOUT) && m->len > m->off) mark_dirty(m);
       if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_input(m);
     }
     /* End of the turn: one write per member with output. */
@@ -193,13 +240,25 @@ int main(int argc, char **argv) {
       if (d->fd >= 0) flush(d);
       d = next;
     }
-    /* Members closed this turn, and dirty again by now only if alive: free the dead. */
-    while (dead_head) {
-      member *dead = dead_head;
-      dead_head = dead->dead_next;
-      if (dead->dirty) continue; /* still listed for the next turn: freed after it */
-      free(dead->out);
-      free(dead);
+    /* Members closed: free those no list points at any more; keep the others for a later turn. */
+    member *dead = dead_head, *keep = NULL;
+    dead_head = NULL;
+    while (dead) {
+      member *next = dead->dead_next;
+      if (dead->dirty || dead->pending) {
+        dead->dead_next = keep;
+        keep = dead;
+      } else {
+        free(dead->out);
+        free(dead);
+      }
+      dead = next;
+    }
+    while (keep) {
+      member *next = keep->dead_next;
+      keep->dead_next = dead_head;
+      dead_head = keep;
+      keep = next;
     }
   }
 }
