@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ALL_CASES } from '../../conformance/cases.js';
-import type { ServerCase, Verdict } from '../../conformance/harness/case.js';
+import { EXTENSION_PROFILES, type ServerCase, type Verdict } from '../../conformance/harness/case.js';
 import type { CaseResult } from '../../conformance/harness/report.js';
 import { type RunOptions, runCase } from '../../conformance/harness/runner.js';
 import { PYTHON_TARGETS_DIR, pythonExecutable } from '../../conformance/harness/spawn.js';
@@ -45,8 +45,13 @@ const REFERENCE_MODULE = join(PACKAGE_ROOT, 'dist/src/reference-server/index.js'
 const START_REFERENCE =
   'import(process.argv[1]).then((m) => m.startServer({ dialect: "nick", port: Number(process.argv[2]), prompt: process.argv[3] }))';
 const NICK_CASES: readonly ServerCase[] = ALL_CASES.filter(
-  // The line-profile cases are judged against line-profile servers (line-verdicts.int.test.ts).
-  (c): c is ServerCase => c.kind === 'server' && c.dialect === 'nick' && c.framing === undefined,
+  // The line-profile cases are judged against line-profile servers (line-verdicts.int.test.ts), the
+  // extension profiles against servers that speak them (extension-mutants.int.test.ts).
+  (c): c is ServerCase =>
+    c.kind === 'server' &&
+    c.dialect === 'nick' &&
+    c.framing === undefined &&
+    !(EXTENSION_PROFILES as readonly string[]).includes(c.profile),
 );
 const caseById = (id: string): ServerCase => {
   const c = NICK_CASES.find((x) => x.id === id);

@@ -27,26 +27,27 @@ const CHROMIUM = '/usr/bin/chromium';
  * listener, the seeds' defects) are not judged here; test/fixtures/students/README.md lists them.
  */
 const EXPECTED: Record<string, { verdict: 'pass' | 'fail' | 'error'; cause: RegExp }> = {
-  // A careful server; the tutorial's client sends before "Connected to server!" (D-NC-*).
-  amira: { verdict: 'fail', cause: /^client NICK-CHAT-2 nick\.client\.chat-waits-for-connected$/ },
-  ben: { verdict: 'fail', cause: /^client NICK-CHAT-2 nick\.client\.chat-waits-for-connected$/ },
+  // A careful server; the tutorial's client answers every NICK prompt, even one inside a relay
+  // (D-NC-7, CLIENT-PROMPT-2), and sends before "Connected to server!" (D-NC-*).
+  amira: { verdict: 'fail', cause: /^client CLIENT-PROMPT-2 nick\.client\.prompt-once$/ },
+  ben: { verdict: 'fail', cause: /^client CLIENT-PROMPT-2 nick\.client\.prompt-once$/ },
   // The student's own texts: the wording requirement, once.
   chen: { verdict: 'fail', cause: /^NICK-JOIN-2 nick\.join\.connected$/ },
   // Own texts AND no echo: the missing echo is what to fix first, not masked by the wording.
   dana: { verdict: 'fail', cause: /^NICK-RELAY-1 nick\.relay\.echo$/ },
   // Another host name and port (localhost:5050): mapped, judged as ben.
-  emil: { verdict: 'fail', cause: /^client NICK-CHAT-2 nick\.client\.chat-waits-for-connected$/ },
+  emil: { verdict: 'fail', cause: /^client CLIENT-PROMPT-2 nick\.client\.prompt-once$/ },
   // bind(('127.0.0.1', 0)): listens on a port of the OS's choosing, named in the reason.
   erin: { verdict: 'error', cause: /^not judged: listens elsewhere: on port \d+, not the one chatkit gave it$/ },
   farah: { verdict: 'fail', cause: /^NICK-RELAY-1 nick\.relay\.echo$/ },
   // host.py/guest.py/chat_utils.py on port 7000, found by the rules.
-  finn: { verdict: 'fail', cause: /^client NICK-CHAT-2 nick\.client\.chat-waits-for-connected$/ },
+  finn: { verdict: 'fail', cause: /^client CLIENT-PROMPT-2 nick\.client\.prompt-once$/ },
   hana: { verdict: 'error', cause: /^not judged: syntax error: SyntaxError: expected ':' \(server\.py, line 19\)$/ },
   // The tilde seed; its client is tkinter only: not judged, server graded alone.
   ivan: { verdict: 'pass', cause: /^$/ },
   lena: { verdict: 'fail', cause: /^TILDE-JOIN-1 / },
   // The Hii variant on 11826: the prompt is detected.
-  omar: { verdict: 'fail', cause: /^client NICK-CHAT-2 nick\.client\.chat-waits-for-connected$/ },
+  omar: { verdict: 'fail', cause: /^client CLIENT-PROMPT-2 nick\.client\.prompt-once$/ },
   rosa: { verdict: 'fail', cause: /^NICK-LEAVE-1 / },
   // A single file: the tilde seed's server on 8080, no client.
   'sam.py': { verdict: 'pass', cause: /^$/ },
