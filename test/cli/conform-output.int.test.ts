@@ -3,8 +3,7 @@
  * goes through a real pipe to a real reader (whole, however large; quiet when the reader closes
  * early), an exit-3 run that still writes its reports, and the size of a passing run's JSON.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {readFileSync} from 'node:fs';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { BADGE_COLORS } from '../../conformance/report/badge.js';
 import { type ChatServer, startServer } from '../../src/reference-server/server.js';
 import { checkJunit } from '../conformance/junit-schema.js';
 import { assertBuilt, CHATKIT, runChatkit } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** Bound of one shell pipeline: the whole suite with every profile, on a loaded 2-core machine. */
 const PIPELINE_MS = 150_000;
@@ -29,7 +29,7 @@ beforeAll(async () => {
   assertBuilt();
   nickServer = await startServer({ dialect: 'nick', port: 0 });
   tildeServer = await startServer({ dialect: 'tilde', port: 0 });
-  dir = mkdtempSync(join(tmpdir(), 'chatkit-conform-output-'));
+  dir = tempDir('conform-output');
 });
 afterAll(async () => {
   await nickServer.close();

@@ -6,9 +6,8 @@
  * The cases themselves are other tests' business: this file picks its case ids from the registry
  * (ALL_CASES) by requirement, so it keeps working while cases are added.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import {readdirSync, readFileSync} from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +24,7 @@ import {
 import { type ChatServer, startServer } from '../../src/reference-server/server.js';
 import { checkJunit } from '../conformance/junit-schema.js';
 import { assertBuilt, CHATKIT, REPO, runChatkit } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const RUN_MS = 75_000;
 const NICK_SEED = 'python3 conformance/targets/python/nick_server.py 127.0.0.1 {port}';
@@ -53,7 +53,7 @@ beforeAll(async () => {
   assertBuilt();
   nickServer = await startServer({ dialect: 'nick', port: 0 });
   tildeServer = await startServer({ dialect: 'tilde', port: 0 });
-  dir = mkdtempSync(join(tmpdir(), 'chatkit-conform-'));
+  dir = tempDir('conform');
 });
 afterAll(async () => {
   await nickServer.close();

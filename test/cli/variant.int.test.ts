@@ -9,12 +9,12 @@
  * - a learned variant never hides a behaviour bug (dana's missing echo still fails NICK-RELAY-1);
  * - `--variant FILE` judges against a written file; a bad file is a usage error.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {writeFileSync} from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type RunReport, runReportSchema } from '../../conformance/harness/report.js';
 import { assertBuilt, REPO, runChatkit } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const RUN_MS = 120_000;
 const NICK_WORDING = `python3 ${join(REPO, 'conformance/mutants/nick_mutant_server.py')} --wording variant --defect none 127.0.0.1 {port}`;
@@ -47,7 +47,7 @@ const deviationTexts = (report: RunReport) =>
 let dir: string;
 beforeAll(() => {
   assertBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'chatkit-variant-'));
+  dir = tempDir('variant');
 });
 
 describe('wording variants', { timeout: RUN_MS + 10_000 }, () => {

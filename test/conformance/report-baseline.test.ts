@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {readFileSync, writeFileSync} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { finishReport } from '../../conformance/conform.js';
@@ -13,6 +12,7 @@ import {
   writeBaseline,
 } from '../../conformance/report/baseline.js';
 import { caseResult } from './report-fixtures.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const ALL = ['a', 'b', 'c', 'd', 'e'];
 const results = [
@@ -116,7 +116,7 @@ describe('baselines', () => {
   });
 
   it('writes one entry per line and reads it back; a missing file is an error unless updating', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chatkit-baseline-'));
+    const dir = tempDir('baseline');
     const path = join(dir, 'baseline.json');
     expect(() => readBaseline(path, false)).toThrow(/does not exist/);
     expect(readBaseline(path, true)).toEqual([]);

@@ -4,8 +4,7 @@
  * it leaves alone. The whole route (conform --spawn/--client) is test/cli/handed-in.int.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {readFileSync, writeFileSync} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,12 +15,13 @@ import {
   serverLaunchMode,
 } from '../../conformance/handed-in/launch.js';
 import { freePort, pythonExecutable } from '../../conformance/harness/spawn.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const PYTHON_TIMEOUT_MS = 20_000;
 
 /** Runs `code` in python3 with the shim for `role`, mapping onto `port`; returns stdout and the note lines. */
 function runShimmed(code: string, role: 'server' | 'client', port: number, extra: Record<string, string> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'chatkit-shim-'));
+  const dir = tempDir('shim');
   const note = join(dir, 'note.txt');
   const result = spawnSync(pythonExecutable(), ['-c', code], {
     encoding: 'utf8',
@@ -91,7 +91,7 @@ print(c.connect_ex(("10.255.255.1", 55555)) == 0 or "refused")`,
 
   it('keeps the user PYTHONPATH after it and runs the sitecustomize it hides', async () => {
     const port = await freePort();
-    const user = mkdtempSync(join(tmpdir(), 'chatkit-shim-user-'));
+    const user = tempDir('shim-user');
     writeFileSync(join(user, 'sitecustomize.py'), 'import builtins\nbuiltins.USER_SITE_RAN = True\n');
     writeFileSync(join(user, 'helper_mod.py'), 'VALUE = 42\n');
     const run = runShimmed('import helper_mod; print(helper_mod.VALUE, USER_SITE_RAN)', 'server', port, {
