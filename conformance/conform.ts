@@ -12,7 +12,7 @@ import type { DialectName } from '../src/codec/index.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { ALL_CASES } from './cases.js';
 import type { ConformanceCase, Profile } from './harness/case.js';
-import { DEFAULT_TIMING } from './harness/context.js';
+import { type CaseTiming, DEFAULT_TIMING } from './harness/context.js';
 import { newRunSeed } from './harness/names.js';
 import { freePortIn, type PortRange } from './harness/ports.js';
 import { type CaseResult, CONFORM_EXIT, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';
@@ -283,9 +283,18 @@ export function casesForList(
   );
 }
 
-/** The timing of a run, every bound multiplied by `--timeout-scale`. */
-export function scaledTiming(scale: number) {
-  return { stepMs: DEFAULT_TIMING.stepMs * scale, quietMs: DEFAULT_TIMING.quietMs * scale };
+/**
+ * The least step bound and quiet window of a run (spec Annex E, §3.7 item 10): a shorter bound could
+ * fail a correct program on a busy machine, so `--timeout-scale` never goes below them.
+ */
+export const TIMING_MINIMUMS: CaseTiming = { stepMs: 1_000, quietMs: 200 };
+
+/** The timing of a run, every bound multiplied by `--timeout-scale`, none below {@link TIMING_MINIMUMS}. */
+export function scaledTiming(scale: number): CaseTiming {
+  return {
+    stepMs: Math.max(TIMING_MINIMUMS.stepMs, DEFAULT_TIMING.stepMs * scale),
+    quietMs: Math.max(TIMING_MINIMUMS.quietMs, DEFAULT_TIMING.quietMs * scale),
+  };
 }
 
 /** The wording variant a run judges against (`--learn`, `--variant FILE`). */

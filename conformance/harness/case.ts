@@ -87,3 +87,10 @@ export type ConformanceCase = ServerCase | ClientCase;
 
 /** Default budget of one case (every wait inside it is shorter). */
 export const CASE_TIMEOUT_MS = 15_000;
+/** The least budget of one case (spec Annex E): `--timeout-scale` never takes a case below it. */
+export const CASE_TIMEOUT_MIN_MS = 5_000;
+
+/** The budget of case `c` under `--timeout-scale` `scale`, never below {@link CASE_TIMEOUT_MIN_MS}. */
+export function caseBudgetMs(c: { readonly timeoutMs?: number | undefined }, scale = 1): number {
+  return Math.max(CASE_TIMEOUT_MIN_MS, Math.round((c.timeoutMs ?? CASE_TIMEOUT_MS) * scale));
+}

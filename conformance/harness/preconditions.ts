@@ -8,6 +8,7 @@
  * @module
  */
 import type { DialectName } from '../../src/codec/index.js';
+import { CaseFailure } from './verdict.js';
 
 /** The steps cases stand on. */
 export type PreconditionStep = 'prompt' | 'welcome' | 'joined' | 'echo' | 'relay' | 'left';
@@ -57,4 +58,18 @@ export function preconditionCase(dialect: DialectName, step: PreconditionStep): 
 export function preconditionCaseOf(dialect: DialectName, requirement: string): string | undefined {
   const step = STEP_OF_REQUIREMENT[requirement];
   return step === undefined ? undefined : preconditionCase(dialect, step);
+}
+
+/**
+ * Runs `step`, a wait the running case needs but does not judge: a failure in it is one of the
+ * precondition that case `owner` judges (§9.2), so when `owner` failed in the same run the running
+ * case is `blocked` by it, and when `owner` passed the failure stays the running case's own.
+ */
+export async function standingOn<T>(owner: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof CaseFailure) || error.details.precondition !== undefined) throw error;
+    throw new CaseFailure({ ...error.details, precondition: owner });
+  }
 }

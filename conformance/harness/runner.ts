@@ -7,7 +7,7 @@
  */
 import { type DialectName, escapeBytes } from '../../src/codec/index.js';
 import { fillSpawnCommand } from '../../src/command-template.js';
-import { CASE_TIMEOUT_MS, CaseFailure, CaseSkip, type ConformanceCase } from './case.js';
+import { CaseFailure, CaseSkip, type ConformanceCase, caseBudgetMs } from './case.js';
 import { ClientCaseContext } from './client-context.js';
 import type { Connection } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
@@ -234,7 +234,7 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
           ...(options.prompt ? { prompt: options.prompt } : {}),
         })
       : undefined;
-  const budgetMs = Math.round((c.timeoutMs ?? CASE_TIMEOUT_MS) * (options.timeoutScale ?? 1));
+  const budgetMs = caseBudgetMs(c, options.timeoutScale);
   let result: Attempt;
   try {
     const work =

@@ -8,6 +8,7 @@
  */
 import type { ServerCase } from '../harness/case.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
+import { standingOn } from '../harness/preconditions.js';
 import {
   chunkProfileOnly,
   bytes,
@@ -79,7 +80,7 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
     title: "relays a member's chunk unchanged to every other member",
     requirements: ['NICK-RELAY-1'],
     level: 'MUST',
-    hint: "In the client's thread: data = recv(1024); then send exactly those bytes to every client in the list.",
+    hint: "In the client's thread: data = recv(1024); then send exactly those bytes to every client in the list Relay each chunk as soon as recv() returns it: the protocol has no newline or other end marker to wait for.",
     async run(t) {
       const alice = await t.join(t.nick('alice'));
       const bob = await t.join(t.nick('bob'));
@@ -110,12 +111,15 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
       const alice = await t.join(t.nick('alice'));
       const bob = await t.join(t.nick('bob'));
       const relay = t.say(alice, t.token('echo'));
-      // Wait for the other member first: then a missing echo is the echo, not a slow relay.
-      await t.expectReceives(bob.conn, [relay], {
-        requirement: 'NICK-RELAY-1',
-        what: `another member receives "${relay}"`,
-        after: bob.joinedAt,
-      });
+      // Wait for the other member first: then a missing echo is the echo, not a slow relay. That
+      // relay is what nick.relay.all judges: a server that relays nothing fails there, once.
+      await standingOn('nick.relay.all', () =>
+        t.expectReceives(bob.conn, [relay], {
+          requirement: 'NICK-RELAY-1',
+          what: `another member receives "${relay}"`,
+          after: bob.joinedAt,
+        }),
+      );
       await t.expectReceives(alice.conn, [relay], {
         requirement: 'NICK-RELAY-1',
         what: `the sender receives its own "${relay}" unchanged`,

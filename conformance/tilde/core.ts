@@ -7,6 +7,7 @@
  */
 import type { ServerCase } from '../harness/case.js';
 import type { Connection } from '../harness/connection.js';
+import { standingOn } from '../harness/preconditions.js';
 import { CONTENT_MAX_BYTES, expectRelayedContent, show, utf8 } from './helpers.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'core' } as const;
@@ -109,7 +110,7 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
     title: "relays a member's content as `<user>~<content>` to every other member",
     requirements: ['TILDE-RELAY-1'],
     level: 'MUST',
-    hint: "In the client's thread: data = recv(2048); then send username + '~' + data, in one sendall(), to every client in the list.",
+    hint: "In the client's thread: data = recv(2048); then send username + '~' + data, in one sendall(), to every client in the list Relay each chunk as soon as recv() returns it: the protocol has no newline or other end marker to wait for.",
     async run(t) {
       const alice = await t.join(t.nick('alice'));
       const bob = await t.join(t.nick('bob'));
@@ -139,12 +140,15 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
       const alice = await t.join(t.nick('alice'));
       const bob = await t.join(t.nick('bob'));
       const relay = t.say(alice, t.token('echo'));
-      // Wait for the other member first: then a missing echo is the echo, not a slow relay.
-      await t.expectReceives(bob.conn, [relay], {
-        requirement: 'TILDE-RELAY-1',
-        what: `another member receives "${relay}"`,
-        after: bob.joinedAt,
-      });
+      // Wait for the other member first: then a missing echo is the echo, not a slow relay. That
+      // relay is what tilde.relay.all judges: a server that relays nothing fails there, once.
+      await standingOn('tilde.relay.all', () =>
+        t.expectReceives(bob.conn, [relay], {
+          requirement: 'TILDE-RELAY-1',
+          what: `another member receives "${relay}"`,
+          after: bob.joinedAt,
+        }),
+      );
       await t.expectReceives(alice.conn, [relay], {
         requirement: 'TILDE-RELAY-1',
         what: `the sender receives its own "${relay}"`,

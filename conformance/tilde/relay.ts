@@ -234,7 +234,7 @@ export const TILDE_RELAY_CASES: readonly ServerCase[] = [
     id: 'tilde.relay.large-input',
     standsOn: ['tilde.relay.echo', 'tilde.relay.all'],
     title:
-      'relays 64 KiB written at once without a line break as it reads it, holding back no more than a character',
+      'relays 64 KiB written at once without a line break as it reads it, holding back at most an unfinished last message (FRAME-4)',
     requirements: ['ROBUST-SIZE-1', 'TILDE-RELAY-1'],
     level: 'MUST',
     hint: 'Relay each chunk as soon as recv() returns it; never collect input until a newline or the end of the connection (the protocol has no delimiter).',
