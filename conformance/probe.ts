@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { escapeBytes, isPromptToken } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
-import { listen } from './harness/connection.js';
+import { listen, setDeadline } from './harness/connection.js';
 import { freePortIn, type PortRange } from './harness/ports.js';
 import { SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
 import { startClientTarget, startServerTarget } from './handed-in/launch.js';
@@ -144,8 +144,11 @@ class ProbeSocket {
         if (test()) done(true);
         else if (this.#closed !== undefined) done(false);
       };
-      const timer = setTimeout(() => done(false), ms);
+      let settled = false;
+      const timer = setDeadline(ms, () => done(test()));
       const done = (value: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         this.#waiters.delete(check);
         resolve(value);
@@ -182,7 +185,8 @@ class ProbeSocket {
 function openProbe(host: string, port: number, timeoutMs: number): Promise<ProbeSocket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
-    const timer = setTimeout(() => {
+    const timer = setDeadline(timeoutMs, () => {
+      if (!socket.connecting) return;
       socket.destroy();
       reject(
         new ProbeError(
@@ -190,7 +194,7 @@ function openProbe(host: string, port: number, timeoutMs: number): Promise<Probe
           `no connection to ${host}:${port} within ${timeoutMs} ms (is the server running, and is that its address?)`,
         ),
       );
-    }, timeoutMs);
+    });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const why = error.code === 'ECONNREFUSED' ? 'connection refused: nothing listens there' : error.message;

@@ -118,3 +118,39 @@ describe('connection recorder', () => {
     });
   });
 });
+
+/** Blocks this thread (as a loaded machine does) for longer than the deadlines below. */
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // Busy: no timer, no I/O callback runs meanwhile.
+  }
+}
+/** Longer than SHORT_TIMEOUT_MS, so the deadline has passed when the thread wakes. */
+const STALL_MS = 300;
+
+describe('deadlines on a busy checker', () => {
+  it('a connect that completed while the checker was stalled past its deadline is not a timeout', async () => {
+    listener = await listen({ label: 'server' });
+    const opening = openConnection({ port: listener.port, label: 'client', connectTimeoutMs: SHORT_TIMEOUT_MS });
+    // The kernel completes the loopback handshake during the stall; the deadline expires during it too.
+    stall(STALL_MS);
+    const client = await opening;
+    open.push(client);
+    expect(client.label).toBe('client');
+  });
+
+  it('bytes and a connection that arrived during the stall are seen before the deadline is judged', async () => {
+    listener = await listen({ label: 'server' });
+    const client = await openConnection({ port: listener.port, label: 'client' });
+    open.push(client);
+    const accepting = listener.nextConnection({ timeoutMs: SHORT_TIMEOUT_MS });
+    stall(STALL_MS);
+    const server = await accepting;
+    open.push(server);
+    const waiting = client.waitForText('late but there', { timeoutMs: SHORT_TIMEOUT_MS });
+    server.send('late but there');
+    stall(STALL_MS);
+    await expect(waiting).resolves.toBeTypeOf('number');
+  });
+});

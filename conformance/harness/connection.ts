@@ -276,24 +276,20 @@ export function recordSocket(socket: Socket, label: string): Connection {
         }
       };
       let settled = false;
-      const timer = setTimeout(() => {
-        // A busy checker can reach its deadline with the awaited bytes already in the socket
-        // buffer: let one poll phase read them (setImmediate runs after it) before judging.
-        setImmediate(() => {
-          if (settled) return;
-          run();
-          if (settled) return;
-          cleanup();
-          reject(
-            new ConnectionError(
-              ConnectionErrorCode.WAIT_TIMEOUT,
-              label,
-              `${what} (after ${timeoutMs} ms)`,
-              escapedTail(),
-            ),
-          );
-        });
-      }, timeoutMs);
+      const timer = setDeadline(timeoutMs, () => {
+        if (settled) return;
+        run();
+        if (settled) return;
+        cleanup();
+        reject(
+          new ConnectionError(
+            ConnectionErrorCode.WAIT_TIMEOUT,
+            label,
+            `${what} (after ${timeoutMs} ms)`,
+            escapedTail(),
+          ),
+        );
+      });
       const cleanup = () => {
         settled = true;
         clearTimeout(timer);
@@ -327,8 +323,12 @@ export function recordSocket(socket: Socket, label: string): Connection {
           return;
         }
         const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-        const timer = setTimeout(() => {
+        const timer = setDeadline(timeoutMs, () => {
           socket.off('drain', done);
+          if (socket.writableLength === 0 || socket.destroyed) {
+            resolve();
+            return;
+          }
           reject(
             new ConnectionError(
               ConnectionErrorCode.WAIT_TIMEOUT,
@@ -336,7 +336,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
               `${opts.what ?? 'writes flushed'} (${socket.writableLength} bytes pending after ${timeoutMs} ms)`,
             ),
           );
-        }, timeoutMs);
+        });
         const done = () => {
           clearTimeout(timer);
           resolve();
@@ -437,6 +437,16 @@ export function recordSocket(socket: Socket, label: string): Connection {
   return connection;
 }
 
+/**
+ * Like `setTimeout`, but `onExpire` runs only after one more poll phase. A busy checker can reach its
+ * deadline with the awaited event (bytes, a completed connect, a drain, an accept) already waiting in the
+ * kernel; Node runs expired timers before it polls, so without this a loaded machine turns a timely peer
+ * into a timeout. `onExpire` must check for itself whether the awaited event came meanwhile.
+ */
+export function setDeadline(ms: number, onExpire: () => void): NodeJS.Timeout {
+  return setTimeout(() => setImmediate(onExpire), ms);
+}
+
 /** Options of {@link openConnection}. */
 export interface OpenConnectionOptions {
   host?: string;
@@ -451,7 +461,10 @@ export function openConnection(opts: OpenConnectionOptions): Promise<Connection>
   const timeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const socket = connect({ host: opts.host ?? '127.0.0.1', port: opts.port, allowHalfOpen: true });
-    const timer = setTimeout(() => {
+    let settled = false;
+    const timer = setDeadline(timeoutMs, () => {
+      if (settled) return;
+      settled = true;
       socket.destroy();
       reject(
         new ConnectionError(
@@ -460,8 +473,10 @@ export function openConnection(opts: OpenConnectionOptions): Promise<Connection>
           `connect to port ${opts.port} (after ${timeoutMs} ms)`,
         ),
       );
-    }, timeoutMs);
+    });
     const failed = (error: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       reject(
         new ConnectionError(
@@ -475,6 +490,8 @@ export function openConnection(opts: OpenConnectionOptions): Promise<Connection>
     };
     socket.once('error', failed);
     socket.once('connect', () => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       socket.off('error', failed);
       resolve(recordSocket(socket, opts.label));
@@ -523,7 +540,10 @@ export function listen(opts: { host?: string; port?: number; label?: string } = 
               arrivals.delete(take);
               resolveNext(connection);
             };
-            const timer = setTimeout(() => {
+            const timer = setDeadline(timeoutMs, () => {
+              if (!arrivals.has(take)) return;
+              take();
+              if (!arrivals.has(take)) return;
               arrivals.delete(take);
               rejectNext(
                 new ConnectionError(
@@ -532,7 +552,7 @@ export function listen(opts: { host?: string; port?: number; label?: string } = 
                   `a connection on port ${port} (after ${timeoutMs} ms)`,
                 ),
               );
-            }, timeoutMs);
+            });
             arrivals.add(take);
             take();
           });
