@@ -367,7 +367,7 @@ export function renderClusterSection(results: ClusterResults): string {
   const loadText =
     loads.length === 0
       ? ''
-      : ` The machine's 1-minute load average went from ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} during these runs (2 cores), and other work used a median ${median(results.runs.map((r) => r.backgroundPercent ?? 0))} % of a core.`;
+      : ` The machine's 1-minute load average was between ${Math.min(...loads).toFixed(1)} and ${Math.max(...loads).toFixed(1)} during these runs (2 cores), and other work used a median ${median(results.runs.map((r) => r.backgroundPercent ?? 0))} % of a core.`;
   const lines = [
     BEGIN,
     '## Clustered reference server (`serve --cluster`, one machine)',
