@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../conformance/harness/spawn.js';
 import { formatCount, formatMs } from '../src/bench/render.js';
 import { type BenchResult, benchResultSchema } from '../src/bench/result.js';
-import { clusterSection } from './cluster.js';
+import { clusterSection, runClusterBench } from './cluster.js';
 import { BackgroundLoad, machineFacts, sampleBackground } from './machine.js';
 import { summariseProfile } from './profile.js';
 import {
@@ -65,6 +65,9 @@ options (environment variable in brackets):
   --merge             add this run's figures to bench/results.json instead of replacing them
                       (e.g. to complete a matrix that hit its time bound)
   --big-runs N        runs of the big configuration (default: --runs)
+  --cluster LIST      node counts of the multi-node rows (bench/cluster.ts: 1 = the single server,
+                      2, 3 = serve --cluster with one redis-server), for the member counts >= 100;
+                      none = skip [CHATKIT_BENCH_CLUSTER]                default 1,2,3
 
 servers: reference-nick reference-tilde c-relay seed-nick seed-tilde ncat
 (the reference server runs in its default mode; c-relay is bench/c/relay.c, built with cc)`;
@@ -163,6 +166,7 @@ function options() {
       'report-only': { type: 'boolean' },
       merge: { type: 'boolean' },
       'big-runs': { type: 'string' },
+      cluster: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -203,6 +207,9 @@ function options() {
     merge: values.merge === true,
     bigRuns: values['big-runs'] === undefined ? undefined : num(values['big-runs'], 0, '--big-runs'),
     argv: process.argv.slice(2),
+    clusterNodes: list(values.cluster ?? env.CHATKIT_BENCH_CLUSTER, '1,2,3')
+      .filter((n) => n !== 'none')
+      .map((n) => num(n, 1, '--cluster')),
   };
 }
 
@@ -505,6 +512,20 @@ async function main(): Promise<void> {
         `  joined ${result.join.joined}/${job.members} in ${formatMs(result.join.ms)}, ${formatCount(result.deliveries.perSecond)} deliveries/s, p99 ${formatMs(result.latencyMs.p99)}, lost ${result.deliveries.lost}; others' CPU ${background} %`,
       );
     } else log(`  failed: ${error}`);
+  }
+
+  // The multi-node rows (bench/cluster.ts), in the same run: its own results file and section.
+  const clusterMembers = o.members.filter((m) => m >= 100);
+  if (o.clusterNodes.length > 0 && clusterMembers.length > 0) {
+    await runClusterBench({
+      members: clusterMembers,
+      nodes: o.clusterNodes,
+      runs: o.runs,
+      deadline,
+      beforeRun: () => waitForQuiet(o.quietWait),
+      log,
+      command: `npm run bench${o.argv.length > 0 ? ` -- ${o.argv.join(' ')}` : ''}`,
+    });
   }
 
   const disturbed = runs.filter((r) => r.background > BUSY_PERCENT).length;

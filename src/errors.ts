@@ -147,6 +147,12 @@ export const ERROR_CODES = {
     'chatkit bench: the load generator could not connect to the target or join its members.',
   CLIENT_BAD_OPTION:
     "The reference client's connect() was given an option out of range (a port, a timeout, a limit) or an unknown dialect or framing.",
+  CLUSTER_REDIS_SLOW:
+    'Clustered server: Redis did not answer within the command timeout on a live connection (a busy Redis or a starved node); nothing is lost, the entry counts the late commands when replies are back.',
+  CLUSTER_REDIS_REFUSED:
+    'Clustered server: Redis answered a broadcast with an error (e.g. OOM, NOPERM); the other nodes did not get it, members on this node did.',
+  CLUSTER_SUBSCRIBER_DROPPED:
+    "Clustered server: Redis closed this node's subscription while still answering its commands, most likely its client-output-buffer-limit for pub/sub (docs/cluster.md); the node resubscribes.",
 } as const;
 
 /** One of chatkit's stable error codes. */

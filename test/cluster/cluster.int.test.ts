@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
 import { type ClusterNode, STEP_MS, startNode, startRedis } from '../support/redis.js';
@@ -167,6 +168,55 @@ describe('chatkit serve --cluster (NICK dialect)', () => {
     await wait(impostor, 'NICK');
     impostor.send('alice');
     await wait(impostor, 'NICKNAME_IN_USE');
+  });
+});
+
+describe('chatkit serve --cluster under a slow or meddling Redis', () => {
+  it('rides out a Redis that answers later than the command timeout: nothing lost, nothing doubled, no split', async () => {
+    const r = await redis();
+    const [a, b] = await nodes(r.url, 2);
+    const alice = await nickMember(a!.port, 'alice');
+    const bob = await nickMember(b!.port, 'bob');
+    await wait(alice, 'bob joined!');
+    // A stopped redis-server keeps its sockets open and answers nothing: what a node sees when
+    // Redis, or the node itself, is starved of CPU for longer than the command timeout.
+    process.kill(-r.pid, 'SIGSTOP');
+    cleanup.push(() => process.kill(-r.pid, 'SIGCONT'));
+    alice.send('alice: during;');
+    await a!.target.waitForOutput('stdout', 'code=CLUSTER_REDIS_SLOW', { timeoutMs: STEP_MS });
+    process.kill(-r.pid, 'SIGCONT');
+    await a!.target.waitForOutput('stdout', (out) => /code=CLUSTER_REDIS_SLOW .*late=\d+ lost=0/.test(out), {
+      timeoutMs: STEP_MS,
+    });
+    await wait(bob, 'alice: during;');
+    await wait(alice, 'alice: during;');
+    alice.send('alice: after;');
+    await wait(bob, 'alice: after;');
+    bob.send('bob: and back;');
+    await wait(alice, 'bob: and back;');
+    // Once through Redis, never a second time from a local fallback.
+    expect(text(alice).split('alice: during;').length - 1).toBe(1);
+    expect(a!.target.stdout()).not.toContain('CLUSTER_REDIS_LOST');
+  });
+
+  it('logs a coded line when Redis drops only its subscription, resubscribes and chats on', async () => {
+    const r = await redis();
+    const [a, b] = await nodes(r.url, 2);
+    const alice = await nickMember(a!.port, 'alice');
+    const bob = await nickMember(b!.port, 'bob');
+    await wait(alice, 'bob joined!');
+    // What Redis does to a subscriber past its client-output-buffer-limit for pub/sub.
+    const admin = new Redis(Number(new URL(r.url).port), '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+    cleanup.push(() => admin.disconnect());
+    await admin.connect();
+    expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBe(2);
+    await a!.target.waitForOutput('stdout', 'code=CLUSTER_SUBSCRIBER_DROPPED', { timeoutMs: STEP_MS });
+    await a!.target.waitForOutput('stdout', 'code=CLUSTER_REDIS_RESTORED', { timeoutMs: STEP_MS });
+    await b!.target.waitForOutput('stdout', 'code=CLUSTER_REDIS_RESTORED', { timeoutMs: STEP_MS });
+    alice.send('alice: still one room?');
+    await wait(bob, 'alice: still one room?');
+    bob.send('bob: yes');
+    await wait(alice, 'bob: yes');
   });
 });
 

@@ -11,7 +11,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import {
   CLUSTER_COMMAND_TIMEOUT_MS,
   CLUSTER_RECONNECT_BASE_MS,
@@ -38,6 +38,15 @@ interface Outage {
   refusedJoins: number;
 }
 
+/** Commands that outlived the command timeout on a live connection: late, not lost. */
+interface SlowSpell {
+  readonly since: number;
+  late: number;
+}
+
+/** Which of the node's two connections to Redis. */
+type Connection = 'publisher' | 'subscriber';
+
 /** The {@link RoomLink} of `chatkit serve --cluster`. */
 export class RedisRoomLink implements RoomLink {
   /** This node's id in the room (host, pid, random): the owner recorded on its nickname claims. */
@@ -54,6 +63,9 @@ export class RedisRoomLink implements RoomLink {
   #sink: RoomSink | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #outage: Outage | undefined;
+  #slow: SlowSpell | undefined;
+  /** A restore in progress (from a `ready` event or a heartbeat): one at a time. */
+  #restoring = false;
   #closing: Promise<void> | undefined;
 
   /** Creates the link; nothing connects before {@link start}. */
@@ -93,10 +105,9 @@ export class RedisRoomLink implements RoomLink {
       throw new ChatkitError('CLUSTER_UNAVAILABLE', `cannot reach Redis at ${where}`, { cause });
     }
     this.#sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.#onMessage(message));
-    for (const client of [this.#pub, this.#sub]) {
-      client.on('close', () => this.#down());
-      client.on('ready', () => void this.#maybeRestored());
-    }
+    this.#pub.on('close', () => this.#down('publisher'));
+    this.#sub.on('close', () => this.#down('subscriber'));
+    for (const client of [this.#pub, this.#sub]) client.on('ready', () => void this.#maybeRestored());
     await this.#beat();
     this.#heartbeat = setInterval(() => void this.#beat(), this.#options.heartbeatMs);
     this.#heartbeat.unref();
@@ -161,16 +172,61 @@ export class RedisRoomLink implements RoomLink {
   /** Sends a command that broadcasts, or when Redis is away runs `local` and counts it as unshared. */
   #command(send: () => Promise<unknown>, local: () => void): void {
     if (this.#outage !== undefined || this.#pub.status !== 'ready') {
-      this.#down();
+      this.#down('publisher');
       this.#outage!.unshared++;
       local();
       return;
     }
-    send().catch(() => {
-      // Lost in flight when Redis went away: the others never saw it; local members still get it.
-      this.#down();
-      this.#outage!.unshared++;
-      local();
+    send().catch((error: unknown) => {
+      if (error instanceof ReplyError) {
+        // Redis answered and refused it: nobody else has it; local members still get it.
+        this.#sink?.log({
+          level: 'error',
+          event: 'cluster',
+          code: 'CLUSTER_REDIS_REFUSED',
+          detail: `node=${this.node} reply=${JSON.stringify((error as Error).message.slice(0, 120))}`,
+        });
+        local();
+      } else if (this.#pub.status === 'ready' && this.#outage === undefined) {
+        // The command timeout passed on a live connection (a busy Redis, or this process starved
+        // of CPU): the command is still on the wire, Redis runs it, and the subscription brings it
+        // back to every node, this one included. Delivering it here too would duplicate it, and
+        // calling Redis lost would cut this node off for good (no `ready` follows a live socket).
+        this.#late();
+      } else {
+        // Lost in flight when Redis went away: the others never saw it; local members still get it.
+        this.#down('publisher');
+        this.#outage!.unshared++;
+        local();
+      }
+    });
+  }
+
+  /** Counts a late command; the first of a spell is logged at once, the spell's total when it ends. */
+  #late(): void {
+    if (this.#slow !== undefined) {
+      this.#slow.late++;
+      return;
+    }
+    this.#slow = { since: Date.now(), late: 1 };
+    this.#sink?.log({
+      level: 'warn',
+      event: 'cluster',
+      code: 'CLUSTER_REDIS_SLOW',
+      detail: `node=${this.node} no reply within ${CLUSTER_COMMAND_TIMEOUT_MS} ms on a live connection; not a lost connection: commands stay on their way`,
+    });
+  }
+
+  /** Ends a slow spell (a heartbeat got its reply) and logs its total. */
+  #prompt(): void {
+    const spell = this.#slow;
+    if (spell === undefined) return;
+    this.#slow = undefined;
+    this.#sink?.log({
+      level: 'info',
+      event: 'cluster',
+      code: 'CLUSTER_REDIS_SLOW',
+      detail: `node=${this.node} replies are back after ${Date.now() - spell.since}ms late=${spell.late} lost=0`,
     });
   }
 
@@ -189,23 +245,54 @@ export class RedisRoomLink implements RoomLink {
     else this.#sink.deliver(envelope.bytes);
   }
 
-  #down(): void {
+  #down(which: Connection): void {
+    if (which === 'subscriber' && this.#closing === undefined) void this.#subscriberDropped();
     if (this.#outage !== undefined || this.#closing !== undefined) return;
     this.#outage = { since: Date.now(), unshared: 0, refusedJoins: 0 };
+    this.#slow = undefined;
     this.#sink?.log({
       level: 'error',
       event: 'cluster',
       code: 'CLUSTER_REDIS_LOST',
-      detail: `node=${this.node} reconnecting with backoff (${CLUSTER_RECONNECT_BASE_MS}..${CLUSTER_RECONNECT_MAX_MS} ms); members here keep chatting among themselves`,
+      detail: `node=${this.node} connection=${which} reconnecting with backoff (${CLUSTER_RECONNECT_BASE_MS}..${CLUSTER_RECONNECT_MAX_MS} ms); members here keep chatting among themselves`,
     });
     // Newcomers whose notice was on its way would otherwise wait for it forever.
     for (const id of [...this.#pendingJoins.keys()]) this.#letIn(id);
   }
 
+  /**
+   * The subscriber's connection closed. If Redis still answers on the other one, Redis closed
+   * only the subscriber: most likely its output buffer for this client passed
+   * `client-output-buffer-limit pubsub` (this node read its channel too slowly), see docs/cluster.md.
+   */
+  async #subscriberDropped(): Promise<void> {
+    if (this.#pub.status !== 'ready') return;
+    try {
+      await this.#pub.ping();
+    } catch {
+      return; // Redis itself is away: CLUSTER_REDIS_LOST says so
+    }
+    this.#sink?.log({
+      level: 'error',
+      event: 'cluster',
+      code: 'CLUSTER_SUBSCRIBER_DROPPED',
+      detail: `node=${this.node} Redis closed this node's subscription while answering its commands (client-output-buffer-limit pubsub? see docs/cluster.md); resubscribing`,
+    });
+  }
+
   async #maybeRestored(): Promise<void> {
     const outage = this.#outage;
-    if (outage === undefined || this.#closing !== undefined) return;
+    if (outage === undefined || this.#closing !== undefined || this.#restoring) return;
     if (this.#pub.status !== 'ready' || this.#sub.status !== 'ready') return;
+    this.#restoring = true;
+    try {
+      await this.#restore(outage);
+    } finally {
+      this.#restoring = false;
+    }
+  }
+
+  async #restore(outage: Outage): Promise<void> {
     this.#outage = undefined;
     // Redis may have restarted empty (no persistence): claim our members' nicknames again.
     const conflicts: string[] = [];
@@ -229,7 +316,9 @@ export class RedisRoomLink implements RoomLink {
       }
       await this.#beat();
     } catch {
-      this.#down();
+      // A reply that did not come (a timeout) leaves both connections up: no `ready` event will
+      // follow, so the next heartbeat tries again.
+      this.#outage ??= outage;
       return;
     }
     this.#sink?.log({
@@ -244,7 +333,8 @@ export class RedisRoomLink implements RoomLink {
   }
 
   async #beat(): Promise<void> {
-    if (this.#outage !== undefined || this.#closing !== undefined) return;
+    if (this.#closing !== undefined) return;
+    if (this.#outage !== undefined) return this.#maybeRestored();
     let dead: string[];
     try {
       const keys = [this.#nodesKey(), this.#nodeKey(this.node), ...[...this.#nicks].map((n) => this.#nickKey(n))];
@@ -257,8 +347,9 @@ export class RedisRoomLink implements RoomLink {
         this.#nodeSetTtl(),
       )) as string[];
     } catch {
-      return; // the close/ready events report the outage
+      return; // the close/ready events report an outage; a timeout counts as late (#command)
     }
+    this.#prompt();
     for (const node of dead) {
       if (node !== this.node) await this.#reap(node);
     }
