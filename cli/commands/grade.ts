@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
-import { isPromptToken } from '../../conformance/probe.js';
+import { isPromptToken, PROMPT_TOKEN_RULE } from '../../src/codec/index.js';
 import { GRADE_EXIT, type ClassReport } from '../../grade/class-report.js';
 import {
   DEFAULT_GRADE_OUT,
@@ -79,7 +79,7 @@ Exit codes:
   async run(): Promise<ClassReport> {
     const { argv, flags } = await this.parse(Grade);
     const paths = argv as string[];
-    if (flags.prompt !== undefined && !isPromptToken(flags.prompt)) this.#usage(`--prompt must be 1 to 32 printable ASCII bytes without spaces, got "${flags.prompt}"`);
+    if (flags.prompt !== undefined && !isPromptToken(flags.prompt)) this.#usage(`--prompt must be ${PROMPT_TOKEN_RULE}, got "${flags.prompt}"`);
     const profiles = this.#profiles(flags.profile);
     let rubric: Rubric = DEFAULT_RUBRIC;
     let shard: Shard | undefined;
