@@ -78,7 +78,7 @@ describe('--reporter junit', () => {
     expect(body).toContain('rerun: chatkit conform');
   });
 
-  it('keeps the transcript in CDATA that survives "]]>" and bytes XML cannot hold', () => {
+  it('keeps the transcript whole in <system-out>, "]]>" and bytes XML cannot hold included', () => {
     const out = textOf(findAll([byId(renderJunit(mixedReport()), 'nick.leave.ghost')], 'system-out')[0]!);
     expect(out).toContain('alice  in   " joined!]]>" (11 B)  hex 206a6f696e6564215d5d3e');
     expect(out).toContain('ghost  in   "caf\\xc3\\xa9\\x00" (6 B)  hex 636166c3a900');
