@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isPromptToken, PROMPT_TOKEN_RULE } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
 import type { ConformanceCase } from './harness/case.js';
 import { requirementIndex } from './harness/requirements.js';
@@ -32,11 +33,8 @@ export const TARGET_DECLARATION_SCHEMA = z
     declaration: z.literal(DECLARATION_VERSION),
     dialect: z.enum(['nick', 'tilde']),
     side: z.enum(['server', 'client']).default('server'),
-    // NICK-PROMPT-1: 1 to 32 printable ASCII bytes without space (the `token` rule of Annex D).
-    prompt: z
-      .string()
-      .regex(/^[\x21-\x7e]{1,32}$/)
-      .optional(),
+    // NICK-PROMPT-1: the `token` rule of Annex D, the one isPromptToken checks.
+    prompt: z.string().refine(isPromptToken, { message: `must be ${PROMPT_TOKEN_RULE}` }).optional(),
     framing: z.enum(['chunk', 'line']).default('chunk'),
     optional: z.array(optionalRequirement).default([]),
     // §14: the extension profiles a target speaks; each adds its profile's cases to the run (EXT-1).

@@ -5,12 +5,13 @@
  *
  * @module
  */
+import { painter, type Style } from '../src/color.js';
 import { rootCauseText, type StudentGrade } from './class-report.js';
 
 /** Widest first-root-cause column on a terminal (the files hold it whole). */
 export const CAUSE_COLUMN_WIDTH = 70;
 
-const COLOUR = { pass: 32, fail: 31, error: 33 } as const;
+const COLOUR: Readonly<Record<StudentGrade['verdict'], Style>> = { pass: 'green', fail: 'red', error: 'yellow' };
 
 /** Renders rows of the table. */
 export class GradeTable {
@@ -30,7 +31,7 @@ export class GradeTable {
   /** One student's row. */
   row(g: StudentGrade): string {
     const verdict = g.verdict.padEnd(7);
-    const painted = this.#color ? `\x1b[${COLOUR[g.verdict]}m${verdict}\x1b[0m` : verdict;
+    const painted = painter(this.#color)(COLOUR[g.verdict], verdict);
     const cause = rootCauseText(g);
     const short = cause.length > CAUSE_COLUMN_WIDTH ? `${cause.slice(0, CAUSE_COLUMN_WIDTH - 1)}…` : cause;
     const frac = (c: { passed: number; total: number }) => `${c.passed}/${c.total}`.padStart(7);

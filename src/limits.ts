@@ -107,3 +107,40 @@ export const SERVER_FD_HEADROOM = 8;
 export const LOG_SINK_MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Longest NICK prompt token (§4.2: the generated `token` field's 1–32 printable ASCII bytes). */
 export const PROMPT_TOKEN_MAX_BYTES = 32;
+
+/** Reference client: default bound on establishing the TCP connection. */
+export const CLIENT_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * Reference client: default bound on the whole handshake, from the connection to `Connected to
+ * server!` (NICK) or the user's own `SERVER~<user> added to the chat` (tilde). Matches the server's
+ * default (ROBUST-HANDSHAKE-2), so a conformant server gives up no later than the client does.
+ */
+export const CLIENT_HANDSHAKE_TIMEOUT_MS = SERVER_HANDSHAKE_TIMEOUT_MS;
+/**
+ * Reference client, `auto`: how long the client listens for a prompt before it concludes that the
+ * server waits for it to speak first (tilde). A NICK server prompts at once (NICK-PROMPT-1), so on
+ * loopback or a LAN the prompt arrives well within this; over a slow link, name the dialect instead.
+ */
+export const AUTO_PROMPT_WAIT_MS = 750;
+/**
+ * Reference client, `auto`: after the first bytes arrive, how long more bytes are still taken as
+ * part of the prompt token. NICK-PROMPT-2 guarantees that nothing but the prompt comes before the
+ * nickname, so bytes in this window can only be the rest of a prompt that TCP split.
+ */
+export const AUTO_PROMPT_SETTLE_MS = 50;
+/**
+ * Reference client: default bound on unread events. Each event holds at most one frame (2048
+ * bytes), so a reader that never reads costs at most about 2 MiB; past the bound the oldest events
+ * are dropped and counted (`CLIENT_EVENT_OVERFLOW`).
+ */
+export const CLIENT_MAX_QUEUED_EVENTS = 1_000;
+/** Reference client: how long `close()` waits for its FIN to be flushed before it destroys the socket. */
+export const CLIENT_CLOSE_TIMEOUT_MS = 1_000;
+/**
+ * Reference client: most bytes `send()` lets wait in the socket's write buffer. A server that stops
+ * reading would otherwise make the client buffer without bound; chat messages are small, so a
+ * backlog this large means the server is not reading at all.
+ */
+export const CLIENT_SEND_BACKLOG_BYTES = 64 * 1024;
+/** Reference client: default bound of `waitFor()`. */
+export const CLIENT_WAIT_TIMEOUT_MS = 5_000;

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Readable } from 'node:stream';
 import { Flags } from '@oclif/core';
 import { DIALECTS } from '../../src/codec/generated/index.js';
+import { colorWanted } from '../../src/color.js';
 import { runTerminalClient } from '../../src/reference-client/tui.js';
 import { ChatkitCommand } from '../base.js';
 import { addressArg, EXIT_USAGE, framingFlag, intFlag, promptFlag } from '../flags.js';
@@ -96,7 +97,7 @@ export default class Connect extends ChatkitCommand {
       output: process.stdout,
       errorOutput: process.stderr,
       isTTY,
-      color: process.stdout.isTTY === true,
+      color: colorWanted(process.stdout),
       ...optional('prompt', flags.prompt),
       ...optional('adminPassword', flags['admin-password']),
       ...optional('extensions', flags.extensions as ('admin' | 'commands' | 'rooms')[] | undefined),

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
-import { isPromptToken } from '../../conformance/probe.js';
+import { isPromptToken, PROMPT_TOKEN_RULE } from '../../src/codec/index.js';
+import { colorWanted } from '../../src/color.js';
 import { GRADE_EXIT, type ClassReport } from '../../grade/class-report.js';
 import {
   DEFAULT_GRADE_OUT,
@@ -79,7 +80,7 @@ Exit codes:
   async run(): Promise<ClassReport> {
     const { argv, flags } = await this.parse(Grade);
     const paths = argv as string[];
-    if (flags.prompt !== undefined && !isPromptToken(flags.prompt)) this.#usage(`--prompt must be 1 to 32 printable ASCII bytes without spaces, got "${flags.prompt}"`);
+    if (flags.prompt !== undefined && !isPromptToken(flags.prompt)) this.#usage(`--prompt must be ${PROMPT_TOKEN_RULE}, got "${flags.prompt}"`);
     const profiles = this.#profiles(flags.profile);
     let rubric: Rubric = DEFAULT_RUBRIC;
     let shard: Shard | undefined;
@@ -100,7 +101,7 @@ Exit codes:
 
     const human = flags.json ? process.stderr : process.stdout;
     const tty = human.isTTY === true;
-    const table = new GradeTable(submissions.map((s) => s.student), tty && !process.env.NO_COLOR);
+    const table = new GradeTable(submissions.map((s) => s.student), colorWanted(human));
     const plan = loadPlan(flags.jobs, flags['case-jobs'], flags['timeout-scale']);
     human.write(
       `grading ${submissions.length} submission${submissions.length === 1 ? '' : 's'}${shard ? ` (slice ${shard.index}/${shard.count} of ${all.length})` : ''}, ${flags.jobs} at a time, ${plan.caseJobs} case${plan.caseJobs === 1 ? '' : 's'} at a time each${plan.timeoutScale !== flags['timeout-scale'] ? `, bounds ×${plan.timeoutScale}` : ''}\n${table.header()}\n`,

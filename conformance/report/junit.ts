@@ -19,10 +19,16 @@
  * - `flaky` (failed, then passed on a retry): a passing testcase with a `FLAKY` note in `<system-err>`.
  * - a failure listed in the baseline (`known`): `<skipped message="known failure (baseline) ...">`,
  *   the way pytest reports an expected failure, so it does not turn CI red while the exit code is 0.
- * Every case that did not plainly pass carries its wire transcript in `<system-out>` (CDATA).
+ * Every case that did not plainly pass carries its wire transcript in `<system-out>`.
+ *
+ * The document is built with xmlbuilder2, which escapes text and attributes; what is ours is only
+ * what no builder can do for us: characters XML 1.0 cannot carry at all are written in chatkit's
+ * escaped form ({@link xmlSafe}). It validates against Jenkins' JUnit schema (test/conformance).
  *
  * @module
  */
+import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import type { CaseResult, RunReport } from '../harness/report.js';
 import { blockedText, duringText, levelLine, requirementLevel, shown } from './pretty.js';
 import { transcriptLines } from './transcript.js';
@@ -49,30 +55,26 @@ export function xmlSafe(text: string): string {
   });
 }
 
-/** Escapes text content. */
-export function xmlText(text: string): string {
-  return xmlSafe(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/**
+ * An attribute value as every reader will see it: XML's attribute-value normalisation turns TAB,
+ * CR and LF into spaces, so they are written as spaces (and a reader shows what the file says).
+ */
+function attrValue(value: string | number): string {
+  return xmlSafe(String(value)).replace(/[\t\n\r]/g, ' ');
 }
 
-/** Escapes an attribute value (quotes and whitespace that attribute normalisation would eat). */
-export function xmlAttr(text: string): string {
-  return xmlText(text)
-    .replace(/"/g, '&quot;')
-    .replace(/\n/g, '&#10;')
-    .replace(/\r/g, '&#13;')
-    .replace(/\t/g, '&#9;');
+/** Attributes in the order given, without the undefined ones. */
+function attrs(pairs: Record<string, string | number | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pairs)) if (v !== undefined) out[k] = attrValue(v);
+  return out;
 }
 
-/** A CDATA section holding any text: `]]>` is split across two sections. */
-export function cdata(text: string): string {
-  return `<![CDATA[${xmlSafe(text).replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
-}
-
-function attrs(pairs: Record<string, string | number | undefined>): string {
-  return Object.entries(pairs)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => ` ${k}="${xmlAttr(String(v))}"`)
-    .join('');
+/** Adds `<tag attributes>text</tag>` (the text made XML-safe; the builder escapes it). */
+function child(parent: XMLBuilder, tag: string, attributes: Record<string, string | number | undefined>, text?: string) {
+  const element = parent.ele(tag, attrs(attributes));
+  if (text !== undefined) element.txt(xmlSafe(text));
+  return element;
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
@@ -129,14 +131,13 @@ export function junitOutcome(c: CaseResult, failOn: 'must' | 'should'): Outcome 
   }
 }
 
-function testcase(c: CaseResult, report: RunReport): string {
+function testcase(suite: XMLBuilder, c: CaseResult, report: RunReport): void {
   const outcome = junitOutcome(c, report.options.failOn);
-  const head = `    <testcase${attrs({
+  const element = child(suite, 'testcase', {
     name: `${c.id}: ${c.title}`,
     classname: `chatkit.${c.dialect}.${c.profile}`,
     time: secs(c.durationMs),
-  })}`;
-  const children: string[] = [];
+  });
   const message = c.failure
     ? clip(`${c.failure.requirement}: ${c.failure.message}`, JUNIT_MESSAGE_CHARS)
     : '';
@@ -147,20 +148,16 @@ function testcase(c: CaseResult, report: RunReport): string {
         : c.verdict === 'blocked'
           ? blockedText(c)
           : `known failure (baseline): ${message || c.verdict}`;
-    children.push(`      <skipped${attrs({ message: clip(why, JUNIT_MESSAGE_CHARS) })}/>`);
+    child(element, 'skipped', { message: clip(why, JUNIT_MESSAGE_CHARS) });
   } else if (outcome === 'error') {
     const error = c.error ?? 'the case could not be judged';
-    children.push(
-      `      <error${attrs({ message: clip(error.split('\n')[0]!, JUNIT_MESSAGE_CHARS), type: 'harness' })}>${xmlText(error)}</error>`,
-    );
+    child(element, 'error', { message: clip(error.split('\n')[0]!, JUNIT_MESSAGE_CHARS), type: 'harness' }, error);
   } else if (outcome === 'failure') {
-    children.push(
-      `      <failure${attrs({ message, type: c.level === 'SHOULD' ? 'SHOULD' : 'MUST' })}>${xmlText(failureBody(c))}</failure>`,
-    );
+    child(element, 'failure', { message, type: c.level === 'SHOULD' ? 'SHOULD' : 'MUST' }, failureBody(c));
   }
   const plainPass = c.verdict === 'pass' && c.baseline === undefined;
   if (!plainPass && c.transcript.length + (c.targetOutput ? 1 : 0) > 0 && c.verdict !== 'skip') {
-    children.push(`      <system-out>${cdata(systemOut(c))}</system-out>`);
+    child(element, 'system-out', {}, systemOut(c));
   }
   const notes: string[] = [];
   if (c.verdict === 'warn' && outcome === 'pass') {
@@ -178,28 +175,27 @@ function testcase(c: CaseResult, report: RunReport): string {
   }
   if (c.baseline === 'fixed')
     notes.push('FIXED: listed in the baseline, passes now; remove it from the baseline');
-  if (notes.length) children.push(`      <system-err>${cdata(notes.join('\n\n').trimEnd())}</system-err>`);
-  return children.length ? `${head}>\n${children.join('\n')}\n    </testcase>` : `${head}/>`;
+  if (notes.length) child(element, 'system-err', {}, notes.join('\n\n').trimEnd());
 }
 
 /** The testcase that stands for a run that could not judge (everything): an error with the reason. */
-function unjudgedTestcase(report: RunReport): string | undefined {
+function unjudgedTestcase(suite: XMLBuilder, report: RunReport): void {
   const u = report.unjudged;
-  if (!u) return undefined;
+  if (!u) return;
   const text = `${u.reason}${duringText(u)}`;
-  return [
-    `    <testcase${attrs({ name: 'chatkit conform: not judged', classname: `chatkit.${report.target.dialect}.run`, time: '0.000' })}>`,
-    `      <error${attrs({ message: clip(text.split('\n')[0]!, JUNIT_MESSAGE_CHARS), type: 'unjudged' })}>${xmlText(text)}</error>`,
-    '    </testcase>',
-  ].join('\n');
+  const element = child(suite, 'testcase', {
+    name: 'chatkit conform: not judged',
+    classname: `chatkit.${report.target.dialect}.run`,
+    time: '0.000',
+  });
+  child(element, 'error', { message: clip(text.split('\n')[0]!, JUNIT_MESSAGE_CHARS), type: 'unjudged' }, text);
 }
 
 /** The JUnit XML document of a run. */
 export function renderJunit(report: RunReport): string {
-  const unjudged = unjudgedTestcase(report);
   const outcomes: Outcome[] = [
     ...report.cases.map((c) => junitOutcome(c, report.options.failOn)),
-    ...(unjudged ? (['error'] as const) : []),
+    ...(report.unjudged ? (['error'] as const) : []),
   ];
   const n = (o: Outcome) => outcomes.filter((x) => x === o).length;
   const time = secs(report.durationMs);
@@ -219,29 +215,27 @@ export function renderJunit(report: RunReport): string {
     seed: report.seed === undefined ? undefined : String(report.seed),
     unjudged: report.unjudged ? report.unjudged.reason : undefined,
   };
-  const props = Object.entries(properties)
-    .filter(([, v]) => v !== undefined)
-    .map(([name, value]) => `      <property${attrs({ name, value })}/>`);
-  const suite = `chatkit ${t.dialect}`;
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites${attrs({ name: 'chatkit conform', tests: outcomes.length, failures: n('failure'), errors: n('error'), time })}>`,
-    `  <testsuite${attrs({
-      name: suite,
-      tests: outcomes.length,
-      failures: n('failure'),
-      errors: n('error'),
-      skipped: n('skipped'),
-      time,
-      timestamp: report.startedAt.slice(0, 19),
-    })}>`,
-    '    <properties>',
-    ...props,
-    '    </properties>',
-    ...report.cases.map((c) => testcase(c, report).replace(/^ {4}/, '    ')),
-    ...(unjudged ? [unjudged] : []),
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
+  const doc = create({ version: '1.0', encoding: 'UTF-8' });
+  const root = child(doc, 'testsuites', {
+    name: 'chatkit conform',
+    tests: outcomes.length,
+    failures: n('failure'),
+    errors: n('error'),
+    time,
+  });
+  const suite = child(root, 'testsuite', {
+    name: `chatkit ${t.dialect}`,
+    tests: outcomes.length,
+    failures: n('failure'),
+    errors: n('error'),
+    skipped: n('skipped'),
+    time,
+    timestamp: report.startedAt.slice(0, 19),
+  });
+  const props = suite.ele('properties');
+  for (const [name, value] of Object.entries(properties))
+    if (value !== undefined) child(props, 'property', { name, value });
+  for (const c of report.cases) testcase(suite, c, report);
+  unjudgedTestcase(suite, report);
+  return `${doc.end({ prettyPrint: true })}\n`;
 }

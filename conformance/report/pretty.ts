@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { painter, type Style } from '../../src/color.js';
 import type { CaseResult, RunReport, VerdictName } from '../harness/report.js';
 import { CONFORM_EXIT } from '../harness/report.js';
 import { transcriptTail } from './transcript.js';
@@ -29,23 +30,7 @@ export interface PrettyOptions {
   readonly color: boolean;
 }
 
-const ANSI = {
-  red: 31,
-  green: 32,
-  yellow: 33,
-  blue: 34,
-  magenta: 35,
-  cyan: 36,
-  gray: 90,
-  bold: 1,
-} as const;
-type Paint = keyof typeof ANSI;
-
-function painter(color: boolean) {
-  return (style: Paint, text: string) => (color ? `\x1b[${ANSI[style]}m${text}\x1b[0m` : text);
-}
-
-const VERDICT_STYLE: Record<VerdictName, Paint> = {
+const VERDICT_STYLE: Record<VerdictName, Style> = {
   pass: 'green',
   fail: 'red',
   warn: 'yellow',

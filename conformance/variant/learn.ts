@@ -12,7 +12,7 @@ import type { DialectName } from '../../src/codec/index.js';
 import { ChatkitError } from '../../src/errors.js';
 import { type Connection, openConnection } from '../harness/connection.js';
 import { CONNECT_TIMEOUT_MS, type CaseTiming } from '../harness/context.js';
-import { isPromptToken } from '../probe.js';
+import { isPromptToken, PROMPT_TOKEN_RULE } from '../../src/codec/index.js';
 import { NICK_PLACEHOLDER } from './texts.js';
 import { SPEC_ENCODING, type Variant } from './variant.js';
 
@@ -103,7 +103,7 @@ export async function learnVariant(options: {
       }
       const token = text(prompt);
       if (isPromptToken(token)) variant.prompt = token;
-      else missing.push(`prompt: "${token}" is no prompt token (1 to 32 printable ASCII bytes): the spec's is judged`);
+      else missing.push(`prompt: "${token}" is no prompt token (${PROMPT_TOKEN_RULE}): the spec's is judged`);
       seen.push(prompt);
       aStart = prompt.length;
     }

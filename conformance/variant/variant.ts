@@ -12,7 +12,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import type { DialectName } from '../../src/codec/index.js';
 import { ChatkitError } from '../../src/errors.js';
-import { isPromptToken } from '../probe.js';
+import { isPromptToken, PROMPT_TOKEN_RULE } from '../../src/codec/index.js';
 import { NICK_PLACEHOLDER, SPEC_TEXTS, type ServerTexts } from './texts.js';
 
 /** The file format's name and version. */
@@ -28,7 +28,7 @@ export const variantSchema = z.strictObject({
   schema: z.literal(VARIANT_SCHEMA).optional(),
   dialect: z.enum(['nick', 'tilde']),
   /** NICK: the prompt token (spec: `NICK`). */
-  prompt: z.string().refine(isPromptToken, { message: 'must be 1 to 32 printable ASCII bytes without spaces' }).optional(),
+  prompt: z.string().refine(isPromptToken, { message: `must be ${PROMPT_TOKEN_RULE}` }).optional(),
   /** NICK: what the newcomer is told once admitted (spec: `Connected to server!`). */
   welcome: z.string().min(1).optional(),
   /** The join announcement, `{nick}` where the nickname goes (spec: `{nick} joined!`, `SERVER~{nick} added to the chat`). */

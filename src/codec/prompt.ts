@@ -1,15 +1,19 @@
 /**
  * The one rule of what a NICK prompt token may be (spec §4.2): 1 to {@link PROMPT_TOKEN_MAX_BYTES}
- * bytes of printable ASCII without spaces. The server checks its `--prompt` with it, the client's
- * `auto` and the judge's probe recognise a prompt with it.
+ * bytes of printable ASCII without spaces. The rule itself is the generated `token` field of
+ * `spec/dialects/nick.yaml`, so the spec is its one source; the server checks its `--prompt` with
+ * it, the client's `auto`, the judge's probe, declarations and variant files recognise a prompt
+ * with it, and every message that states the rule uses {@link PROMPT_TOKEN_RULE}.
  *
  * @module
  */
 import { PROMPT_TOKEN_MAX_BYTES } from '../limits.js';
+import { nickTokenField } from './generated/nick.js';
 
-const PROMPT_TOKEN = new RegExp(`^[\\x21-\\x7e]{1,${PROMPT_TOKEN_MAX_BYTES}}$`);
+/** The rule in words, for error messages: `1 to 32 printable ASCII bytes without spaces`. */
+export const PROMPT_TOKEN_RULE = `1 to ${PROMPT_TOKEN_MAX_BYTES} printable ASCII bytes without spaces`;
 
-/** Whether `token` can be a NICK prompt: 1–32 bytes of printable ASCII without spaces. */
+/** Whether `token` can be a NICK prompt: {@link PROMPT_TOKEN_RULE}. */
 export function isPromptToken(token: string): boolean {
-  return PROMPT_TOKEN.test(token);
+  return nickTokenField.safeParse(token).success;
 }

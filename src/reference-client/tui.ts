@@ -25,7 +25,7 @@ import { encode } from '../codec/encode.js';
 import type { ExtensionMessageOf } from '../codec/extension.js';
 import type { ExtensionName } from '../codec/generated/index.js';
 import { concatBytes } from '../codec/text.js';
-import { colorWanted } from '../color.js';
+import { colorWanted, painter } from '../color.js';
 import { ChatkitError, CodecError } from '../errors.js';
 import { NICK_MESSAGE_MAX_BYTES, TILDE_CONTENT_MAX_BYTES } from '../limits.js';
 import {
@@ -66,9 +66,13 @@ export interface TerminalClientOptions extends ConnectOptions {
   readonly errorOutput?: Writable;
   /** Whether `input` is a terminal: selects TTY mode (prompt, commands) or scripted mode. */
   readonly isTTY: boolean;
-  /** Whether colours are wanted; they are used only on a TTY and never when `NO_COLOR` is set. */
+  /**
+   * Whether the caller wants colours (for standard output: `colorWanted(process.stdout)` of
+   * `src/color.ts`). They are used only in TTY mode unless `FORCE_COLOR` is set, and never when
+   * `NO_COLOR` is.
+   */
   readonly color: boolean;
-  /** The environment consulted for `NO_COLOR`; default `process.env`. */
+  /** The environment consulted for `NO_COLOR` and `FORCE_COLOR`; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Bound on waiting for each message's relay; default {@link PACE_ECHO_TIMEOUT_MS}. */
   readonly echoTimeoutMs?: number;
@@ -339,11 +343,11 @@ export async function runTerminalClient(options: TerminalClientOptions): Promise
 
   if (isTTY) {
     print(
-      paintDim(
+      painter(color)(
+        'dim',
         `connected to ${options.host}:${options.port} as ${client.nick} (${client.dialect}${
           client.prompt === undefined ? '' : `, prompt ${client.prompt}`
         }); /help lists commands`,
-        color,
       ),
     );
   }
@@ -420,10 +424,6 @@ function explainRefusedInput(error: ChatkitError, dialect: 'nick' | 'tilde'): st
             ? 'the text is not valid Unicode'
             : escapeForTerminal(error.message);
   return `invalid input (${error.code}): ${hint}; not sent`;
-}
-
-function paintDim(text: string, color: boolean): string {
-  return color ? `\x1b[2m${text}\x1b[0m` : text;
 }
 
 /** The connection options within the terminal options (exactOptionalPropertyTypes: absent stays absent). */

@@ -6,7 +6,7 @@
 import { DIALECTS } from '../codec/generated/index.js';
 import { ChatkitError } from '../errors.js';
 import type { DialectName, Framing } from '../codec/index.js';
-import { frameLimit, isPromptToken } from '../codec/index.js';
+import { frameLimit, isPromptToken, PROMPT_TOKEN_RULE } from '../codec/index.js';
 import {
   SERVER_HANDSHAKE_TIMEOUT_MS,
   SERVER_IDLE_TIMEOUT_MS,
@@ -143,7 +143,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const defaults = DIALECTS[dialect].defaults;
   const prompt = options.prompt ?? ('prompt' in defaults ? defaults.prompt : 'NICK');
   if (dialect === 'nick' && !isPromptToken(prompt)) {
-    throw new ServerOptionError('prompt', 'must be 1 to 32 printable ASCII characters without spaces');
+    throw new ServerOptionError('prompt', `must be ${PROMPT_TOKEN_RULE}`);
   }
   const variantPort = DIALECTS.nick.variants.find((v) => v.prompt === prompt)?.port;
   const port =

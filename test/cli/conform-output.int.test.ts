@@ -130,12 +130,12 @@ describe.concurrent('chatkit conform output (subprocess, real pipes)', { timeout
     const asJunit = await runChatkit([...target, '--reporter', 'junit', '--output', xml]);
     expect(asJunit.code).toBe(3);
     const junit = readFileSync(xml, 'utf8');
-    expect(checkJunit(junit)).toEqual([]);
+    expect(await checkJunit(junit)).toEqual([]);
     expect(junit).toMatch(/<testsuite [^>]*tests="1" failures="0" errors="1"/);
     expect(junit).toMatch(/<error message="PROBE_UNREACHABLE: [^"]+" type="unjudged">/);
     const stdoutJunit = await runChatkit([...target, '--reporter', 'junit']);
     expect(stdoutJunit.code).toBe(3);
-    expect(checkJunit(stdoutJunit.stdout)).toEqual([]);
+    expect(await checkJunit(stdoutJunit.stdout)).toEqual([]);
     expect(stdoutJunit.stdout).toContain('type="unjudged"');
   });
 });

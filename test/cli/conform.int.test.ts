@@ -179,7 +179,7 @@ describe.concurrent('chatkit conform (subprocess)', { timeout: 90_000 }, () => {
     expect(stdout).toContain(`[${n}/${n}] PASS`);
     expect(stdout).toMatch(/conforms \(nick, core\): every MUST case passed \(exit 0\)/);
     const xml = readFileSync(junit, 'utf8');
-    expect(checkJunit(xml)).toEqual([]);
+    expect(await checkJunit(xml)).toEqual([]);
     expect(xml).toContain(`<testsuite name="chatkit nick" tests="${n}" failures="0" errors="0"`);
     const badge = readFileSync(svg, 'utf8');
     expect(XMLValidator.validate(badge)).toBe(true);

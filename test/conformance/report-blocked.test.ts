@@ -88,10 +88,10 @@ describe('the blocked verdict', () => {
     expect(detailsAndSummary(report([PASSED, ECHO]), plain)).not.toContain('root causes settled');
   });
 
-  it('is a JUnit <skipped> with the reason, and the document stays valid', () => {
+  it('is a JUnit <skipped> with the reason, and the document stays valid', async () => {
     expect(junitOutcome(ORDER, 'must')).toBe('skipped');
     const xml = renderJunit(run);
-    expect(checkJunit(xml)).toEqual([]);
+    expect(await checkJunit(xml)).toEqual([]);
     expect(xml).toContain('<skipped message="blocked by nick.relay.echo (NICK-RELAY-1)"/>');
     expect(xml).not.toMatch(/KNOWN FAILURE/);
     expect(xml).toMatch(/tests="4" failures="1" errors="0" skipped="2"/);
@@ -223,12 +223,12 @@ describe('a run that could not judge', () => {
     reason: 'PROBE_UNREACHABLE: 127.0.0.1:1: connection refused',
   });
 
-  it('is a valid schema-2 report with exit 3 and its reason, a grey badge, a JUnit error and a pretty sentence', () => {
+  it('is a valid schema-2 report with exit 3 and its reason, a grey badge, a JUnit error and a pretty sentence', async () => {
     expect(runReportSchema.parse(JSON.parse(renderJson(nothing))).unjudged?.reason).toContain('connection refused');
     expect(nothing.exitCode).toBe(3);
     expect(badgeJson(nothing)).toMatchObject({ message: 'not judged', color: 'lightgrey' });
     const xml = renderJunit(nothing);
-    expect(checkJunit(xml)).toEqual([]);
+    expect(await checkJunit(xml)).toEqual([]);
     expect(xml).toMatch(/<testcase name="chatkit conform: not judged"[^>]*>\n\s*<error message="PROBE_UNREACHABLE: 127\.0\.0\.1:1: connection refused" type="unjudged">/);
     expect(detailsAndSummary(nothing, plain)).toMatch(/not judged: PROBE_UNREACHABLE: 127\.0\.0\.1:1: connection refused \(exit 3\)$/);
   });

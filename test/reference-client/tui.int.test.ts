@@ -170,6 +170,18 @@ describe('scripted mode (stdin is not a TTY)', () => {
     expect(run.output.text()).not.toContain('\x1b');
   });
 
+  it('writes colours into a pipe when FORCE_COLOR asks for them', async () => {
+    const server = await scriptedServer();
+    const run = terminal(server.port, { color: true, env: { FORCE_COLOR: '1' } });
+    const peer = await server.nextConnection({ timeoutMs: WAIT_MS });
+    await nickServerHandshake(peer, 'alice');
+    peer.send('bob: hi');
+    await run.output.waitFor('hi');
+    run.input.end();
+    expect(await exitWithin(run.exit)).toBe(0);
+    expect(run.output.text()).toContain('\x1b[1mbob\x1b[0m: hi');
+  });
+
   it('exits 1 with `error CLIENT_REFUSED: <reason>` on stderr when refused', async () => {
     const server = await scriptedServer();
     const run = terminal(server.port);
