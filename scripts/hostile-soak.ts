@@ -111,7 +111,7 @@ export function summary(r: HostileSoakResult): string {
     ),
     r.churn === null
       ? 'churn: none'
-      : `churn: ${r.churn.planned} joins planned (${r.options.churnPerSecond}/s), ${r.churn.attempted} attempted (${r.churn.missed} missed, at most ${r.churn.maxLagMs} ms late), ${r.churn.joined} completed, ${r.churn.left} left on their own, failures ${JSON.stringify(r.churn.failures)}`,
+      : `churn: ${r.churn.planned} joins planned (${r.options.churnPerSecond}/s), ${r.churn.attempted} attempted (${r.churn.missed} missed, at most ${r.churn.maxLagMs} ms late), ${r.churn.joined} completed (join ${r.churn.joinMs === null ? '?' : `p50 ${r.churn.joinMs.p50} ms, max ${r.churn.joinMs.max} ms`}), ${r.churn.left} left on their own, ${r.churn.closedByServer} closed by the server, failures ${JSON.stringify(r.churn.failures)}`,
     `server: peak RSS ${mb(r.server.rssPeakBytes)}, descriptors ${r.server.descriptorsAtStart ?? '?'} at start, ${r.server.descriptorsPeak ?? '?'} peak, ${r.server.descriptorsAtEnd ?? '?'} once everyone left; CPU ${r.server.cpuMs ?? '?'} ms; exit ${r.server.exitCode ?? '?'} on SIGTERM`,
     `server log codes: ${JSON.stringify(r.server.logCodes)}`,
     ...r.warnings.map((w) => `warning: ${w}`),

@@ -40,8 +40,12 @@ export interface ChurnReport {
   missed: number;
   /** Most a started join was late, ms. */
   maxLagMs: number;
-  /** Members that left on their own (the churn's leaves). */
+  /** Members that left on their own (the churn's leaves); the others were still in the room at the stop, or closed by the server. */
   left: number;
+  /** Members the server closed before they left. */
+  closedByServer: number;
+  /** From connect to joined, ms, over the completed joins (null without any). */
+  joinMs: { p50: number; max: number } | null;
 }
 
 /** Counts so far, for progress lines. */
@@ -60,7 +64,18 @@ export async function runChurn(
   stop: Promise<number | void>,
   onProgress?: (p: ChurnProgress) => void,
 ): Promise<ChurnReport> {
-  const report: ChurnReport = { planned: 0, attempted: 0, joined: 0, failures: {}, missed: 0, maxLagMs: 0, left: 0 };
+  const report: ChurnReport = {
+    planned: 0,
+    attempted: 0,
+    joined: 0,
+    failures: {},
+    missed: 0,
+    maxLagMs: 0,
+    left: 0,
+    closedByServer: 0,
+    joinMs: null,
+  };
+  const joinTimes: number[] = [];
   const startAt = opts.startAt ?? Date.now();
   const everyMs = 1000 / opts.perSecond;
   const live = new Set<Socket>();
@@ -70,6 +85,7 @@ export async function runChurn(
 
   const one = async (i: number) => {
     report.attempted++;
+    const began = performance.now();
     let peer: JoinedPeer;
     try {
       peer = await joinPeer(target, `${prefix}${i.toString(36)}`, { timeoutMs: opts.joinTimeoutMs });
@@ -79,6 +95,7 @@ export async function runChurn(
       return;
     }
     report.joined++;
+    joinTimes.push(performance.now() - began);
     const { socket } = peer;
     socket.resume();
     socket.on('error', () => undefined);
@@ -96,6 +113,7 @@ export async function runChurn(
       });
     });
     live.delete(socket);
+    if (socket.destroyed && !stopping) report.closedByServer++;
     if (!socket.destroyed) {
       report.left++;
       if (i % 2 === 0) socket.end();
@@ -137,5 +155,12 @@ export async function runChurn(
   stopping = true;
   for (const socket of live) socket.destroy();
   await Promise.allSettled([...pending]);
+  if (joinTimes.length > 0) {
+    joinTimes.sort((a, b) => a - b);
+    report.joinMs = {
+      p50: Math.round(joinTimes[Math.floor(joinTimes.length / 2)]!),
+      max: Math.round(joinTimes[joinTimes.length - 1]!),
+    };
+  }
   return report;
 }

@@ -365,6 +365,7 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
       const c = churned;
       if (c.attempted < c.planned)
         problems.push(`churn: ${c.attempted} of ${c.planned} planned joins attempted (${c.missed} reached more than ${CHURN_MAX_LAG_MS} ms late)`);
+      if (c.closedByServer > 0) problems.push(`churn: ${c.closedByServer} churn members were closed by the server`);
       if (c.joined < c.attempted) problems.push(`churn: ${c.attempted - c.joined} of ${c.attempted} joins failed: ${JSON.stringify(c.failures)}`);
     }
     if (exitCode !== 0) problems.push(`the server ended with ${exitCode ?? 'no exit within the wait'} on SIGTERM`);

@@ -57,6 +57,7 @@ describe('chatkit serve under the hostile soak (small)', () => {
     expect(churn.attempted).toBe(churn.planned);
     expect(churn.missed).toBe(0);
     expect(churn.joined).toBe(churn.attempted);
+    expect(churn.closedByServer).toBe(0);
     expect(churn.failures).toEqual({});
     // Descriptors back at their baseline once everyone left; the server ended cleanly.
     expect(r.server.descriptorsAtEnd).toBeLessThanOrEqual(r.server.descriptorsAtStart! + 8);
