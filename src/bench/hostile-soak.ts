@@ -242,7 +242,10 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
     let hostileMs = 0;
     const stopHostile = () => {
       if (hostileStarted && hostileMs === 0) hostileMs = Math.max(1, Math.round(performance.now() - hostileFrom));
-      if (churn !== undefined && hostileStarted && churnReport === undefined) churnReport = churn.stop(o.waitMs);
+      if (churn !== undefined && hostileStarted && churnReport === undefined) {
+        churnReport = churn.stop(o.waitMs);
+        churnReport.catch(() => undefined); // awaited (and reported) later; never unhandled if the run fails first
+      }
       resolveStop();
     };
     stoppers.push(stopHostile);
