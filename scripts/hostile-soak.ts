@@ -3,7 +3,8 @@
  * `chatkit serve` in its default mode: by default 10,000 well-behaved members, churn, three
  * flooders and bad-byte clients of every kind. Prints the figures, writes them as JSON with
  * `--json FILE`, and exits 1 when a well-behaved member was closed or lost a message, someone was
- * evicted, or a flood did not come back whole. `--help` lists the knobs; smaller runs take seconds.
+ * evicted, a flood did not come back whole, or churn fell short of its plan or was refused. `--help`
+ * lists the knobs; smaller runs take seconds.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +24,8 @@ const USAGE = `npm run soak:hostile -- [options]
   --bad N            bad-byte clients of each kind: ${BAD_BYTE_KINDS.join(', ')} (default 2)
   --huge-line N      bytes of one huge line (default 65536)
   --silent N         silent connections a silent client holds open (default 200)
-  --churn N          joins a second, each member leaving again after about --stay-ms (default 5)
+  --churn N          joins a second (in a thread of their own), each member leaving again after
+                     about --stay-ms; the soak fails when fewer than planned were attempted (default 5)
   --stay-ms MS       (default 3000)
   --dialect D        nick or tilde (default nick)
   --json FILE        also write the figures as JSON`;
@@ -103,13 +105,13 @@ export function summary(r: HostileSoakResult): string {
       (f) =>
         `flooder ${f.byte}: ${f.sent} bytes written in ${(f.writeMs / 1000).toFixed(1)} s, ${f.received} back to itself (${f.lost} lost), whole flood through the room in ${f.completeMs === null ? '?' : `${(f.completeMs / 1000).toFixed(1)} s`} (${f.bytesPerSecond === null ? '?' : `${Math.round(f.bytesPerSecond / 1024)} KiB/s`})`,
     ),
-    `FLOODING episodes logged: ${r.floodingEpisodes}`,
+    `hostile peers acted for ${(r.hostileMs / 1000).toFixed(1)} s; FLOODING episodes logged: ${r.floodingEpisodes}`,
     ...r.badBytes.map(
       (b) => `bad-byte ${b.kind}: ${b.connections} connections, ${b.joined} joined, ${b.closedByServer} closed by the server, ${b.bytes} bad bytes`,
     ),
     r.churn === null
       ? 'churn: none'
-      : `churn: ${r.churn.joined}/${r.churn.attempted} joins, ${r.churn.left} left on their own, failures ${JSON.stringify(r.churn.failures)}`,
+      : `churn: ${r.churn.planned} joins planned (${r.options.churnPerSecond}/s), ${r.churn.attempted} attempted (${r.churn.missed} missed, at most ${r.churn.maxLagMs} ms late), ${r.churn.joined} completed (join ${r.churn.joinMs === null ? '?' : `p50 ${r.churn.joinMs.p50} ms, max ${r.churn.joinMs.max} ms`}), ${r.churn.left} left on their own, ${r.churn.closedByServer} closed by the server, failures ${JSON.stringify(r.churn.failures)}`,
     `server: peak RSS ${mb(r.server.rssPeakBytes)}, descriptors ${r.server.descriptorsAtStart ?? '?'} at start, ${r.server.descriptorsPeak ?? '?'} peak, ${r.server.descriptorsAtEnd ?? '?'} once everyone left; CPU ${r.server.cpuMs ?? '?'} ms; exit ${r.server.exitCode ?? '?'} on SIGTERM`,
     `server log codes: ${JSON.stringify(r.server.logCodes)}`,
     ...r.warnings.map((w) => `warning: ${w}`),

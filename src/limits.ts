@@ -89,7 +89,7 @@ export const SERVER_EVICT_LINGER_MS = 1_000;
  * destroyed this long after our last byte went out, so it cannot hold a descriptor (ROBUST-HANDSHAKE-2, ROBUST-BAD-1).
  */
 export const SERVER_CLOSE_LINGER_MS = 2_000;
-/** Reference server: most connections still in their handshake at once; past it the oldest is closed. */
+/** Reference server: most connections still in their handshake at once; past it the oldest of the address holding the most is closed. */
 export const SERVER_MAX_PENDING = 256;
 /** Reference server: most connections in their handshake from one address; past it that address's oldest is closed. */
 export const SERVER_MAX_PENDING_PER_ADDRESS = 64;

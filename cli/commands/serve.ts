@@ -24,7 +24,8 @@ The log never stops the server: when stdout's reader goes away (EPIPE) it says s
 logs there from then on; when both are gone, or a reader stops reading (more than 1 MiB waiting),
 lines are dropped and counted (LOG_OUTPUT_LOST), and the count is logged where it still can be.
 Connections still in their handshake never take a member's slot: --max-pending and
---max-pending-per-address bound them, and the oldest makes room for a newcomer.`;
+--max-pending-per-address bound them; past them the oldest handshake of the address that holds
+the most makes room for a newcomer, so silent connections push out each other, not a real one.`;
 
   static override examples = [
     { description: "NICK dialect on the seeds' port 55555", command: '<%= config.bin %> serve' },
@@ -74,7 +75,7 @@ Connections still in their handshake never take a member's slot: --max-pending a
         'nick: do not relay chunks without the sender\'s own "<nick>: " prefix (they are dropped and logged)',
     }),
     'max-clients': intFlag('most members at once; a newcomer past it is told SERVER_FULL [default: 1000]', 1),
-    'max-pending': intFlag('most connections in their handshake at once; the oldest makes room [default: 256]', 1),
+    'max-pending': intFlag('most connections in their handshake at once; the oldest of the address holding the most makes room [default: 256]', 1),
     'max-pending-per-address': intFlag(
       'most connections in their handshake from one address; its oldest makes room [default: 64]',
       1,

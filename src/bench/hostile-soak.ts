@@ -20,14 +20,14 @@ import {
   BAD_BYTE_KINDS,
   type BadByteKind,
   type BadByteReport,
-  type ChurnReport,
   FLOOD_BYTES,
   type Flooder,
   joinFlooder,
   type PeerTarget,
   runBadByteClient,
-  runChurn,
 } from './hostile.js';
+import { CHURN_MAX_LAG_MS, type ChurnReport } from './churn.js';
+import { type ChurnThread, startChurnThread } from './churn-thread.js';
 import { runBench } from './loadgen.js';
 import type { BenchResult } from './result.js';
 
@@ -89,6 +89,8 @@ export interface FloodFigures {
 export interface HostileSoakResult {
   options: Omit<HostileSoakOptions, 'progress'>;
   durationMs: number;
+  /** How long the hostile peers acted (from the chat's start to its drain), ms; 0 when they never started. */
+  hostileMs: number;
   members: { wanted: number; joined: number; closedByServer: number; stillJoined: number };
   deliveries: { expected: number; seen: number; lost: number };
   latencyMs: BenchResult['latencyMs'];
@@ -205,6 +207,7 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
     localAddress: address,
   });
   const stoppers: (() => void)[] = [];
+  let churn: ChurnThread | undefined;
   try {
     // The flooders and a watcher join first, from an address of their own.
     const floodTarget = at('127.0.0.2');
@@ -218,12 +221,36 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
     }
     say(`server pid ${server.pid} on port ${server.port}; ${o.flooders} flooders joined; joining ${o.members} members`);
 
-    let stopHostile: () => void = () => undefined;
-    const hostileStop = new Promise<void>((resolve) => (stopHostile = resolve));
+    // Churn runs in a thread of its own, started now so it is ready when the chat begins.
+    churn =
+      o.churnPerSecond > 0
+        ? await startChurnThread(
+            {
+              target: at('127.0.0.3'),
+              prefix: 'churn',
+              options: { perSecond: o.churnPerSecond, stayMs: o.churnStayMs, joinTimeoutMs: o.waitMs },
+            },
+            o.waitMs,
+          )
+        : undefined;
+    let churnReport: Promise<ChurnReport> | undefined;
+    let hostileStarted = false;
+    let resolveStop: () => void = () => undefined;
+    const hostileStop = new Promise<void>((resolve) => (resolveStop = resolve));
+    /** Stops every hostile peer; the churn's report is awaited later. */
+    let hostileFrom = 0;
+    let hostileMs = 0;
+    const stopHostile = () => {
+      if (hostileStarted && hostileMs === 0) hostileMs = Math.max(1, Math.round(performance.now() - hostileFrom));
+      if (churn !== undefined && hostileStarted && churnReport === undefined) {
+        churnReport = churn.stop(o.waitMs);
+        churnReport.catch(() => undefined); // awaited (and reported) later; never unhandled if the run fails first
+      }
+      resolveStop();
+    };
     stoppers.push(stopHostile);
     let floods: Promise<{ bytes: number; ms: number; startedAt: number }>[] = [];
     let badBytes: Promise<BadByteReport>[] = [];
-    let churn: Promise<ChurnReport> | undefined;
     let lastSay = 0;
     const kinds = o.badByteKinds ?? BAD_BYTE_KINDS;
 
@@ -245,7 +272,9 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
       pid: server.pid,
       pidGroup: false,
       onProgress: (p) => {
-        if (p.phase === 'send' && floods.length === 0 && badBytes.length === 0 && churn === undefined) {
+        if (p.phase === 'send' && !hostileStarted) {
+          hostileStarted = true;
+          hostileFrom = performance.now();
           say(`all joined (${p.joined}/${p.clients}); chatting for ${o.durationMs} ms with hostile peers`);
           floods = flooders.map(async (f) => {
             const startedAt = performance.now();
@@ -269,21 +298,15 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
               ),
             ),
           );
-          if (o.churnPerSecond > 0) {
-            churn = runChurn(
-              at('127.0.0.3'),
-              'churn',
-              { perSecond: o.churnPerSecond, stayMs: o.churnStayMs, joinTimeoutMs: o.waitMs },
-              hostileStop,
-            );
-          }
+          churn?.start();
         }
         if (p.phase === 'drain') stopHostile();
         if (p.elapsedMs - lastSay >= 5_000) {
           lastSay = p.elapsedMs;
           const fl = flooders.map((f) => `${f.received()}/${f.sent()}`).join(' ');
+          const ch = churn?.progress();
           say(
-            `${(p.elapsedMs / 1000).toFixed(0)} s ${p.phase}: joined ${p.joined}, sent ${p.sent}, seen ${p.seen}/${p.expected}, floods back ${fl || '-'}, fds ${descriptorCount(server.pid) ?? '?'}, rss ${p.serverRssBytes === undefined ? '?' : Math.round(p.serverRssBytes / 2 ** 20)} MB`,
+            `${(p.elapsedMs / 1000).toFixed(0)} s ${p.phase}: joined ${p.joined}, sent ${p.sent}, seen ${p.seen}/${p.expected}, floods back ${fl || '-'}, churn ${ch === undefined ? '-' : `${ch.joined}/${ch.attempted}/${ch.planned}`}, fds ${descriptorCount(server.pid) ?? '?'}, rss ${p.serverRssBytes === undefined ? '?' : Math.round(p.serverRssBytes / 2 ** 20)} MB`,
           );
         }
       },
@@ -316,7 +339,14 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
       };
     });
     const bad = await Promise.all(badBytes);
-    const churnReport = churn === undefined ? null : await churn;
+    let churned: ChurnReport | null = null;
+    if (churnReport !== undefined) {
+      try {
+        churned = await churnReport;
+      } catch (error) {
+        problems.push(`churn: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    } else if (churn !== undefined) problems.push('churn never started');
     // Every well-behaved member and every flooder is still connected now (the bench closes its own after).
     const closedFlooders = [...flooders, ...watchers].filter((f) => f.socket.destroyed || f.socket.readyState !== 'open');
     for (const f of [...flooders, ...watchers]) f.socket.destroy();
@@ -333,10 +363,19 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
     if (evicted > 0) problems.push(`${evicted} members evicted as slow consumers`);
     if (closedFlooders.length > 0) problems.push(`${closedFlooders.length} flooders or watchers were closed by the server`);
     for (const f of floodFigures) if (f.lost > 0) problems.push(`flooder ${f.byte}: ${f.lost} of ${f.sent} flood bytes never came back`);
+    if (!hostileStarted) problems.push('the hostile peers never started (the chat never reached its send phase)');
+    if (churned !== null) {
+      const c = churned;
+      if (c.attempted < c.planned)
+        problems.push(`churn: ${c.attempted} of ${c.planned} planned joins attempted (${c.missed} reached more than ${CHURN_MAX_LAG_MS} ms late)`);
+      if (c.closedByServer > 0) problems.push(`churn: ${c.closedByServer} churn members were closed by the server`);
+      if (c.joined < c.attempted) problems.push(`churn: ${c.attempted - c.joined} of ${c.attempted} joins failed: ${JSON.stringify(c.failures)}`);
+    }
     if (exitCode !== 0) problems.push(`the server ended with ${exitCode ?? 'no exit within the wait'} on SIGTERM`);
     return {
       options: Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'progress')) as HostileSoakResult['options'],
       durationMs: Math.round(performance.now() - started),
+      hostileMs,
       members: {
         wanted: o.members,
         joined: bench.join.joined,
@@ -355,7 +394,7 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
       floods: floodFigures,
       watcherReceived: watchers.map((w) => w.received()),
       badBytes: bad,
-      churn: churnReport,
+      churn: churned,
       server: {
         pid: server.pid,
         rssPeakBytes: bench.server?.rssPeakBytes ?? null,
@@ -372,6 +411,7 @@ export async function runHostileSoak(o: HostileSoakOptions): Promise<HostileSoak
   } finally {
     for (const stop of stoppers) stop();
     clearInterval(fdTimer);
+    await churn?.terminate();
     if (server.child.exitCode === null && server.child.signalCode === null) {
       try {
         process.kill(-server.pid, 'SIGKILL');

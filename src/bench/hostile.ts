@@ -1,7 +1,7 @@
 /**
  * Hostile peers for soaks and tests of a chat server: flooders, bad-byte clients (invalid UTF-8,
- * NULs and escapes, huge lines, half-open and silent handshakes) and churn (members joining and
- * leaving all the time). They join with the load generator's own handshakes ({@link benchDialect}),
+ * NULs and escapes, huge lines, half-open and silent handshakes); churn (members joining and
+ * leaving all the time) is in `churn.ts`. They join with the load generator's own handshakes ({@link benchDialect}),
  * so they work against any server the generator measures, and they never decide anything from
  * chunk boundaries.
  *
@@ -314,81 +314,5 @@ export async function runBadByteClient(
     }
   }
   for (const socket of sockets) socket.destroy();
-  return report;
-}
-
-/** What churn did. */
-export interface ChurnReport {
-  /** Joins attempted. */
-  attempted: number;
-  /** Joins that completed. */
-  joined: number;
-  /** Joins that failed, by reason. */
-  failures: Record<string, number>;
-  /** Members that left on their own (the churn's leaves). */
-  left: number;
-}
-
-/**
- * Keeps members joining and leaving until `stop` resolves: about `perSecond` joins a second, each
- * member staying `stayMs` (± half) and then leaving (half of them with FIN, half with RST).
- */
-export async function runChurn(
-  target: PeerTarget,
-  prefix: string,
-  opts: { perSecond: number; stayMs: number; joinTimeoutMs: number },
-  stop: Promise<void>,
-): Promise<ChurnReport> {
-  const report: ChurnReport = { attempted: 0, joined: 0, failures: {}, left: 0 };
-  let stopping = false;
-  const live = new Set<Socket>();
-  const pending = new Set<Promise<void>>();
-  let timer: NodeJS.Timeout | undefined;
-  const one = async (i: number) => {
-    report.attempted++;
-    let peer: JoinedPeer;
-    try {
-      peer = await joinPeer(target, `${prefix}${i.toString(36)}`, { timeoutMs: opts.joinTimeoutMs });
-    } catch (error) {
-      const why = error instanceof PeerJoinError ? error.why.split(':')[0]! : String(error);
-      report.failures[why] = (report.failures[why] ?? 0) + 1;
-      return;
-    }
-    report.joined++;
-    const { socket } = peer;
-    socket.resume();
-    socket.on('error', () => undefined);
-    live.add(socket);
-    const stay = opts.stayMs * (0.5 + Math.random());
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, stay);
-      socket.once('close', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    live.delete(socket);
-    if (!socket.destroyed) {
-      report.left++;
-      if (i % 2 === 0) socket.end();
-      else socket.resetAndDestroy();
-    }
-  };
-  let i = 0;
-  await new Promise<void>((resolve) => {
-    timer = setInterval(() => {
-      if (stopping) return;
-      const p = one(i++);
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
-    }, 1000 / opts.perSecond);
-    void stop.then(() => {
-      stopping = true;
-      clearInterval(timer);
-      resolve();
-    });
-  });
-  for (const socket of live) socket.destroy();
-  await Promise.allSettled([...pending]);
   return report;
 }

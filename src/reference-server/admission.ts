@@ -1,10 +1,20 @@
 /**
  * Who may take a slot: members are bounded by `maxClients`, connections still in their handshake by
  * `maxPending` in total and `maxPendingPerAddress` per peer address. Handshakes never count against
- * the members' limit, so silent connections cannot lock real newcomers out (ROBUST-HANDSHAKE-1):
- * when the handshake limits are reached, the newcomer is admitted and the OLDEST pending handshake
- * (of that address, or overall) makes room, because a real client answers the prompt at once and
- * a silent one has had its chance. No sockets here: the server acts on what this decides.
+ * the members' limit, so silent connections cannot lock real newcomers out (ROBUST-HANDSHAKE-1).
+ * When a handshake limit is reached the newcomer is still admitted, and a pending handshake makes
+ * room:
+ *
+ * - past `maxPendingPerAddress`, the oldest of the newcomer's own address;
+ * - past `maxPending`, the oldest of the address holding the MOST pending handshakes (the oldest
+ *   overall among addresses that hold equally many).
+ *
+ * A real client answers the prompt at once, so it is pending alone (or nearly) from its address,
+ * while whoever fills the handshake limits holds many from theirs. Evicting the oldest overall, as
+ * this did before, let a burst of silent connections from other addresses push out a real newcomer
+ * that was still on its way to answering (seen in the hostile soak's churn); now that takes
+ * `maxPending` silent connections from as many different addresses at once. No sockets here: the
+ * server acts on what this decides.
  *
  * @module
  */
@@ -25,9 +35,11 @@ export type AdmitDecision<K> = { readonly admit: true; readonly evict: K | undef
 /** Book-keeping of pending handshakes by address, in arrival order. */
 export class Admission<K> {
   readonly #limits: AdmissionLimits;
-  /** Every pending handshake, oldest first (a Map keeps insertion order). */
-  readonly #pending = new Map<K, string>();
+  /** Every pending handshake with its address and arrival number, oldest first (a Map keeps insertion order). */
+  readonly #pending = new Map<K, { readonly address: string; readonly seq: number }>();
+  /** Pending handshakes by address, each set oldest first. */
   readonly #byAddress = new Map<string, Set<K>>();
+  #seq = 0;
 
   /** Creates the book-keeping for these limits. */
   constructor(limits: AdmissionLimits) {
@@ -41,23 +53,37 @@ export class Admission<K> {
 
   /**
    * Decides for a newcomer from `address`, given the number of members now. A full room refuses
-   * (SERVER_FULL); full handshake limits evict the oldest pending handshake instead.
+   * (SERVER_FULL); full handshake limits evict a pending handshake instead (see the module's text).
    */
   decide(address: string, members: number): AdmitDecision<K> {
     if (members >= this.#limits.maxClients) return { admit: false };
     const mine = this.#byAddress.get(address);
     if (mine !== undefined && mine.size >= this.#limits.maxPendingPerAddress) {
-      return { admit: true, evict: mine.values().next().value };
+      return { admit: true, evict: first(mine) };
     }
-    if (this.#pending.size >= this.#limits.maxPending) {
-      return { admit: true, evict: this.#pending.keys().next().value };
-    }
+    if (this.#pending.size >= this.#limits.maxPending) return { admit: true, evict: this.#crowdedOldest() };
     return { admit: true, evict: undefined };
+  }
+
+  /**
+   * The oldest pending handshake of the address that holds the most; ties go to the address whose
+   * oldest came first. A scan of at most `maxPending` addresses, only when the limit is reached.
+   */
+  #crowdedOldest(): K | undefined {
+    let best: { size: number; key: K; seq: number } | undefined;
+    for (const keys of this.#byAddress.values()) {
+      const key = first(keys)!;
+      const seq = this.#pending.get(key)!.seq;
+      if (best === undefined || keys.size > best.size || (keys.size === best.size && seq < best.seq)) {
+        best = { size: keys.size, key, seq };
+      }
+    }
+    return best?.key;
   }
 
   /** Records a handshake that started. */
   start(key: K, address: string): void {
-    this.#pending.set(key, address);
+    this.#pending.set(key, { address, seq: this.#seq++ });
     let mine = this.#byAddress.get(address);
     if (mine === undefined) this.#byAddress.set(address, (mine = new Set()));
     mine.add(key);
@@ -65,11 +91,16 @@ export class Admission<K> {
 
   /** Records a handshake that ended (joined, refused, timed out or closed). Idempotent. */
   finish(key: K): void {
-    const address = this.#pending.get(key);
-    if (address === undefined) return;
+    const entry = this.#pending.get(key);
+    if (entry === undefined) return;
     this.#pending.delete(key);
-    const mine = this.#byAddress.get(address);
+    const mine = this.#byAddress.get(entry.address);
     mine?.delete(key);
-    if (mine?.size === 0) this.#byAddress.delete(address);
+    if (mine?.size === 0) this.#byAddress.delete(entry.address);
   }
+}
+
+/** The first (oldest) element of an insertion-ordered set. */
+function first<K>(set: Set<K>): K | undefined {
+  return set.values().next().value;
 }

@@ -38,7 +38,7 @@ export interface ServerOptions {
   readonly strictPrefix?: boolean;
   /** Most members at once; connections still in their handshake do not count (see `maxPending`). */
   readonly maxClients?: number;
-  /** Most connections in their handshake at once; past it the oldest is closed (HANDSHAKE_EVICTED). */
+  /** Most connections in their handshake at once; past it the oldest of the address holding the most is closed (HANDSHAKE_EVICTED). */
   readonly maxPending?: number;
   /** Most connections in their handshake from one address; past it that address's oldest is closed. */
   readonly maxPendingPerAddress?: number;

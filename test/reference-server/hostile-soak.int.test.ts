@@ -22,7 +22,7 @@ describe('chatkit serve under the hostile soak (small)', () => {
       members: MEMBERS,
       senders: 50,
       rate: 5,
-      durationMs: 4_000,
+      durationMs: 6_000,
       flooders: 1,
       floodBytes: 4 * 1024 * 1024,
       badBytesPerKind: 1,
@@ -37,20 +37,28 @@ describe('chatkit serve under the hostile soak (small)', () => {
     expect(r.members).toEqual({ wanted: MEMBERS, joined: MEMBERS, closedByServer: 0, stillJoined: MEMBERS });
     expect(r.deliveries.lost).toBe(0);
     expect(r.deliveries.seen).toBe(r.deliveries.expected);
-    expect(r.deliveries.expected).toBeGreaterThan(0);
+    expect(r.deliveries.expected, 'deliveries expected').toBeGreaterThan(0);
     expect(r.evicted).toBe(0);
-    // The flood: throttled past its rate limit (logged once, with its code) and back whole.
+    // The flood: throttled and back whole. Which throttle acts first (the rate limit, logged as
+    // FLOODING, or the room's backlog, not logged) depends on how fast the members read, so it is
+    // not asserted here; test/reference-server/flow.int.test.ts pins the rate limit on its own.
     const [flood] = r.floods;
     expect(flood!.sent).toBe(4 * 1024 * 1024);
     expect(flood!.lost).toBe(0);
     expect(r.watcherReceived).toEqual([flood!.sent]);
-    expect(r.floodingEpisodes).toBeGreaterThanOrEqual(1);
     // The hostile peers did act: every kind connected, the silent ones were closed by the server.
     expect(r.badBytes.map((b) => b.kind)).toEqual([...BAD_BYTE_KINDS]);
-    for (const b of r.badBytes) expect(b.connections).toBeGreaterThan(0);
-    expect(r.badBytes.find((b) => b.kind === 'silent')!.closedByServer).toBeGreaterThan(0);
-    expect(r.churn!.joined).toBeGreaterThan(0);
-    expect(r.churn!.failures).toEqual({});
+    for (const b of r.badBytes) expect(b.connections, `${b.kind} connections`).toBeGreaterThan(0);
+    expect(r.badBytes.find((b) => b.kind === 'silent')!.closedByServer, `silent closed by the server (hostile peers acted ${r.hostileMs} ms)`).toBeGreaterThan(0);
+    // Churn ran at its planned rate in its own thread, and every churn newcomer joined, silent
+    // handshakes notwithstanding.
+    const churn = r.churn!;
+    expect(churn.planned, `churn planned (hostile peers acted ${r.hostileMs} ms)`).toBeGreaterThan(0);
+    expect(churn.attempted).toBe(churn.planned);
+    expect(churn.missed).toBe(0);
+    expect(churn.joined).toBe(churn.attempted);
+    expect(churn.closedByServer).toBe(0);
+    expect(churn.failures).toEqual({});
     // Descriptors back at their baseline once everyone left; the server ended cleanly.
     expect(r.server.descriptorsAtEnd).toBeLessThanOrEqual(r.server.descriptorsAtStart! + 8);
     expect(r.server.exitCode).toBe(0);

@@ -4,6 +4,7 @@
  * whole chunk. Real sockets on 127.0.0.1; every wait bounded.
  */
 import { readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
 import { spawnTarget, type TargetHandle } from '../../conformance/harness/spawn.js';
@@ -36,6 +37,28 @@ async function nickMember(port: number, nick: string): Promise<Connection> {
   conn.send(nick);
   await conn.waitForText('Connected to server!', { timeoutMs: WAIT_MS });
   return conn;
+}
+
+/** A bare socket from a chosen loopback address (the harness's connections always come from 127.0.0.1). */
+interface RawPeer {
+  readonly socket: Socket;
+  text(): string;
+  closed(): boolean;
+}
+
+async function rawPeer(port: number, localAddress: string): Promise<RawPeer> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress });
+  cleanup.push(() => socket.destroy());
+  const chunks: Buffer[] = [];
+  let closed = false;
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => undefined);
+  socket.once('close', () => (closed = true));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, text: () => Buffer.concat(chunks).toString('utf8'), closed: () => closed };
 }
 
 const text = (conn: Connection) => Buffer.from(conn.stream()).toString('utf8');
@@ -105,6 +128,33 @@ describe('descriptors and slots', () => {
     expect(text(alice)).toBe('NICK' + 'alice joined!' + 'Connected to server!');
     // The evicted ones were told why.
     expect(text(silent[0]!)).toContain('(HANDSHAKE_EVICTED)');
+  });
+
+  it('silent handshakes from other addresses filling --max-pending do not push out a newcomer on its way to answering', async () => {
+    // The churn case: a real newcomer has its prompt and is about to answer when silent connections
+    // from three other addresses fill the handshake limit. Evicting the oldest pending would close
+    // the newcomer; the crowded addresses give up their own oldest instead.
+    const s = await server({ dialect: 'nick', maxPending: 8, maxPendingPerAddress: 4 });
+    const alice = await rawPeer(s.port, '127.0.0.1');
+    await until(() => alice.text().startsWith('NICK'), 'the prompt to the newcomer');
+    const silent: RawPeer[] = [];
+    for (const address of ['127.0.0.20', '127.0.0.21', '127.0.0.22']) {
+      for (let i = 0; i < 4; i++) {
+        const p = await rawPeer(s.port, address);
+        // The prompt went out on accept, so the server has decided on this one.
+        await until(() => p.text().startsWith('NICK') || p.closed(), `the prompt to a silent peer from ${address}`);
+        silent.push(p);
+      }
+    }
+    // 13 handshakes against a limit of 8: five silent ones made room, the newcomer stayed.
+    await until(() => silent.filter((p) => p.closed()).length >= 5, 'five silent handshakes to make room');
+    expect(alice.closed()).toBe(false);
+    alice.socket.write('alice');
+    await until(() => alice.text().includes('Connected to server!') || alice.closed(), 'the newcomer to join');
+    expect(alice.text()).toBe('NICK' + 'alice joined!' + 'Connected to server!');
+    expect(s.members()).toEqual(['alice']);
+    expect(silent.filter((p) => p.closed()).length).toBe(5);
+    expect(silent.find((p) => p.closed())!.text()).toContain('(HANDSHAKE_EVICTED)');
   });
 
   it('out of descriptors (EMFILE): logged once with a code, and members join again once they free up', async () => {
