@@ -13,8 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, spawnTarget, type TargetHandle } from '../conformance/harness/spawn.js';
-import { sampleProcess } from '../src/bench/proc.js';
+import { sampleProcess, spawnOnFreePort, type TargetHandle } from '../src/processes/index.js';
 import { formatCount, formatMs } from '../src/bench/render.js';
 import { type BenchResult, benchResultSchema } from '../src/bench/result.js';
 
@@ -64,24 +63,20 @@ async function startSetup(nodes: number): Promise<{ procs: TargetHandle[]; redis
   let redis: TargetHandle | undefined;
   const clusterArgs: string[] = [];
   if (nodes > 1) {
-    const port = await freePort();
-    redis = await spawnTarget({
-      command: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      port,
+    const started = await spawnOnFreePort({
+      command: (port) => ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     });
-    clusterArgs.push('--cluster', `redis://127.0.0.1:${port}`);
+    redis = started;
+    clusterArgs.push('--cluster', `redis://127.0.0.1:${started.port}`);
   }
   const ports: number[] = [];
   for (let i = 0; i < nodes; i++) {
-    const port = await freePort();
-    procs.push(
-      await spawnTarget({
-        command: [process.execPath, CHATKIT, 'serve', '--port', String(port), ...clusterArgs],
-        port,
-        listenTimeoutMs: NODE_START_MS,
-      }),
-    );
-    ports.push(port);
+    const node = await spawnOnFreePort({
+      command: (port) => [process.execPath, CHATKIT, 'serve', '--port', String(port), ...clusterArgs],
+      listenTimeoutMs: NODE_START_MS,
+    });
+    procs.push(node);
+    ports.push(node.port);
   }
   return { procs, ports, ...(redis ? { redis } : {}) };
 }

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { freePort, spawnTarget, TargetError, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { spawnOnFreePort, spawnTarget, TargetError, type TargetHandle } from '../../src/processes/index.js';
 import { BENCH_DIALECTS } from '../../src/bench/dialects.js';
 import { fillSpawnCommand } from '../../src/command-template.js';
 import {
@@ -146,15 +146,20 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
     let target: TargetHandle | undefined;
     let spawned: string | undefined;
     const host = address?.host ?? '127.0.0.1';
-    const port = address?.port ?? (await freePort());
+    let port = address?.port ?? 0;
     if (flags.spawn !== undefined) {
-      spawned = fillSpawnCommand(flags.spawn, port);
+      const command = flags.spawn;
       try {
-        target = await spawnTarget({ command: spawned, port });
+        target =
+          address === undefined
+            ? await spawnOnFreePort({ command: (free) => fillSpawnCommand(command, free), attempts: 1 })
+            : await spawnTarget({ command: fillSpawnCommand(command, port), port });
       } catch (error) {
         if (error instanceof TargetError) this.fail(error.code, error.message.split('\n')[0]!, EXIT_NO_RUN);
         throw error;
       }
+      port = target.port ?? port;
+      spawned = fillSpawnCommand(command, port);
     }
     const live = !this.jsonEnabled() && process.stderr.isTTY === true;
     let result: BenchResult;

@@ -20,11 +20,11 @@ import {
 import { VariantNotLearnedError } from '../../conformance/variant/learn.js';
 import { readVariant, renderVariant, type Variant, VariantError } from '../../conformance/variant/variant.js';
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
-import { type PortRange, parsePortRange } from '../../conformance/harness/ports.js';
+import { type PortRange, parsePortRange } from '../../src/processes/index.js';
 import { CONFORM_EXIT, type RunReport } from '../../conformance/harness/report.js';
 import { DEFAULT_SERVER_PROFILES, matchesId, unknownPatterns } from '../../conformance/harness/select.js';
 import { bindExtensionOptions } from '../../conformance/extensions/options.js';
-import { TargetError } from '../../conformance/harness/spawn.js';
+import { TargetError } from '../../src/processes/index.js';
 import { ClientNotMappableError, clientLaunchMode } from '../../conformance/handed-in/launch.js';
 import { isPromptToken, ProbeError } from '../../conformance/probe.js';
 import { badgeJson, renderBadgeSvg } from '../../conformance/report/badge.js';
@@ -349,7 +349,7 @@ With --baseline, failures the file lists are reported as known and do not count.
       live.stop();
       process.stderr.write(`chatkit conform: ${signal}: stopping; every process it started is killed\n`);
       void resolution?.release();
-      // process.exit runs spawn.ts's exit hook, which kills every target process group still alive;
+      // process.exit runs src/processes/spawn.ts's exit hook, which kills every target process group still alive;
       // what was printed goes out first, but a stuck reader does not hold Ctrl-C up for long.
       const code = signal === 'SIGINT' ? 130 : 143;
       void Promise.all([drained(process.stdout, SIGNAL_DRAIN_MS), drained(process.stderr, SIGNAL_DRAIN_MS)]).finally(

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PYTHON_TARGETS_DIR, pythonExecutable, spawnPythonServer } from '../../conformance/harness/spawn.js';
+import { pythonExecutable, spawnPythonServer } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { type BenchResult, benchResultSchema } from '../../src/bench/result.js';
 import { CHATKIT, runChatkit } from '../support/cli.js';
 

@@ -16,12 +16,8 @@ import { ALL_CASES } from '../../conformance/cases.js';
 import type { Profile } from '../../conformance/harness/case.js';
 import { selectCases } from '../../conformance/harness/select.js';
 import { runReportSchema } from '../../conformance/harness/report.js';
-import {
-  freePort,
-  PYTHON_TARGETS_DIR,
-  spawnPythonServer,
-  spawnTarget,
-} from '../../conformance/harness/spawn.js';
+import { freePort, spawnPythonServer, spawnTarget } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { type ChatServer, startServer } from '../../src/reference-server/server.js';
 import { checkJunit } from '../conformance/junit-schema.js';
 import { assertBuilt, CHATKIT, REPO, runChatkit } from '../support/cli.js';
