@@ -21,3 +21,31 @@ export function colorWanted(
   if (noColor !== undefined && noColor !== '') return false;
   return stream.isTTY === true;
 }
+
+/**
+ * The SGR codes chatkit paints with. Every painted text ends in a full reset (`ESC[0m`), as
+ * terminals have always understood; `util.styleText` closes each style with its own code instead,
+ * which would change every coloured line the reports and the client write.
+ */
+const SGR = {
+  bold: 1,
+  dim: 2,
+  red: 31,
+  green: 32,
+  yellow: 33,
+  blue: 34,
+  magenta: 35,
+  cyan: 36,
+  gray: 90,
+} as const;
+
+/** A style {@link painter} knows. */
+export type Style = keyof typeof SGR;
+
+/**
+ * A function that paints text in a style when `color` is true and returns it unchanged otherwise
+ * (decide `color` with {@link colorWanted}): plain output never holds an escape.
+ */
+export function painter(color: boolean): (style: Style, text: string) => string {
+  return (style, text) => (color ? `\x1b[${SGR[style]}m${text}\x1b[0m` : text);
+}

@@ -147,6 +147,8 @@ export const ERROR_CODES = {
     'chatkit bench: the load generator could not connect to the target or join its members.',
   CLIENT_BAD_OPTION:
     "The reference client's connect() was given an option out of range (a port, a timeout, a limit) or an unknown dialect or framing.",
+  CONFORM_USAGE:
+    'chatkit conform: the options contradict each other or lack a value another needs (e.g. --update-baseline without --baseline).',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { colorWanted } from '../../src/color.js';
+import { colorWanted, painter } from '../../src/color.js';
 
 describe('colorWanted', () => {
   it('colours a terminal and not a pipe by default', () => {
@@ -17,5 +17,13 @@ describe('colorWanted', () => {
     expect(colorWanted({ isTTY: false }, { FORCE_COLOR: '1' })).toBe(true);
     expect(colorWanted({ isTTY: false }, { FORCE_COLOR: '1', NO_COLOR: '1' })).toBe(true);
     expect(colorWanted({ isTTY: false }, { FORCE_COLOR: '0' })).toBe(false);
+  });
+});
+
+describe('painter', () => {
+  it('paints with one SGR code and a full reset when colour is on, and returns plain text otherwise', () => {
+    expect(painter(true)('bold', 'bob')).toBe('\x1b[1mbob\x1b[0m');
+    expect(painter(true)('yellow', 'bob joined!')).toBe('\x1b[33mbob joined!\x1b[0m');
+    expect(painter(false)('bold', 'bob')).toBe('bob');
   });
 });
