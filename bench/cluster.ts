@@ -17,8 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, spawnTarget, type TargetHandle } from '../conformance/harness/spawn.js';
-import { sampleProcess } from '../src/bench/proc.js';
+import { sampleProcess, spawnOnFreePort, type TargetHandle } from '../src/processes/index.js';
 import { formatCount, formatMs } from '../src/bench/render.js';
 import { type BenchResult, benchResultSchema } from '../src/bench/result.js';
 import { BackgroundLoad } from './machine.js';
@@ -119,24 +118,20 @@ async function startSetup(nodes: number, dir: string): Promise<Setup> {
   try {
     let cluster = '';
     if (nodes > 1) {
-      const port = await freePort();
-      redis = await spawnTarget({
-        command: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-        port,
+      const started = await spawnOnFreePort({
+        command: (port) => ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       });
-      cluster = ` --cluster redis://127.0.0.1:${port}`;
+      redis = started;
+      cluster = ` --cluster redis://127.0.0.1:${started.port}`;
     }
     for (let i = 0; i < nodes; i++) {
-      const port = await freePort();
       const log = join(dir, `node${i + 1}.log`);
-      procs.push(
-        await spawnTarget({
-          command: `exec ${process.execPath} ${CHATKIT} serve --port ${port} --max-clients 100000${cluster} > ${log}`,
-          port,
-          listenTimeoutMs: NODE_START_MS,
-        }),
-      );
-      ports.push(port);
+      const node = await spawnOnFreePort({
+        command: (port) => `exec ${process.execPath} ${CHATKIT} serve --port ${port} --max-clients 100000${cluster} > ${log}`,
+        listenTimeoutMs: NODE_START_MS,
+      });
+      procs.push(node);
+      ports.push(node.port);
       logs.push(log);
     }
     return { procs, ports, logs, ...(redis ? { redis } : {}) };

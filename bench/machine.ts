@@ -5,8 +5,8 @@
  * @module
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
+import { CLOCK_TICKS_PER_SECOND, machineCpuTicks, ownCpuTicksWithChildren } from '../src/processes/proc.js';
 
 /** What the report says about the machine. */
 export interface MachineFacts {
@@ -70,22 +70,11 @@ interface CpuTicks {
   at: number;
 }
 
-const TICKS_PER_SECOND = 100;
-
 function cpuTicks(): CpuTicks {
   const at = performance.now();
-  try {
-    const cpu = readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal ...: everything but idle and iowait is busy.
-    const busy = cpu.reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0);
-    const stat = readFileSync('/proc/self/stat', 'latin1');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime stime cutime cstime: 14-17 of stat(5), 11-14 after the command name.
-    const ours = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    return { busy, ours, at };
-  } catch {
-    return { busy: 0, ours: 0, at };
-  }
+  const machine = machineCpuTicks();
+  const ours = ownCpuTicksWithChildren();
+  return machine === undefined || ours === undefined ? { busy: 0, ours: 0, at } : { busy: machine.busy, ours, at };
 }
 
 /**
@@ -107,7 +96,7 @@ export class BackgroundLoad {
     const seconds = (end.at - this.#start.at) / 1000;
     if (seconds <= 0) return 0;
     const others = end.busy - this.#start.busy - (end.ours - this.#start.ours);
-    return Math.max(0, Math.round((others / TICKS_PER_SECOND / seconds) * 100));
+    return Math.max(0, Math.round((others / CLOCK_TICKS_PER_SECOND / seconds) * 100));
   }
 }
 

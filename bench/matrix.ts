@@ -19,11 +19,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../conformance/harness/spawn.js';
+import { spawnOnFreePort, TargetError } from '../src/processes/index.js';
 import { formatCount, formatMs } from '../src/bench/render.js';
 import { type BenchResult, benchResultSchema } from '../src/bench/result.js';
 import { clusterSection, runClusterBench } from './cluster.js';
@@ -136,6 +135,8 @@ const JOIN_CONCURRENCY = 8;
 const BIG_JOIN_CONCURRENCY = 512;
 /** Bound on one run, beyond the generator's own. */
 const RUN_TIMEOUT_S = 240;
+/** How long a profiled server may take to write its profile after SIGTERM. */
+const PROFILE_WRITE_MS = 60_000;
 /** A run counts as disturbed when others used more than this much CPU (% of one core). */
 const BUSY_PERCENT = 25;
 
@@ -351,38 +352,30 @@ async function profileRun(
 ): Promise<{ what: string; summary: ReturnType<typeof summariseProfile>; bench?: BenchResult } | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'chatkit-prof-'));
   try {
-    const port = await freePort();
-    const cmd = server.command
-      .replace('exec node ', `exec node --cpu-prof --cpu-prof-dir=${dir} `)
-      .replaceAll('{port}', String(port));
-    const child = spawn('/bin/sh', ['-c', cmd], { cwd: ROOT, stdio: 'ignore', detached: true });
-    const pid = child.pid!;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    // Wait until it listens (a connect attempt is harmless for the reference server).
-    const until = performance.now() + 10_000;
-    while (performance.now() < until) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const s = connect(port, '127.0.0.1');
-        s.once('connect', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      });
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const commandFor = (port: number) =>
+      server.command
+        .replace('exec node ', `exec node --cpu-prof --cpu-prof-dir=${dir} `)
+        .replaceAll('{port}', String(port));
+    // argv, not a shell line: run uncontained, so that the shell leads the group `--pid` measures.
+    const target = await spawnOnFreePort({
+      command: (port) => ['/bin/sh', '-c', commandFor(port)],
+      cwd: ROOT,
+      // Writing the profile takes a while after a long run: SIGTERM, then wait for it (bounded).
+      stopGraceMs: PROFILE_WRITE_MS,
+    }).catch((error: unknown) => {
+      if (error instanceof TargetError) return undefined;
+      throw error;
+    });
+    if (target === undefined) return undefined;
+    const cmd = commandFor(target.port);
     const args = benchArgs(server, members, 'full', 0).filter(
       (_, i, a) => a[i] !== '--spawn' && a[i - 1] !== '--spawn',
     );
-    const run = await runCli([...args, '--target', `127.0.0.1:${port}`, '--pid', String(pid)], RUN_TIMEOUT_S);
-    process.kill(-pid, 'SIGTERM');
-    // Writing the profile takes a while after a long run: wait for it (bounded), then make sure.
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+    let run: Awaited<ReturnType<typeof runCli>>;
     try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // Gone.
+      run = await runCli([...args, '--target', `127.0.0.1:${target.port}`, '--pid', String(target.pid)], RUN_TIMEOUT_S);
+    } finally {
+      await target.stop();
     }
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (file === undefined) return undefined;

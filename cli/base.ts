@@ -28,7 +28,12 @@ export abstract class ChatkitCommand extends Command {
   protected override async catch(
     error: Error & { exitCode?: number; parse?: unknown; oclif?: { exit?: number } },
   ) {
-    if ((error as { code?: string }).code === 'EEXIT') return super.catch(error); // our own this.exit()
+    if ((error as { code?: string }).code === 'EEXIT') {
+      // Our own this.exit(): with --json, oclif would print the exit as an error document on stdout
+      // and exit 1; the line on stderr has said it all, and the exit code is the one asked for.
+      if (this.jsonEnabled()) throw error;
+      return super.catch(error);
+    }
     const usage =
       error.parse !== undefined || error.oclif?.exit === EXIT_USAGE || /^Parsing --/.test(error.message);
     if (usage) {

@@ -14,7 +14,7 @@ import { ALL_CASES } from './cases.js';
 import type { ConformanceCase, Profile } from './harness/case.js';
 import { type CaseTiming, DEFAULT_TIMING } from './harness/context.js';
 import { newRunSeed } from './harness/names.js';
-import { freePortIn, type PortRange } from './harness/ports.js';
+import type { PortRange } from '../src/processes/index.js';
 import { type CaseResult, CONFORM_EXIT, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';
 import {
   type RunTarget,
@@ -25,7 +25,7 @@ import {
 } from './harness/runner.js';
 import { type FuzzTarget, fuzzCaseResult, runFuzz } from './fuzz/fuzz.js';
 import { DEFAULT_SERVER_PROFILES, matchesId, selectCases } from './harness/select.js';
-import { type HandedIn, handedInSentence, startServerTarget } from './handed-in/launch.js';
+import { type HandedIn, handedInSentence, startServerOnFreePort } from './handed-in/launch.js';
 import {
   type DetectedDialect,
   KNOWN_PROMPTS,
@@ -216,10 +216,10 @@ export async function resolveDialect(
   if (spec.kind === 'spawn') {
     if (options.dialect === 'auto')
       return fromDetected(await probeSpawned(spec.command, probeOptions), noRelease);
-    const port = await freePortIn(options.portRange);
-    const target = await startServerTarget({
+    const target = await startServerOnFreePort({
       command: spec.command,
-      port,
+      portRange: options.portRange,
+      attempts: 1,
       listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * options.timeoutScale,
     });
     await target.stop();
@@ -317,14 +317,14 @@ export async function learnTarget(
 ): Promise<Learned> {
   const timing = scaledTiming(options.timeoutScale);
   if (spec.kind === 'address') return learnVariant({ host: spec.host, port: spec.port, dialect, timing });
-  const chosen = await freePortIn(options.portRange);
-  const target = await startServerTarget({
+  const target = await startServerOnFreePort({
     command: spec.command,
-    port: chosen,
+    portRange: options.portRange,
+    attempts: 1,
     listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * options.timeoutScale,
   });
   try {
-    return await learnVariant({ host: '127.0.0.1', port: target.port ?? chosen, dialect, timing });
+    return await learnVariant({ host: '127.0.0.1', port: target.port, dialect, timing });
   } finally {
     await target.stop();
   }
@@ -433,13 +433,13 @@ async function fuzzResult(
       ? { open: async () => ({ host: spec.host, port: spec.port, close: async () => {} }) }
       : {
           open: async () => {
-            const chosen = await freePortIn(run.portRange);
-            const handle = await startServerTarget({
+            const handle = await startServerOnFreePort({
               command: spec.command,
-              port: chosen,
+              portRange: run.portRange,
+              attempts: 1,
               listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
             });
-            return { host: '127.0.0.1', port: handle.port ?? chosen, close: () => handle.stop() };
+            return { host: '127.0.0.1', port: handle.port, close: () => handle.stop() };
           },
         };
   const started = performance.now();

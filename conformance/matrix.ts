@@ -18,7 +18,7 @@ import type { ConformanceCase, Profile } from './harness/case.js';
 import type { CaseResult, VerdictName } from './harness/report.js';
 import { type RunTarget, runCases } from './harness/runner.js';
 import { selectCases } from './harness/select.js';
-import { pythonExecutable } from './harness/spawn.js';
+import { pythonExecutable } from '../src/processes/index.js';
 
 /** One column of the matrix. */
 export interface MatrixTarget {

@@ -27,9 +27,9 @@ import { connect, type Socket } from 'node:net';
 import { escapeBytes, isPromptToken } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
 import { listen, setDeadline } from './harness/connection.js';
-import { freePortIn, type PortRange } from './harness/ports.js';
+import type { PortRange } from '../src/processes/index.js';
 import { SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
-import { startClientTarget, startServerTarget } from './handed-in/launch.js';
+import { startClientTarget, startServerOnFreePort } from './handed-in/launch.js';
 
 /** How long the probe waits for a prompt before it takes the silence as a tilde server's. */
 export const PROBE_PROMPT_WAIT_MS = 1_000;
@@ -340,14 +340,14 @@ export async function probeServer(
 
 /** Probes a fresh instance of a `--spawn` command (own port, stopped afterwards). */
 export async function probeSpawned(command: string, options: ProbeOptions = {}): Promise<DetectedDialect> {
-  const port = await freePortIn(options.portRange);
-  const target = await startServerTarget({
+  const target = await startServerOnFreePort({
     command,
-    port,
+    portRange: options.portRange,
+    attempts: 1,
     listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS * (options.timeoutScale ?? 1),
   });
   try {
-    const probe = await probeServer('127.0.0.1', target.port ?? port, options);
+    const probe = await probeServer('127.0.0.1', target.port, options);
     await probe.release();
     return probe.detected;
   } finally {

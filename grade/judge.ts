@@ -23,7 +23,7 @@ import {
 } from '../conformance/conform.js';
 import type { Profile } from '../conformance/harness/case.js';
 import type { RunReport } from '../conformance/harness/report.js';
-import { PYTHON_COMMAND, TargetError } from '../conformance/harness/spawn.js';
+import { PYTHON_COMMAND, TargetError } from '../src/processes/index.js';
 import { ProbeError } from '../conformance/probe.js';
 import { firstRootCause } from '../conformance/report/pretty.js';
 import { keepTranscripts } from '../conformance/report/transcript.js';

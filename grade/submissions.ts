@@ -11,7 +11,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import { ChatkitError } from '../src/errors.js';
 import { shellQuote } from '../conformance/conform.js';
-import { PYTHON_COMMAND } from '../conformance/harness/spawn.js';
+import { PYTHON_COMMAND } from '../src/processes/index.js';
 
 /** The per-folder file that overrides what grading finds (docs/grading.md). */
 export const SUBMISSION_CONFIG = 'chatkit.json';

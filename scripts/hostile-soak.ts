@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BAD_BYTE_KINDS } from '../src/bench/hostile.js';
 import { type HostileSoakResult, runHostileSoak } from '../src/bench/hostile-soak.js';
-import { openFileLimit } from '../src/bench/proc.js';
+import { openFileLimit } from '../src/processes/index.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 
 const USAGE = `npm run soak:hostile -- [options]

@@ -12,7 +12,8 @@ import { machineFacts } from '../bench/machine.js';
 import { ALL_CASES } from '../conformance/cases.js';
 import { runCases } from '../conformance/harness/runner.js';
 import { selectCases } from '../conformance/harness/select.js';
-import { PYTHON_TARGETS_DIR, pythonExecutable } from '../conformance/harness/spawn.js';
+import { pythonExecutable } from '../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../conformance/targets/index.js';
 import type { DialectName } from '../src/codec/index.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 

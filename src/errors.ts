@@ -153,6 +153,8 @@ export const ERROR_CODES = {
     'Clustered server: Redis answered a broadcast with an error (e.g. OOM, NOPERM); the other nodes did not get it, members on this node did.',
   CLUSTER_SUBSCRIBER_DROPPED:
     "Clustered server: Redis closed this node's subscription while still answering its commands, most likely its client-output-buffer-limit for pub/sub (docs/cluster.md); the node resubscribes.",
+  CONFORM_USAGE:
+    'chatkit conform: the options contradict each other or lack a value another needs (e.g. --update-baseline without --baseline).',
 } as const;
 
 /** One of chatkit's stable error codes. */

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
-import { freePort, spawnTarget, TargetError, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { spawnOnFreePort, spawnTarget, TargetError, type TargetHandle } from '../../src/processes/index.js';
 import { BENCH_DIALECTS } from '../../src/bench/dialects.js';
+import { colorWanted, painter } from '../../src/color.js';
 import { fillSpawnCommand } from '../../src/command-template.js';
 import {
   BenchError,
@@ -41,6 +42,8 @@ export default class Bench extends ChatkitCommand {
     `Joins --clients clients with the dialect's handshake (at most --join-concurrency at once), lets the first --senders of them send timestamped messages (--messages each, or for --duration; at --rate per sender, or at full speed), and finds every message in every member's byte stream, whatever the chunk boundaries. Reports members joined and the join time, deliveries per second, latency p50/p90/p99/max (sender's write to member's read), messages lost after a bounded drain, and the server's RSS and CPU when it knows its pid (--pid, or --spawn). Every run is bounded by --timeout and ends by itself.
 
 Dialects: nick and tilde as in spec/PROTOCOL.md (every member, the sender included, should get every message); raw-lines for a plain line relay such as \`ncat -l --chat\` (no handshake: a client is a member once the server sent it its first bytes; messages end with LF; the sender gets no copy).
+
+The summary is coloured on a terminal (NO_COLOR turns it off, FORCE_COLOR on): losses red, none green, warnings yellow.
 
 Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (nothing listens, the spawned target did not start, no client joined), 2 usage error.`;
 
@@ -146,15 +149,20 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
     let target: TargetHandle | undefined;
     let spawned: string | undefined;
     const host = address?.host ?? '127.0.0.1';
-    const port = address?.port ?? (await freePort());
+    let port = address?.port ?? 0;
     if (flags.spawn !== undefined) {
-      spawned = fillSpawnCommand(flags.spawn, port);
+      const command = flags.spawn;
       try {
-        target = await spawnTarget({ command: spawned, port });
+        target =
+          address === undefined
+            ? await spawnOnFreePort({ command: (free) => fillSpawnCommand(command, free), attempts: 1 })
+            : await spawnTarget({ command: fillSpawnCommand(command, port), port });
       } catch (error) {
         if (error instanceof TargetError) this.fail(error.code, error.message.split('\n')[0]!, EXIT_NO_RUN);
         throw error;
       }
+      port = target.port ?? port;
+      spawned = fillSpawnCommand(command, port);
     }
     const live = !this.jsonEnabled() && process.stderr.isTTY === true;
     let result: BenchResult;
@@ -195,7 +203,9 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
       if (live) process.stderr.write('\r\x1b[K');
       await target?.stop();
     }
-    if (!this.jsonEnabled()) process.stdout.write(`${formatBenchSummary(result)}\n`);
+    if (!this.jsonEnabled()) {
+      process.stdout.write(`${formatBenchSummary(result, painter(colorWanted(process.stdout)))}\n`);
+    }
     if (result.join.joined === 0) {
       if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       this.fail('BENCH_NO_MEMBERS', 'no client joined the server', EXIT_NO_RUN);

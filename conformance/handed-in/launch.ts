@@ -6,7 +6,7 @@
  *   its first bind (server) or connect (client) is mapped onto the address chatkit chose for the
  *   case, so cases still run in parallel, each on its own port, and the mapping is reported.
  * - Any other server is started as is, and the port its process group listens on is read from
- *   `/proc` (spawn.ts's probes, Linux only); cases then run one at a time, since the port is fixed.
+ *   `/proc` (src/processes/proc.ts, Linux only); cases then run one at a time, since the port is fixed.
  * - A command with `{port}` is filled in as before.
  *
  * Every spawn of a server or client target goes through {@link startServerTarget} and
@@ -20,7 +20,7 @@ import { delimiter, join } from 'node:path';
 import { fillSpawnCommand } from '../../src/command-template.js';
 import { ChatkitError } from '../../src/errors.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
-import { spawnTarget, type TargetHandle } from '../harness/spawn.js';
+import { type PortRange, spawnTarget, startOnFreePort, type TargetHandle } from '../../src/processes/index.js';
 
 /** The folder holding the shim's `sitecustomize.py`, put first on a Python target's `PYTHONPATH`. */
 export const PYTHON_SHIM_DIR = join(PACKAGE_ROOT, 'conformance/handed-in/python');
@@ -195,6 +195,20 @@ export async function startServerTarget(opts: StartServerOptions): Promise<Targe
     env: shimEnv('server', '127.0.0.1', opts.port, note),
   });
   return remembered(handle, mode, note);
+}
+
+/**
+ * {@link startServerTarget} on a port that was free a moment ago (in `portRange` when given), through
+ * `startOnFreePort`: with `attempts` above 1, a target that does not come up is tried on a fresh port.
+ */
+export function startServerOnFreePort(
+  opts: Omit<StartServerOptions, 'port'> & { readonly portRange?: PortRange | undefined; readonly attempts?: number },
+): Promise<TargetHandle & { port: number }> {
+  const { portRange, attempts, ...start } = opts;
+  return startOnFreePort((port) => startServerTarget({ ...start, port }), {
+    portRange,
+    ...(attempts === undefined ? {} : { attempts }),
+  });
 }
 
 /** Starts a client target pointed at `host:port` (its `{host}`/`{port}`, or the shim's mapping). */

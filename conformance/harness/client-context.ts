@@ -32,7 +32,7 @@ import {
   processGroupMembers,
   type TargetExit,
   type TargetHandle,
-} from './spawn.js';
+} from '../../src/processes/index.js';
 import { startClientTarget } from '../handed-in/launch.js';
 
 /**

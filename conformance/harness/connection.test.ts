@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, ConnectionErrorCode, type Listener, listen, openConnection } from './connection.js';
-import { freePort } from './spawn.js';
+import { freePort } from '../../src/processes/index.js';
 
 /** Short deadlines: these tests only wait for loopback traffic that is already on its way. */
 const WAIT_MS = 2_000;

@@ -13,19 +13,16 @@ import type { Connection } from './connection.js';
 import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
 import { resolveRootCauses } from './blocking.js';
 import { checkLiveness } from './liveness.js';
-import { freePortIn, type PortRange } from './ports.js';
 import { PRECONDITION_CASES } from './preconditions.js';
 import type { NodeAddress } from '../../src/nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
 import { verdictOf } from './verdict.js';
 import { requirementIndex } from './requirements.js';
 import { exitedCause, hintOfCause } from './causes.js';
-import { TargetError, type TargetHandle } from './spawn.js';
-import { type HandedIn, handedInOf, serverLaunchMode, startServerTarget } from '../handed-in/launch.js';
+import type { PortRange, TargetHandle } from '../../src/processes/index.js';
+import { type HandedIn, handedInOf, serverLaunchMode, startServerOnFreePort } from '../handed-in/launch.js';
 import type { ServerTexts } from '../variant/texts.js';
 
-/** Starts of a spawned target per case before it counts as unable to listen (a port race costs one). */
-export const SPAWN_ATTEMPTS = 2;
 /** How much of a dead target's stdout and stderr a failure or error quotes (the tail). */
 export const OUTPUT_TAIL_CHARS = 400;
 /**
@@ -183,18 +180,14 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
   const { target } = options;
   if (target.kind === 'spawn') {
     try {
-      for (let tries = 1; ; tries++) {
-        port = await freePortIn(options.portRange);
-        try {
-          spawned = await startServerTarget({ command: target.command, port, listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS });
-          // A program run as handed in may listen on a port of its own (handed-in/launch.ts).
-          port = spawned.port ?? port;
-          break;
-        } catch (error) {
-          // The free port may be taken again before the target binds it: one more try, on a new port.
-          if (tries >= SPAWN_ATTEMPTS || (error instanceof TargetError && error.code === 'TARGET_SPAWN_FAILED')) throw error;
-        }
-      }
+      // A program run as handed in may listen on a port of its own (handed-in/launch.ts).
+      const started = await startServerOnFreePort({
+        command: target.command,
+        portRange: options.portRange,
+        listenTimeoutMs: SPAWN_LISTEN_TIMEOUT_MS,
+      });
+      spawned = started;
+      port = started.port;
     } catch (error) {
       return {
         verdict: 'error',

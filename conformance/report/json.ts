@@ -17,8 +17,11 @@ export class ReportSchemaError extends ChatkitError {
   }
 }
 
-/** Validates the report (throws {@link ReportSchemaError}) and returns it as indented JSON. */
-export function renderJson(report: RunReport): string {
+/**
+ * The report as its schema parses it (throws {@link ReportSchemaError}): what `--json` returns and
+ * `--reporter json` writes, in the schema's key order.
+ */
+export function validReport(report: RunReport): RunReport {
   const parsed = runReportSchema.safeParse(report);
   if (!parsed.success) {
     const issues = parsed.error.issues
@@ -27,5 +30,10 @@ export function renderJson(report: RunReport): string {
       .join('; ');
     throw new ReportSchemaError(issues);
   }
-  return `${JSON.stringify(parsed.data, null, 2)}\n`;
+  return parsed.data as RunReport;
+}
+
+/** Validates the report (throws {@link ReportSchemaError}) and returns it as indented JSON. */
+export function renderJson(report: RunReport): string {
+  return `${JSON.stringify(validReport(report), null, 2)}\n`;
 }

@@ -12,7 +12,7 @@ import { TILDE_CONTENT_MAX_BYTES } from '../../src/limits.js';
 import type { Connection } from '../harness/connection.js';
 import { matchRelays } from '../harness/relays.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
-import { processCpuTimeMs, processGroupMembers, threadsBlockedInSend } from '../harness/spawn.js';
+import { processCpuTimeMs, processGroupMembers, threadsBlockedInSend } from '../../src/processes/index.js';
 
 const encoder = new TextEncoder();
 

@@ -13,8 +13,8 @@
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { openDescriptors } from '../processes/proc.js';
 import type { BenchDialect } from './dialects.js';
 import {
   BAD_BYTE_KINDS,
@@ -122,11 +122,7 @@ export interface HostileSoakResult {
 
 /** Descriptors the process holds (`/proc/<pid>/fd`); null where unreadable. */
 export function descriptorCount(pid: number): number | null {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return null;
-  }
+  return openDescriptors(pid) ?? null;
 }
 
 /** How often the server's descriptors are counted. */

@@ -25,7 +25,7 @@ import {
 } from './dialects.js';
 import { ChatkitError } from '../errors.js';
 import { type NodeAddress, roundRobin } from '../nodes.js';
-import { ensureOpenFileLimit, isGroupLeader, ProcessSampler, type ProcSample } from './proc.js';
+import { ensureOpenFileLimit, isGroupLeader, ProcessSampler, type ProcSample } from '../processes/index.js';
 import { BENCH_RESULT_SCHEMA, type BenchResult, type LatencyFigures } from './result.js';
 import { StreamScanner } from './scanner.js';
 import { Histogram } from './stats.js';

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { painter, type Style } from '../color.js';
 import type { BenchProgress } from './loadgen.js';
 import type { BenchResult } from './result.js';
 
@@ -43,8 +44,14 @@ export function formatProgress(p: BenchProgress): string {
   return `${t} ${p.phase}: sent ${formatCount(p.sent)}, delivered ${formatCount(p.seen)}/${formatCount(p.expected)} (${formatCount(p.recentPerSecond)}/s)${rss}`;
 }
 
-/** The summary printed at the end of a run (without `--json`). */
-export function formatBenchSummary(r: BenchResult): string {
+/**
+ * The summary printed at the end of a run (without `--json`); `paint` colours it (src/color.ts's
+ * `painter`, on when `colorWanted`): the heading bold, losses red (none: green), warnings yellow.
+ */
+export function formatBenchSummary(
+  r: BenchResult,
+  paint: (style: Style, text: string) => string = painter(false),
+): string {
   const c = r.config;
   const load =
     c.messagesPerSender === null
@@ -55,13 +62,16 @@ export function formatBenchSummary(r: BenchResult): string {
     .map(([why, n]) => `${n} ${why}`)
     .join(', ');
   const lines = [
-    `chatkit bench: ${r.target.dialect} ${r.target.host}:${r.target.port}, ${c.clients} clients, ${c.senders} senders ${load} ${pace}, ${c.size} B`,
+    paint(
+      'bold',
+      `chatkit bench: ${r.target.dialect} ${r.target.host}:${r.target.port}, ${c.clients} clients, ${c.senders} senders ${load} ${pace}, ${c.size} B`,
+    ),
     `joined      ${r.join.joined}/${c.clients} in ${formatMs(r.join.ms)}${failures ? ` (${failures})` : ''}; per client p50 ${formatMs(r.join.latencyMs.p50)}, p99 ${formatMs(r.join.latencyMs.p99)}`,
     `sent        ${r.send.messages} messages in ${formatMs(r.send.ms)}`,
-    `deliveries  ${r.deliveries.seen}/${r.deliveries.expected}, lost ${r.deliveries.lost}; ${formatCount(r.deliveries.perSecond)}/s${r.deliveries.crossNode === undefined ? '' : `; ${r.deliveries.crossNode} across nodes`}`,
+    `deliveries  ${r.deliveries.seen}/${r.deliveries.expected}, ${paint(r.deliveries.lost > 0 ? 'red' : 'green', `lost ${r.deliveries.lost}`)}; ${formatCount(r.deliveries.perSecond)}/s${r.deliveries.crossNode === undefined ? '' : `; ${r.deliveries.crossNode} across nodes`}`,
     `latency     p50 ${formatMs(r.latencyMs.p50)}  p90 ${formatMs(r.latencyMs.p90)}  p99 ${formatMs(r.latencyMs.p99)}  max ${formatMs(r.latencyMs.max)}`,
   ];
-  if (r.membersLost > 0) lines.push(`members     ${r.membersLost} closed by the server during the run`);
+  if (r.membersLost > 0) lines.push(paint('red', `members     ${r.membersLost} closed by the server during the run`));
   if (r.server !== null) {
     const cpu = r.server.cpuPercent === null ? '?' : `${r.server.cpuPercent} %`;
     lines.push(
@@ -72,6 +82,6 @@ export function formatBenchSummary(r: BenchResult): string {
     `generator   CPU ${formatMs(r.generator.joinCpuMs)} while joining, ${r.generator.cpuPercent} % of a core while measured, RSS ${formatBytes(r.generator.rssBytes)}`,
   );
   lines.push(`ended       ${r.endedBy} after ${formatMs(r.durationMs)}`);
-  for (const w of r.warnings) lines.push(`warning     ${w}`);
+  for (const w of r.warnings) lines.push(paint('yellow', `warning     ${w}`));
   return lines.join('\n');
 }

@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PYTHON_TARGETS_DIR, pythonExecutable, spawnPythonServer } from '../../conformance/harness/spawn.js';
+import { pythonExecutable, spawnPythonServer } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { type BenchResult, benchResultSchema } from '../../src/bench/result.js';
 import { CHATKIT, runChatkit } from '../support/cli.js';
 
@@ -37,6 +38,16 @@ function expectComplete(result: BenchResult, members: number, messages: number):
   expect(result.membersLost).toBe(0);
   expect(result.endedBy).toBe('complete');
 }
+
+/** `chatkit bench` of a reference server it spawns, small. */
+const BENCH_REFERENCE = [
+  'bench',
+  '--dialect',
+  'nick',
+  '--spawn',
+  `exec ${process.execPath} ${CHATKIT} serve --port {port} > /dev/null`,
+  ...SMALL,
+];
 
 describe('chatkit bench (subprocess)', () => {
   it('measures the reference server it spawns: every message reaches every member, server RSS and CPU reported', async () => {
@@ -84,19 +95,22 @@ describe('chatkit bench (subprocess)', () => {
 
   it('prints a human summary without --json', async () => {
     const { code, stdout } = await runChatkit(
-      [
-        'bench',
-        '--dialect',
-        'nick',
-        '--spawn',
-        `exec ${process.execPath} ${CHATKIT} serve --port {port} > /dev/null`,
-        ...SMALL,
-      ],
+      BENCH_REFERENCE,
       { timeoutMs: RUN_MS },
     );
     expect(code).toBe(0);
     expect(stdout).toMatch(/^joined +10\/10 /m);
     expect(stdout).toMatch(/^deliveries +400\/400, lost 0;/m);
+  });
+
+  it('colours the summary when FORCE_COLOR asks (into a pipe): heading bold, no loss green', async () => {
+    const { code, stdout } = await runChatkit(
+      BENCH_REFERENCE,
+      { timeoutMs: RUN_MS, env: { FORCE_COLOR: '1' } },
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\x1b\[1mchatkit bench: nick /m);
+    expect(stdout).toMatch(/^deliveries +400\/400, \x1b\[32mlost 0\x1b\[0m;/m);
   });
 
   it.each([

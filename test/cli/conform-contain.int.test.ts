@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { PYTHON_TARGETS_DIR, pollUntil, pythonExecutable } from '../../conformance/harness/spawn.js';
+import { pollUntil, pythonExecutable } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { startChatkit } from '../support/cli.js';
 
 const WAIT_MS = 20_000;

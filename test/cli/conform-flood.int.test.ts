@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pythonExecutable } from '../../conformance/harness/spawn.js';
+import { pythonExecutable } from '../../src/processes/index.js';
 import { startChatkit } from '../support/cli.js';
 
 const PEAK_RSS_LIMIT_KB = 300 * 1024;

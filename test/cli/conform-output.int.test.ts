@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReportSchema } from '../../conformance/harness/report.js';
-import { freePort, spawnTarget } from '../../conformance/harness/spawn.js';
+import { freePort, spawnTarget } from '../../src/processes/index.js';
 import { BADGE_COLORS } from '../../conformance/report/badge.js';
 import { type ChatServer, startServer } from '../../src/reference-server/server.js';
 import { checkJunit } from '../conformance/junit-schema.js';

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PYTHON_TARGETS_DIR, pythonExecutable } from '../../conformance/harness/spawn.js';
+import { pythonExecutable } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { runChatkit } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chatkit-paths-'));

@@ -15,12 +15,8 @@ import { ALL_CASES } from '../../conformance/cases.js';
 import type { Profile } from '../../conformance/harness/case.js';
 import { selectCases } from '../../conformance/harness/select.js';
 import { runReportSchema } from '../../conformance/harness/report.js';
-import {
-  freePort,
-  PYTHON_TARGETS_DIR,
-  spawnPythonServer,
-  spawnTarget,
-} from '../../conformance/harness/spawn.js';
+import { freePort, spawnPythonServer, spawnTarget } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { type ChatServer, startServer } from '../../src/reference-server/server.js';
 import { checkJunit } from '../conformance/junit-schema.js';
 import { assertBuilt, CHATKIT, REPO, runChatkit } from '../support/cli.js';
@@ -287,6 +283,23 @@ describe.concurrent('chatkit conform (subprocess)', { timeout: 90_000 }, () => {
     expect(stderr).toContain(
       `chatkit conform: error PROBE_UNREACHABLE: 127.0.0.1:${port}: cannot connect to 127.0.0.1:${port}: connection refused: nothing listens there`,
     );
+  });
+
+  it('--json returns the RunReport as the result on stdout, with the exit code of the run (3: nothing listens)', async () => {
+    const port = await freePort();
+    const { code, stdout, stderr } = await runChatkit(['conform', '--target', `127.0.0.1:${port}`, '--json']);
+    expect(code, stderr).toBe(3);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ schema: 'chatkit-conformance/2', exitCode: 3, cases: [] });
+    expect(report.unjudged.reason).toMatch(/^PROBE_UNREACHABLE: /);
+    expect(stderr).toContain('chatkit conform: error PROBE_UNREACHABLE: ');
+  });
+
+  it('--json with a usage error: one line on stderr, nothing on stdout, exit 2', async () => {
+    const { code, stdout, stderr } = await runChatkit(['conform', '--json', '--only', 'nick.join.brodcast', '--target', '127.0.0.1:1']);
+    expect(code, stderr).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^chatkit conform: error CASE_UNKNOWN: /)]);
   });
 
   it('exit 3, one error, when the target speaks neither dialect', async ({ onTestFinished }) => {

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type RunReport, runReportSchema } from '../../conformance/harness/report.js';
-import { freePort } from '../../conformance/harness/spawn.js';
+import { freePort } from '../../src/processes/index.js';
 import { assertBuilt, REPO, runChatkit } from '../support/cli.js';
 
 const FIXTURES = join(REPO, 'test/fixtures/handed-in');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
-import type { TargetHandle } from '../../conformance/harness/spawn.js';
+import type { TargetHandle } from '../../src/processes/index.js';
 import { runChatkit, startChatkit } from '../support/cli.js';
 
 const STEP_MS = 10_000;

@@ -7,13 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  PYTHON_TARGETS_DIR,
-  pollUntil,
-  pythonExecutable,
-  spawnTarget,
-  type TargetHandle,
-} from '../../conformance/harness/spawn.js';
+import { pollUntil, pythonExecutable, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { CHATKIT, startChatkit } from '../support/cli.js';
 
 const STEP_MS = 10_000;

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PYTHON_TARGETS_DIR, spawnPythonClient, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { spawnPythonClient, type TargetHandle } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { runChatkit } from '../support/cli.js';
 import { type ClusterNode, STEP_MS, startNode, startRedis } from '../support/redis.js';
 

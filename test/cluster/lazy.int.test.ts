@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnTarget } from '../../conformance/harness/spawn.js';
+import { spawnTarget } from '../../src/processes/index.js';
 import { assertBuilt, CHATKIT } from '../support/cli.js';
 import { STEP_MS, startRedis } from '../support/redis.js';
 

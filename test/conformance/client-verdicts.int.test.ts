@@ -22,7 +22,8 @@ import { TILDE_CLIENT_CASES } from '../../conformance/client/tilde.js';
 import type { ClientCase, Verdict } from '../../conformance/harness/case.js';
 import type { CaseResult } from '../../conformance/harness/report.js';
 import { runCase } from '../../conformance/harness/runner.js';
-import { PYTHON_TARGETS_DIR, pythonExecutable } from '../../conformance/harness/spawn.js';
+import { pythonExecutable } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 /** Bound on one row: a case's own budget is 60 s, its waits end far sooner. */

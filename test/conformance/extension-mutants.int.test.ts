@@ -15,7 +15,7 @@ import type { Profile } from '../../conformance/harness/case.js';
 import type { CaseResult } from '../../conformance/harness/report.js';
 import { runCases } from '../../conformance/harness/runner.js';
 import { selectCases } from '../../conformance/harness/select.js';
-import { pythonExecutable } from '../../conformance/harness/spawn.js';
+import { pythonExecutable } from '../../src/processes/index.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { assertBuilt } from '../support/cli.js';
 

@@ -25,7 +25,8 @@ import { ALL_CASES } from '../../conformance/cases.js';
 import { EXTENSION_PROFILES, type ServerCase, type Verdict } from '../../conformance/harness/case.js';
 import type { CaseResult } from '../../conformance/harness/report.js';
 import { type RunOptions, runCase } from '../../conformance/harness/runner.js';
-import { PYTHON_TARGETS_DIR, pythonExecutable } from '../../conformance/harness/spawn.js';
+import { pythonExecutable } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 /** Bound on one row: the longest case budget is 90 s (fifty members); the spawn and stop come on top. */

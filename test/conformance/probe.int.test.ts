@@ -6,7 +6,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PYTHON_COMMAND, PYTHON_TARGETS_DIR } from '../../conformance/harness/spawn.js';
+import { PYTHON_COMMAND } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import {
   isPromptToken,
   ProbeError,

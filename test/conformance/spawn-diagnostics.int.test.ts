@@ -5,8 +5,15 @@
  */
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePortIn, parsePortRange, PortRangeError } from '../../conformance/harness/ports.js';
-import { freePort, pythonExecutable, spawnTarget, TargetError } from '../../conformance/harness/spawn.js';
+import {
+  freePort,
+  freePortIn,
+  parsePortRange,
+  PortRangeError,
+  pythonExecutable,
+  spawnTarget,
+  TargetError,
+} from '../../src/processes/index.js';
 
 /** Short: the programs here never listen where asked. */
 const LISTEN_TIMEOUT_MS = 1_500;

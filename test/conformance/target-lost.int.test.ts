@@ -11,7 +11,7 @@ import { runConformance } from '../../conformance/conform.js';
 import { CONFORM_EXIT } from '../../conformance/harness/report.js';
 import { runCases, type TargetLost } from '../../conformance/harness/runner.js';
 import { selectCases } from '../../conformance/harness/select.js';
-import { spawnPythonServer, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { spawnPythonServer, type TargetHandle } from '../../src/processes/index.js';
 import type { DialectName } from '../../src/codec/index.js';
 import { startServer } from '../../src/reference-server/index.js';
 

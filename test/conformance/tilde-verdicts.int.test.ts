@@ -16,13 +16,8 @@ import type { ServerCase, Verdict } from '../../conformance/harness/case.js';
 import type { CaseResult } from '../../conformance/harness/report.js';
 import { type RunTarget, runCases } from '../../conformance/harness/runner.js';
 import { selectCases } from '../../conformance/harness/select.js';
-import {
-  freePort,
-  PYTHON_TARGETS_DIR,
-  pythonExecutable,
-  spawnTarget,
-  type TargetHandle,
-} from '../../conformance/harness/spawn.js';
+import { freePort, pythonExecutable, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { type ChatServer, startServer } from '../../src/reference-server/index.js';
 

@@ -14,7 +14,7 @@ import {
   SHIM_ENV,
   serverLaunchMode,
 } from '../../conformance/handed-in/launch.js';
-import { freePort, pythonExecutable } from '../../conformance/harness/spawn.js';
+import { freePort, pythonExecutable } from '../../src/processes/index.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const PYTHON_TIMEOUT_MS = 20_000;

@@ -74,3 +74,41 @@ describe('import graph', () => {
     expect(circles(importGraph()).map((c) => c.join(' -> '))).toEqual([]);
   });
 });
+
+/** Everything `start` imports, directly or through others. */
+function reachable(graph: ReadonlyMap<string, readonly string[]>, start: string): Set<string> {
+  const seen = new Set<string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    for (const next of graph.get(queue.shift()!) ?? []) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return seen;
+}
+
+describe('layers', () => {
+  it('finds what a module reaches through others (the check can fail)', () => {
+    const graph = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+    ]);
+    expect([...reachable(graph, 'a.ts')]).toEqual(['b.ts', 'c.ts']);
+  });
+
+  it('src/ never imports the suite, the CLI or the benchmarks', () => {
+    const graph = importGraph();
+    const upward = [...graph].flatMap(([from, to]) =>
+      from.startsWith('src/') ? to.filter((t) => /^(conformance|cli|bench|grade|scripts)\//.test(t)).map((t) => `${from} -> ${t}`) : [],
+    );
+    expect(upward).toEqual([]);
+  });
+
+  it('chatkit bench does not depend on the conformance suite (process control lives in src/processes/)', () => {
+    const suite = [...reachable(importGraph(), 'cli/commands/bench.ts')].filter((m) => m.startsWith('conformance/'));
+    expect(suite).toEqual([]);
+  });
+});

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
-import { PYTHON_TARGETS_DIR, spawnPythonServer, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { spawnPythonServer, type TargetHandle } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 import { SHOWN_QUIET_MS, text, useSeedClient } from './helpers.js';
 

@@ -12,7 +12,7 @@ import {
   spawnPythonServer,
   type TargetHandle,
   threadsBlockedInSend,
-} from '../../conformance/harness/spawn.js';
+} from '../../src/processes/index.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 
 /** "Nothing arrives / nothing is shown" windows: long enough for loopback delivery and a print on a loaded machine (< 1 ms idle). */

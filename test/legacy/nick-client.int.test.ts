@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
-import { PYTHON_TARGETS_DIR, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { type TargetHandle } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 import {
   expectPrintingBusyLoop,

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
 import {
-  PYTHON_TARGETS_DIR,
   pollUntil,
   processCpuTimeMs,
   pythonExecutable,
@@ -19,7 +18,8 @@ import {
   type TargetHandle,
   threadsAllWaitingForInput,
   threadsBlockedInSend,
-} from '../../conformance/harness/spawn.js';
+} from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 import {
   expectBusyLoop,

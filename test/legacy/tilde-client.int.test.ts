@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
 import {
-  PYTHON_TARGETS_DIR,
   freePort,
   pythonExecutable,
   spawnPythonClient,
   spawnTarget,
   type TargetHandle,
-} from '../../conformance/harness/spawn.js';
+} from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 import {
   BUSY_DEADLINE_MS,

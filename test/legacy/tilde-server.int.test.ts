@@ -11,7 +11,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
 import {
   listeningPorts,
-  PYTHON_TARGETS_DIR,
   pollUntil,
   pythonExecutable,
   spawnTarget,
@@ -20,7 +19,8 @@ import {
   tcpSockets,
   threadsAllWaitingForInput,
   threadsBlockedInSend,
-} from '../../conformance/harness/spawn.js';
+} from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 import {
   expectPrintingBusyLoop,

@@ -12,13 +12,8 @@ import {
   listen,
   openConnection,
 } from '../../conformance/harness/connection.js';
-import {
-  PYTHON_TARGETS_DIR,
-  pythonExecutable,
-  spawnPythonServer,
-  spawnTarget,
-  type TargetHandle,
-} from '../../conformance/harness/spawn.js';
+import { pythonExecutable, spawnPythonServer, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { unescapeBytes } from '../../src/index.js';
 import { loadVectors } from '../support/vectors.js';
 

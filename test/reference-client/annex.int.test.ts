@@ -15,7 +15,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { splitFirstLine } from '../../cli/stdin.js';
 import type { Connection } from '../../conformance/harness/connection.js';
-import { freePort } from '../../conformance/harness/spawn.js';
+import { freePort } from '../../src/processes/index.js';
 import { escapeBytes } from '../../src/codec/escape.js';
 import { CodecError } from '../../src/errors.js';
 import {

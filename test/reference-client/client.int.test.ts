@@ -5,7 +5,7 @@
 import { connect as netConnect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
-import { freePort, PYTHON_COMMAND, spawnTarget } from '../../conformance/harness/spawn.js';
+import { freePort, PYTHON_COMMAND, spawnTarget } from '../../src/processes/index.js';
 import { CodecError } from '../../src/errors.js';
 import {
   type ClientError,

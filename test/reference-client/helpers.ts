@@ -6,7 +6,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { afterEach } from 'vitest';
 import { type Connection, type Listener, listen } from '../../conformance/harness/connection.js';
-import type { TargetHandle } from '../../conformance/harness/spawn.js';
+import type { TargetHandle } from '../../src/processes/index.js';
 import { concatBytes } from '../../src/codec/text.js';
 import { type ChatClient, type ClientEvent, type ConnectOptions, connect } from '../../src/reference-client/client.js';
 import { runTerminalClient, type TerminalClientOptions } from '../../src/reference-client/tui.js';

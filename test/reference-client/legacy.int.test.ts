@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PYTHON_TARGETS_DIR, spawnPythonServer } from '../../conformance/harness/spawn.js';
+import { spawnPythonServer } from '../../src/processes/index.js';
+import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { type ClientDialect, connect, formatForDisplay } from '../../src/reference-client/client.js';
 import { track, trackTarget, useCleanup, WAIT_MS, waitForText } from './helpers.js';
 

@@ -5,7 +5,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
-import { freePort } from '../../conformance/harness/spawn.js';
+import { freePort } from '../../src/processes/index.js';
 import { PACE_ECHO_TIMEOUT_MS } from '../../src/reference-client/tui.js';
 import {
   exitWithin,

@@ -16,7 +16,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
-import { TcpState, tcpSockets } from '../../conformance/harness/spawn.js';
+import { TcpState, tcpSockets } from '../../src/processes/index.js';
 import { escapeBytes, unescapeBytes } from '../../src/codec/escape.js';
 import type { DialectName } from '../../src/codec/index.js';
 import {

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, openConnection } from '../../conformance/harness/connection.js';
-import { spawnTarget, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { spawnTarget, type TargetHandle } from '../../src/processes/index.js';
 import { SERVER_CLOSE_LINGER_MS, SERVER_SWEEP_MAX_INTERVAL_MS } from '../../src/limits.js';
 import { type ChatServer, type ServerOptions, startServer } from '../../src/reference-server/index.js';
 import { CHATKIT, assertBuilt, startChatkit } from '../support/cli.js';

@@ -13,7 +13,7 @@
  */
 import { expect } from 'vitest';
 import type { Connection } from '../../conformance/harness/connection.js';
-import { tcpSockets } from '../../conformance/harness/spawn.js';
+import { tcpSockets } from '../../src/processes/index.js';
 import type { DialectName } from '../../src/codec/index.js';
 import type { ChatServer, ServerEvents } from '../../src/reference-server/index.js';
 import { NO_RATE_LIMIT } from '../../src/reference-server/flow.js';

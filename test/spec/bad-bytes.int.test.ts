@@ -13,7 +13,7 @@ import { ALL_CASES } from '../../conformance/cases.js';
 import type { CaseResult } from '../../conformance/harness/report.js';
 import { runCases } from '../../conformance/harness/runner.js';
 import { selectCases } from '../../conformance/harness/select.js';
-import { pythonExecutable } from '../../conformance/harness/spawn.js';
+import { pythonExecutable } from '../../src/processes/index.js';
 import type { DialectName } from '../../src/codec/index.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 

@@ -20,7 +20,7 @@ import { type Connection, openConnection } from '../../conformance/harness/conne
 import type { CaseResult } from '../../conformance/harness/report.js';
 import { runCases } from '../../conformance/harness/runner.js';
 import { selectCases } from '../../conformance/harness/select.js';
-import { freePort, pythonExecutable, spawnTarget, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { freePort, pythonExecutable, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
 import type { DialectName } from '../../src/codec/index.js';
 import { NICK_MESSAGE_MAX_BYTES, TILDE_MESSAGE_MAX_BYTES } from '../../src/limits.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnTarget, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { spawnTarget, type TargetHandle } from '../../src/processes/index.js';
 
 export const REPO = join(import.meta.dirname, '../..');
 export const CHATKIT = join(REPO, 'bin/chatkit.js');

@@ -3,7 +3,7 @@
  * loopback port, without persistence, and `chatkit serve --cluster` nodes around it. Every
  * process is stopped by the caller's cleanup.
  */
-import { freePort, spawnTarget, type TargetHandle } from '../../conformance/harness/spawn.js';
+import { spawnOnFreePort, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
 import { startChatkit } from './cli.js';
 
 /** Bound of each step (a node listening, a member joining). */
@@ -11,12 +11,9 @@ export const STEP_MS = 10_000;
 
 /** Starts redis-server on `port` (a free one by default); resolves once it listens. */
 export async function startRedis(port?: number): Promise<TargetHandle & { url: string }> {
-  const p = port ?? (await freePort());
-  const redis = await spawnTarget({
-    command: ['redis-server', '--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    port: p,
-  });
-  return Object.assign(redis, { url: `redis://127.0.0.1:${p}` });
+  const command = (p: number) => ['redis-server', '--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const redis = port === undefined ? await spawnOnFreePort({ command }) : await spawnTarget({ command: command(port), port });
+  return Object.assign(redis, { url: `redis://127.0.0.1:${redis.port ?? port}` });
 }
 
 /** A running `chatkit serve --cluster` node and the port it announced. */

@@ -1,12 +1,25 @@
 /**
- * The port a spawned target gets: any free loopback port, or one in a range the user names
- * (`--port-range LO-HI`) for programs that refuse some ports (e.g. below 49152).
+ * Free loopback ports for the servers chatkit starts: any port the OS picks, or one in a range the
+ * user names (`--port-range LO-HI`) for programs that refuse some ports (e.g. below 49152). A port
+ * is free only "a moment ago": ./spawn.ts's `spawnOnFreePort` tries again when it was taken meanwhile.
  *
  * @module
  */
 import { createServer } from 'node:net';
-import { ChatkitError } from '../../src/errors.js';
-import { freePort } from './spawn.js';
+import { ChatkitError } from '../errors.js';
+
+/** A port that was free a moment ago on 127.0.0.1 (bind to port 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
+    });
+  });
+}
 
 /** A range of TCP ports, both ends included. */
 export interface PortRange {

@@ -11,7 +11,7 @@ import {
   spawnTarget,
   TargetErrorCode,
   type TargetHandle,
-} from './spawn.js';
+} from '../../src/processes/index.js';
 
 /** Deadline for things that happen promptly on an idle or loaded machine. */
 const WAIT_MS = 5_000;

@@ -1,6 +1,8 @@
 /**
- * Starting and stopping conformance targets (legacy scripts, reference peers, mutants) as real processes,
- * plus the few read-only `/proc` probes the suites need to observe a target without touching its sockets.
+ * Starting and stopping programs as real process groups: conformance targets (legacy scripts, reference
+ * peers, mutants, a student's program), the servers `chatkit bench` measures, Redis for the cluster tests.
+ * Every process started here is ended, with all its descendants, by its handle's `stop()` or, at the
+ * latest, when this process exits.
  *
  * Readiness is detected by reading `/proc/net/tcp{,6}` for a LISTEN socket owned by the target's process
  * group, never by connecting: a probe that connects and closes is a real client to a legacy server (the NICK
@@ -13,19 +15,29 @@
  *
  * @module
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { join } from 'node:path';
-import { ChatkitError } from '../../src/errors.js';
-import { PACKAGE_ROOT } from '../../src/package-root.js';
+import { ChatkitError } from '../errors.js';
+import { freePortIn, type PortRange } from './ports.js';
+import {
+  descendants,
+  hasEnvironment,
+  isAlive,
+  listeningPorts,
+  listeningPortsOf,
+  namespaceMembers,
+  portHolders,
+  processesWithEnvironment,
+  processGroupMembers,
+  TcpState,
+  tcpSockets,
+} from './proc.js';
 
 /** Default deadline for a target to start listening. */
 export const DEFAULT_LISTEN_TIMEOUT_MS = 10_000;
 /** How often `/proc/net/tcp` is polled while waiting for a listener (and by {@link pollUntil} by default). */
 export const POLL_INTERVAL_MS = 20;
-/** How long {@link TargetHandle.stop} waits after SIGTERM before it sends SIGKILL to the group. */
+/** How long {@link TargetHandle.stop} waits after SIGTERM before it sends SIGKILL to the group (by default). */
 export const STOP_GRACE_MS = 2_000;
 /** How long {@link TargetHandle.stop} waits for the exit after SIGKILL before giving up on it. */
 export const KILL_WAIT_MS = 2_000;
@@ -33,18 +45,10 @@ export const KILL_WAIT_MS = 2_000;
 export const OUTPUT_DRAIN_MS = 500;
 /** How many bytes of stdout and of stderr a handle keeps (the tail; totals are counted separately). */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
-/** Attempts {@link spawnPythonServer} makes, each on a fresh port (the freed port may be taken meanwhile). */
+/** Attempts {@link startOnFreePort} makes, each on a fresh port (the freed port may be taken meanwhile). */
 export const SPAWN_LISTEN_ATTEMPTS = 2;
 /** Default deadline of {@link TargetHandle.waitForOutput} and {@link pollUntil}. */
 export const DEFAULT_WAIT_TIMEOUT_MS = 5_000;
-/** Linux USER_HZ: the unit of utime/stime in `/proc/<pid>/stat` (100 on every mainstream architecture). */
-export const CLOCK_TICKS_PER_SECOND = 100;
-/** The Python interpreter used for legacy targets; `CHATKIT_PYTHON` overrides it. */
-export const PYTHON_COMMAND = process.env.CHATKIT_PYTHON ?? 'python3';
-/** Deadline for asking {@link PYTHON_COMMAND} where its real executable is. */
-export const PYTHON_RESOLVE_TIMEOUT_MS = 10_000;
-/** Directory of the transcribed seed scripts. */
-export const PYTHON_TARGETS_DIR = join(PACKAGE_ROOT, 'conformance/targets/python');
 
 /** The containment wrapper for shell command lines; `CHATKIT_CONTAIN=0` turns it off (the fallback then). */
 export const CONTAIN_COMMAND: readonly string[] = ['unshare', '--pid', '--fork', '--kill-child'];
@@ -121,6 +125,8 @@ export interface SpawnTargetOptions {
   port?: number;
   /** Deadline for the listener; default {@link DEFAULT_LISTEN_TIMEOUT_MS}. */
   listenTimeoutMs?: number;
+  /** How long `stop()` waits after SIGTERM before SIGKILL; default {@link STOP_GRACE_MS}. */
+  stopGraceMs?: number;
   /**
    * Without `port`: wait until the target LISTENs on any port (a program that hard-codes its own),
    * and return it as the handle's `port` (conformance/handed-in/).
@@ -336,8 +342,10 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
   const others = (thorough = false): number[] => {
     for (const p of contained ? namespaceMembers(pid) : descendants(pid)) seen.add(p);
     if (thorough) {
-      for (const p of markedProcesses(mark)) seen.add(p);
-      if (knownPort !== undefined) for (const p of portHolders(knownPort)) if (hasMark(p, mark)) seen.add(p);
+      for (const p of processesWithEnvironment(TARGET_MARK_VARIABLE, mark)) seen.add(p);
+      if (knownPort !== undefined) {
+        for (const p of portHolders(knownPort)) if (hasEnvironment(p, TARGET_MARK_VARIABLE, mark)) seen.add(p);
+      }
     }
     return [...seen].filter((p) => p !== process.pid && isAlive(p));
   };
@@ -350,7 +358,7 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
         killGroup(pid, 'SIGTERM');
         const graceful = await Promise.race([
           exited.then(() => true),
-          sleep(STOP_GRACE_MS).then(() => false),
+          sleep(opts.stopGraceMs ?? STOP_GRACE_MS).then(() => false),
         ]);
         if (!graceful) {
           killGroup(pid, 'SIGKILL');
@@ -472,322 +480,6 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
   }
 }
 
-let resolvedPython: string | undefined;
-
-/**
- * The real interpreter behind {@link PYTHON_COMMAND} (`sys.executable`), resolved once. A wrapper such as a
- * pyenv shim may fork instead of exec, and then the pid the harness watches in /proc would be the wrapper's.
- */
-export function pythonExecutable(): string {
-  resolvedPython ??=
-    execFileSync(PYTHON_COMMAND, ['-c', 'import sys; print(sys.executable)'], {
-      encoding: 'utf8',
-      timeout: PYTHON_RESOLVE_TIMEOUT_MS,
-    }).trim() || PYTHON_COMMAND;
-  return resolvedPython;
-}
-
-/** Options of {@link spawnPythonServer}. */
-export interface SpawnPythonServerOptions {
-  /** Arguments after `HOST PORT`. */
-  args?: readonly string[];
-  env?: Readonly<Record<string, string>>;
-  listenTimeoutMs?: number;
-}
-
-/**
- * Runs `python3 <script> 127.0.0.1 <port>` on a fresh port and waits for its listener. Retries once on a new
- * port if the target does not come up: the port from {@link freePort} may be taken again before the target
- * binds it.
- */
-export async function spawnPythonServer(
-  scriptPath: string,
-  opts: SpawnPythonServerOptions = {},
-): Promise<TargetHandle> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < SPAWN_LISTEN_ATTEMPTS; attempt++) {
-    const port = await freePort();
-    try {
-      return await spawnTarget({
-        command: [pythonExecutable(), scriptPath, '127.0.0.1', String(port), ...(opts.args ?? [])],
-        port,
-        ...(opts.env === undefined ? {} : { env: opts.env }),
-        ...(opts.listenTimeoutMs === undefined ? {} : { listenTimeoutMs: opts.listenTimeoutMs }),
-      });
-    } catch (error) {
-      if (error instanceof TargetError && error.code === TargetErrorCode.SPAWN_FAILED) throw error;
-      lastError = error;
-    }
-  }
-  throw lastError;
-}
-
-/** Runs `python3 <script> <host> <port>` (a client of a peer the test plays); no listener to wait for. */
-export function spawnPythonClient(
-  scriptPath: string,
-  opts: { host?: string; port: number; env?: Readonly<Record<string, string>> },
-): Promise<TargetHandle> {
-  return spawnTarget({
-    command: [pythonExecutable(), scriptPath, opts.host ?? '127.0.0.1', String(opts.port)],
-    ...(opts.env === undefined ? {} : { env: opts.env }),
-  });
-}
-
-/** A port that was free a moment ago on 127.0.0.1 (bind to port 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// /proc probes (read-only)
-
-/** TCP states as numbered in `/proc/net/tcp` (include/net/tcp_states.h). */
-export const TcpState = {
-  ESTABLISHED: 0x01,
-  SYN_SENT: 0x02,
-  SYN_RECV: 0x03,
-  FIN_WAIT1: 0x04,
-  FIN_WAIT2: 0x05,
-  TIME_WAIT: 0x06,
-  CLOSE: 0x07,
-  CLOSE_WAIT: 0x08,
-  LAST_ACK: 0x09,
-  LISTEN: 0x0a,
-  CLOSING: 0x0b,
-} as const;
-
-/** One row of `/proc/net/tcp` or `/proc/net/tcp6`. */
-export interface TcpSocketInfo {
-  family: 4 | 6;
-  localAddress: string;
-  localPort: number;
-  remoteAddress: string;
-  remotePort: number;
-  /** One of {@link TcpState}. */
-  state: number;
-  /** Bytes queued for sending (unsent plus unacknowledged); for LISTEN, the accept backlog. */
-  txQueue: number;
-  /** Bytes received and not yet read by the application. */
-  rxQueue: number;
-  inode: number;
-}
-
-function decodeAddress(hex: string): string {
-  const bytes: number[] = [];
-  // Each 32-bit word is printed in host byte order (little-endian on the platforms we run on).
-  for (let word = 0; word < hex.length; word += 8) {
-    for (let i = 6; i >= 0; i -= 2) bytes.push(Number.parseInt(hex.slice(word + i, word + i + 2), 16));
-  }
-  if (bytes.length === 4) return bytes.join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return groups.join(':');
-}
-
-/** All TCP sockets of this network namespace, IPv4 and IPv6. */
-export function tcpSockets(): TcpSocketInfo[] {
-  const rows: TcpSocketInfo[] = [];
-  for (const [family, file] of [
-    [4, '/proc/net/tcp'],
-    [6, '/proc/net/tcp6'],
-  ] as const) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
-      const [localAddr, localPort] = f[1]!.split(':');
-      const [remoteAddr, remotePort] = f[2]!.split(':');
-      const [tx, rx] = f[4]!.split(':');
-      rows.push({
-        family,
-        localAddress: decodeAddress(localAddr!),
-        localPort: Number.parseInt(localPort!, 16),
-        remoteAddress: decodeAddress(remoteAddr!),
-        remotePort: Number.parseInt(remotePort!, 16),
-        state: Number.parseInt(f[3]!, 16),
-        txQueue: Number.parseInt(tx!, 16),
-        rxQueue: Number.parseInt(rx!, 16),
-        inode: Number.parseInt(f[9]!, 10),
-      });
-    }
-  }
-  return rows;
-}
-
-/** Fields of `/proc/<pid>/stat` after the command name: index 0 is the state, 2 the process group. */
-function statFields(path: string): string[] | undefined {
-  try {
-    const text = readFileSync(path, 'latin1');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Pids of the live (not zombie) processes in process group `pgid`. */
-export function processGroupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(`/proc/${entry}/stat`);
-    if (fields?.[2] === String(pgid) && fields[0] !== 'Z') members.push(Number(entry));
-  }
-  return members;
-}
-
-/** Whether a process exists and is not a zombie. */
-function isAlive(pid: number): boolean {
-  const fields = statFields(`/proc/${pid}/stat`);
-  return fields !== undefined && fields[0] !== 'Z';
-}
-
-/** Live processes descended from `root` (through parent links still in place). */
-export function descendants(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(`/proc/${entry}/stat`);
-    if (fields === undefined || fields[0] === 'Z') continue;
-    const ppid = Number(fields[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-  }
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
-function pidNamespace(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Processes in the PID namespace of `wrapper`'s child (the `unshare --fork` layout), outer pids. */
-export function namespaceMembers(wrapper: number): number[] {
-  const own = pidNamespace(process.pid);
-  const namespaces = new Set(
-    descendants(wrapper)
-      .map(pidNamespace)
-      .filter((ns): ns is string => ns !== undefined && ns !== own),
-  );
-  if (namespaces.size === 0) return [];
-  const members: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const ns = pidNamespace(Number(entry));
-    if (ns !== undefined && namespaces.has(ns) && isAlive(Number(entry))) members.push(Number(entry));
-  }
-  return members;
-}
-
-function hasMark(pid: number, mark: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'latin1')
-      .split('\0')
-      .includes(`${TARGET_MARK_VARIABLE}=${mark}`);
-  } catch {
-    return false;
-  }
-}
-
-/** Live processes whose environment carries `mark` (a target's, see {@link TARGET_MARK_VARIABLE}). */
-export function markedProcesses(mark: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => pid !== process.pid && hasMark(pid, mark) && isAlive(pid));
-}
-
-/** Processes holding a LISTEN socket on `port` (loopback-reachable). */
-export function portHolders(port: number): number[] {
-  const inodes = new Set(
-    tcpSockets()
-      .filter((s) => s.state === TcpState.LISTEN && s.localPort === port && LOOPBACK_REACHABLE.has(s.localAddress))
-      .map((s) => s.inode),
-  );
-  if (inodes.size === 0) return [];
-  const holders: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    for (const inode of socketInodes(Number(entry))) {
-      if (inodes.has(inode)) {
-        holders.push(Number(entry));
-        break;
-      }
-    }
-  }
-  return holders;
-}
-
-/** Socket inodes open in a process (empty if it is gone). */
-function socketInodes(pid: number): Set<number> {
-  const inodes = new Set<number>();
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return inodes;
-  }
-  for (const fd of fds) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (match) inodes.add(Number(match[1]));
-    } catch {
-      // The fd closed meanwhile.
-    }
-  }
-  return inodes;
-}
-
-/** Addresses on which a listener accepts connections to 127.0.0.1. */
-const LOOPBACK_REACHABLE = new Set(['127.0.0.1', '0.0.0.0', '0:0:0:0:0:0:0:0', '0:0:0:0:0:ffff:7f00:1']);
-
-/**
- * Ports on which the process group `pgid` has a LISTEN socket reachable at 127.0.0.1. Only sockets owned by
- * the group count, so another program that grabbed the same port is not mistaken for the target.
- * `onlyPort` restricts the search (and skips the process scan when nothing listens there).
- */
-export function listeningPorts(pgid: number, onlyPort?: number): number[] {
-  return listeningPortsOf(processGroupMembers(pgid), onlyPort);
-}
-
-/** Ports on which any of `pids` has a LISTEN socket reachable at 127.0.0.1 (see {@link listeningPorts}). */
-export function listeningPortsOf(pids: readonly number[], onlyPort?: number): number[] {
-  const listeners = tcpSockets().filter(
-    (s) =>
-      s.state === TcpState.LISTEN &&
-      LOOPBACK_REACHABLE.has(s.localAddress) &&
-      (onlyPort === undefined || s.localPort === onlyPort),
-  );
-  if (listeners.length === 0) return [];
-  const owned = new Set<number>();
-  for (const pid of pids) for (const inode of socketInodes(pid)) owned.add(inode);
-  return [...new Set(listeners.filter((s) => owned.has(s.inode)).map((s) => s.localPort))];
-}
-
 /**
  * What a target that never listened on `port` does instead, for the error: the ports its process
  * group listens on (a hard-coded port), or that `port` is held by a process outside the group (a
@@ -801,67 +493,46 @@ function whereItListens(port: number, own: readonly number[]): string {
   return held ? `: port ${port} is listening, but not by the spawned process group (the target daemonised, or another program holds the port)` : '';
 }
 
-/** CPU time (user + system) consumed so far by a process, all threads, in ms; undefined if it is gone. */
-export function processCpuTimeMs(pid: number): number | undefined {
-  const f = statFields(`/proc/${pid}/stat`);
-  if (f === undefined) return undefined;
-  // utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after the command name.
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-
-/** Syscall numbers the thread probes recognise, per architecture (from asm/unistd.h). */
-const SYSCALLS: Readonly<
-  Record<string, { sendto: number; recvfrom: number; accept: number; accept4: number }>
-> = {
-  x64: { sendto: 44, recvfrom: 45, accept: 43, accept4: 288 },
-  arm64: { sendto: 206, recvfrom: 207, accept: 202, accept4: 242 },
-};
-
 /**
- * What one thread of a target is doing, from `/proc/<pid>/task/<tid>/{stat,syscall}`:
- * `sending` = asleep in a socket send (its peer's window and its send buffer are full), `receiving` = asleep
- * in recv, `accepting` = asleep in accept, `running` = on or waiting for a CPU, `other` = anything else
- * (a lock, a pipe write, ...).
+ * Starts a server on a port that was free a moment ago: `start(port)` must resolve once the server
+ * listens. The port may be taken again before the server binds it, so a server that does not come up is
+ * tried again on a fresh port (`attempts` in all, default {@link SPAWN_LISTEN_ATTEMPTS}); a command that
+ * cannot be started at all fails at once. Resolves to the handle and the port it listens on (a program
+ * that chose its own port reports it in its handle).
  */
-export type ThreadActivity = 'sending' | 'receiving' | 'accepting' | 'running' | 'other';
-
-/** The activity of every thread of `pid` (empty if it is gone; all `other` on unknown architectures). */
-export function threadActivities(pid: number): ThreadActivity[] {
-  const numbers = SYSCALLS[process.arch];
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  const activities: ThreadActivity[] = [];
-  for (const tid of tids) {
+export async function startOnFreePort(
+  start: (port: number) => Promise<TargetHandle>,
+  opts: { portRange?: PortRange | undefined; attempts?: number } = {},
+): Promise<TargetHandle & { port: number }> {
+  const attempts = opts.attempts ?? SPAWN_LISTEN_ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    const chosen = await freePortIn(opts.portRange);
     try {
-      const state = statFields(`/proc/${pid}/task/${tid}/stat`)?.[0];
-      const syscall = Number(readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'latin1').split(' ')[0]);
-      if (state === 'R') activities.push('running');
-      else if (state !== 'S' || numbers === undefined) activities.push('other');
-      else if (syscall === numbers.sendto) activities.push('sending');
-      else if (syscall === numbers.recvfrom) activities.push('receiving');
-      else if (syscall === numbers.accept || syscall === numbers.accept4) activities.push('accepting');
-      else activities.push('other');
-    } catch {
-      // The thread ended meanwhile.
+      const handle = await start(chosen);
+      // The very handle `start` made (callers may key maps on it); a server's handle has its port.
+      return handle.port === undefined ? { ...handle, port: chosen } : (handle as TargetHandle & { port: number });
+    } catch (error) {
+      const unstartable = error instanceof TargetError && error.code === TargetErrorCode.SPAWN_FAILED;
+      if (unstartable || attempt >= attempts) throw error;
     }
   }
-  return activities;
 }
 
-/** Number of threads of `pid` blocked in a socket send (see {@link threadActivities}). */
-export function threadsBlockedInSend(pid: number): number {
-  return threadActivities(pid).filter((activity) => activity === 'sending').length;
+/** Options of {@link spawnOnFreePort}: those of {@link spawnTarget}, the command built from the port. */
+export interface SpawnOnFreePortOptions extends Omit<SpawnTargetOptions, 'command' | 'port' | 'discoverPort'> {
+  /** The command for a port: argv, or a shell command line (contained, as {@link spawnTarget} says). */
+  command: (port: number) => readonly string[] | string;
+  /** Ports to choose from (`--port-range`); default: any free loopback port. */
+  portRange?: PortRange | undefined;
+  /** Attempts, each on a fresh port; default {@link SPAWN_LISTEN_ATTEMPTS}. */
+  attempts?: number;
 }
 
-/**
- * Whether every thread of a thread-per-connection server waits for input (recv or accept): nothing is
- * being broadcast, and no thread is between two steps. Tests use it to let a server settle.
- */
-export function threadsAllWaitingForInput(pid: number): boolean {
-  const activities = threadActivities(pid);
-  return activities.length > 0 && activities.every((a) => a === 'receiving' || a === 'accepting');
+/** {@link spawnTarget} on a free port, through {@link startOnFreePort}. */
+export function spawnOnFreePort(opts: SpawnOnFreePortOptions): Promise<TargetHandle & { port: number }> {
+  const { command, portRange, attempts, ...rest } = opts;
+  return startOnFreePort((port) => spawnTarget({ ...rest, command: command(port), port }), {
+    portRange,
+    ...(attempts === undefined ? {} : { attempts }),
+  });
 }

@@ -15,7 +15,7 @@ import {
   setEscapeReporter,
   spawnTarget,
   type TargetHandle,
-} from './spawn.js';
+} from '../../src/processes/index.js';
 
 const WAIT_MS = 10_000;
 const dir = mkdtempSync(join(tmpdir(), 'chatkit-contain-'));
