@@ -12,6 +12,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { escapeBytes } from '../../src/codec/escape.js';
 import { ChatkitError } from '../../src/errors.js';
+import { setDeadline } from '../../src/deadline.js';
 
 /** Default deadline to establish a connection. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -435,16 +436,6 @@ export function recordSocket(socket: Socket, label: string): Connection {
     },
   };
   return connection;
-}
-
-/**
- * Like `setTimeout`, but `onExpire` runs only after one more poll phase. A busy checker can reach its
- * deadline with the awaited event (bytes, a completed connect, a drain, an accept) already waiting in the
- * kernel; Node runs expired timers before it polls, so without this a loaded machine turns a timely peer
- * into a timeout. `onExpire` must check for itself whether the awaited event came meanwhile.
- */
-export function setDeadline(ms: number, onExpire: () => void): NodeJS.Timeout {
-  return setTimeout(() => setImmediate(onExpire), ms);
 }
 
 /** Options of {@link openConnection}. */

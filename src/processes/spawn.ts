@@ -32,6 +32,7 @@ import {
   TcpState,
   tcpSockets,
 } from './proc.js';
+import { setDeadline } from '../deadline.js';
 
 /** Default deadline for a target to start listening. */
 export const DEFAULT_LISTEN_TIMEOUT_MS = 10_000;
@@ -421,7 +422,10 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
             );
           }
         };
-        const timer = setTimeout(() => {
+        const timer = setDeadline(waitOpts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS, () => {
+          if (!outputListeners.has(check)) return;
+          check();
+          if (!outputListeners.has(check)) return;
           cleanup();
           reject(
             new TargetError(TargetErrorCode.WAIT_TIMEOUT, `timed out waiting for ${what} on ${stream}`, {
@@ -429,7 +433,7 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
               stderr: err.text(),
             }),
           );
-        }, waitOpts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS);
+        });
         const cleanup = () => {
           clearTimeout(timer);
           outputListeners.delete(check);
