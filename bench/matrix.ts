@@ -79,7 +79,7 @@ servers: reference-nick reference-tilde c-relay seed-nick seed-tilde ncat
 (the reference server runs in its default mode; c-relay is bench/c/relay.c, built with cc)`;
 
 const serve = (args: string) =>
-  `exec node ${CHATKIT} serve --port {port} --max-clients 100000 ${args}> /dev/null`;
+  `exec node ${CHATKIT} serve --port {port} --max-clients 100000 --max-pending 1024 --max-pending-per-address 1024 ${args}> /dev/null`;
 
 const SERVERS: ServerDef[] = [
   {

@@ -320,17 +320,22 @@ static int after_prompt(client *c, const char *text, int n, const char *refused,
     lose(c, F_REFUSED);
     return -1;
   }
-  /* window = kept end + the new bytes, searched for the mark */
-  char buf[96 + 2048];
-  int take = n > 2048 ? 2048 : n;
-  const char *src = text + (n - take);
-  if (n > 2048) c->window_len = 0; /* the mark is short: its end is in the last 2048 bytes */
+  /* the mark in the new bytes, or across the boundary with the kept end of the stream */
+  int found = memmem(text, (size_t)n, mark, (size_t)ml) != NULL;
+  char buf[2 * sizeof c->window];
+  int head = n < ml - 1 ? n : ml - 1;
   memcpy(buf, c->window, (size_t)c->window_len);
-  memcpy(buf + c->window_len, src, (size_t)take);
-  int len = c->window_len + take;
-  int found = memmem(buf, (size_t)len, mark, (size_t)ml) != NULL;
-  int keep = len < ml ? len : ml;
-  memcpy(c->window, buf + len - keep, (size_t)keep);
+  memcpy(buf + c->window_len, text, (size_t)head);
+  int len = c->window_len + head;
+  found = found || memmem(buf, (size_t)len, mark, (size_t)ml) != NULL;
+  /* keep the last ml - 1 bytes of the stream */
+  int keep = ml - 1;
+  if (n >= keep) memcpy(c->window, text + n - keep, (size_t)keep);
+  else {
+    int from = len > keep ? len - keep : 0;
+    memmove(c->window, buf + from, (size_t)(len - from));
+    keep = len - from;
+  }
   c->window_len = keep;
   if (found) joined(c);
   return found;
@@ -610,7 +615,12 @@ int main(int argc, char **argv) {
       sample_rss();
       for (int i = 0; i < launched; i++) {
         client *c = &clients[i];
-        if (c->pending && now - c->started_ms >= join_timeout_s * 1000) lose(c, F_TIMEOUT);
+        if (c->pending && now - c->started_ms >= join_timeout_s * 1000) {
+          if (getenv("LOADGEN_DEBUG"))
+            fprintf(stderr, "timeout %s state %d head %d prompted %d answer %d\n", c->name, c->state,
+                    c->head_len, c->prompted, c->answer_len);
+          lose(c, F_TIMEOUT);
+        }
       }
       if (now >= deadline_ms) ended = E_DEADLINE;
     }
