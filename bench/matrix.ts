@@ -20,7 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, portHolders, spawnTarget } from '../conformance/harness/spawn.js';
@@ -465,6 +465,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const deadline = started + o.maxMinutes * 60_000;
   const notes: string[] = [];
+  const loadAtStart = loadavg()[0]!;
   if (!existsSync(join(ROOT, 'dist/cli/commands/bench.js'))) {
     log('building (dist/ is missing) ...');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -581,6 +582,9 @@ async function main(): Promise<void> {
     } else log(`  failed: ${error}`);
   }
 
+  notes.push(
+    `Load average (1 min) of the machine: ${loadAtStart.toFixed(1)} when the matrix started, ${loadavg()[0]!.toFixed(1)} when it ended (${machine.cores} cores).`,
+  );
   const disturbed = runs.filter((r) => r.background > BUSY_PERCENT).length;
   if (disturbed > 0) {
     notes.push(
