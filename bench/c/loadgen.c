@@ -19,6 +19,8 @@
  *                (--messages M | --rate R --duration S) [--size B] [--join-concurrency C]
  *                [--pid PID] [--join-timeout S] [--drain S] [--drain-quiet S] [--timeout S]
  *                [--host 127.0.0.1] [--prompt NICK] [--spawned CMD] [--join-reads lazy|eager]
+ * LOADGEN_DEBUG=1 in the environment: one line on stderr per handshake that timed out, with how far
+ * it got (the prompt seen, bytes of the answer), to tell a server that stalls from a parse error.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
