@@ -19,10 +19,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnOnFreePort, TargetError } from '../src/processes/index.js';
+import { portHolders, spawnOnFreePort, TargetError } from '../src/processes/index.js';
 import { formatCount, formatMs } from '../src/bench/render.js';
 import { type BenchResult, benchResultSchema } from '../src/bench/result.js';
 import { clusterSection, runClusterBench } from './cluster.js';
@@ -30,6 +30,8 @@ import { BackgroundLoad, machineFacts, sampleBackground } from './machine.js';
 import { summariseProfile } from './profile.js';
 import {
   chartSvg,
+  GENERATOR_LABEL,
+  type Generator,
   type MatrixResults,
   type Mode,
   type RunRecord,
@@ -44,6 +46,9 @@ const PYTHON = process.env.CHATKIT_PYTHON ?? 'python3';
 /** The limit peer, built from bench/c/relay.c with the machine's cc (see {@link buildRelay}). */
 const RELAY_SOURCE = join(ROOT, 'bench/c/relay.c');
 const RELAY_BIN = join(tmpdir(), `chatkit-bench-relay-${process.pid}`);
+/** The yardstick generator, built from bench/c/loadgen.c: the full-speed rows are measured with it. */
+const LOADGEN_SOURCE = join(ROOT, 'bench/c/loadgen.c');
+const LOADGEN_BIN = join(tmpdir(), `chatkit-bench-loadgen-${process.pid}`);
 
 const HELP = `npm run bench [-- options]: the reference server against the seeds and ncat --chat.
 
@@ -67,12 +72,16 @@ options (environment variable in brackets):
   --cluster LIST      node counts of the multi-node rows (bench/cluster.ts: 1 = the single server,
                       2, 3 = serve --cluster with one redis-server), for the member counts >= 100;
                       none = skip [CHATKIT_BENCH_CLUSTER]                default 1,2,3
+  --c-generator LIST  modes measured with the C generator (bench/c/loadgen.c) instead of
+                      chatkit bench, or none [CHATKIT_BENCH_C_GENERATOR]   default full
+                      (chatkit bench also runs on the C relay and the reference NICK server at the
+                      largest member count, full speed, to compare the two generators)
 
 servers: reference-nick reference-tilde c-relay seed-nick seed-tilde ncat
 (the reference server runs in its default mode; c-relay is bench/c/relay.c, built with cc)`;
 
 const serve = (args: string) =>
-  `exec node ${CHATKIT} serve --port {port} --max-clients 100000 ${args}> /dev/null`;
+  `exec node ${CHATKIT} serve --port {port} --max-clients 100000 --max-pending 1024 --max-pending-per-address 1024 ${args}> /dev/null`;
 
 const SERVERS: ServerDef[] = [
   {
@@ -168,6 +177,7 @@ function options() {
       merge: { type: 'boolean' },
       'big-runs': { type: 'string' },
       cluster: { type: 'string' },
+      'c-generator': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -186,6 +196,10 @@ function options() {
   for (const id of servers) if (!SERVERS.some((s) => s.id === id)) throw new Error(`unknown server ${id}`);
   const modes = list(values.modes ?? env.CHATKIT_BENCH_MODES, 'full,paced') as Mode[];
   for (const m of modes) if (m !== 'full' && m !== 'paced') throw new Error(`unknown mode ${m}`);
+  const cModes = list(values['c-generator'] ?? env.CHATKIT_BENCH_C_GENERATOR, 'full').filter(
+    (m) => m !== 'none',
+  ) as Mode[];
+  for (const m of cModes) if (!['full', 'paced', 'big'].includes(m)) throw new Error(`unknown mode ${m}`);
   return {
     members: list(values.members ?? env.CHATKIT_BENCH_MEMBERS, quick ? '10,100' : '10,100,1000').map((m) =>
       num(m, 0, '--members'),
@@ -207,6 +221,7 @@ function options() {
     reportOnly: values['report-only'] === true,
     merge: values.merge === true,
     bigRuns: values['big-runs'] === undefined ? undefined : num(values['big-runs'], 0, '--big-runs'),
+    cModes,
     argv: process.argv.slice(2),
     clusterNodes: list(values.cluster ?? env.CHATKIT_BENCH_CLUSTER, '1,2,3')
       .filter((n) => n !== 'none')
@@ -223,19 +238,19 @@ function has(command: string): boolean {
   }
 }
 
-/** Builds the C relay with the machine's cc; false (and a note) where there is none or it fails. */
-function buildRelay(notes: string[]): boolean {
+/** Builds a C peer with the machine's cc; false (and a note) where there is none or it fails. */
+function buildC(source: string, bin: string, what: string, notes: string[]): boolean {
   if (!has('cc')) {
-    notes.push('There is no C compiler (`cc`): the C relay rows (the limit peer) are missing.');
-    log('no cc: the C relay is skipped');
+    notes.push(`There is no C compiler (\`cc\`): ${what}.`);
+    log(`no cc: ${what}`);
     return false;
   }
   try {
-    execFileSync('cc', ['-O2', '-o', RELAY_BIN, RELAY_SOURCE], { stdio: 'pipe', timeout: 120_000 });
-    process.once('exit', () => rmSync(RELAY_BIN, { force: true }));
+    execFileSync('cc', ['-O2', '-o', bin, source, '-lm'], { stdio: 'pipe', timeout: 120_000 });
+    process.once('exit', () => rmSync(bin, { force: true }));
     return true;
   } catch (error) {
-    notes.push(`The C relay did not build (${(error as Error).message.split('\n')[0]}): its rows are missing.`);
+    notes.push(`${source.slice(ROOT.length + 1)} did not build (${(error as Error).message.split('\n')[0]}): ${what}.`);
     return false;
   }
 }
@@ -267,10 +282,18 @@ function ensureNcat(install: boolean, notes: string[]): boolean {
   return has('ncat');
 }
 
-/** Runs `chatkit bench ... --json` to its end (bounded); the parsed result or why there is none. */
-async function runCli(args: string[], timeoutS: number): Promise<{ result?: BenchResult; error?: string }> {
+/**
+ * Runs a generator (`chatkit bench ... --json`, or the C generator) to its end, bounded; the parsed
+ * document or why there is none.
+ */
+async function runGenerator(
+  file: string,
+  args: string[],
+  timeoutS: number,
+  what: string,
+): Promise<{ result?: BenchResult; error?: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CHATKIT, 'bench', ...args, '--json'], {
+    const child = spawn(file, args, {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -289,14 +312,49 @@ async function runCli(args: string[], timeoutS: number): Promise<{ result?: Benc
       try {
         const parsed = benchResultSchema.safeParse(JSON.parse(out));
         if (parsed.success) resolve({ result: parsed.data });
-        else resolve({ error: `exit ${code}: unexpected JSON: ${parsed.error.message.slice(0, 200)}` });
+        else resolve({ error: `${what}, exit ${code}: unexpected JSON: ${parsed.error.message.slice(0, 200)}` });
       } catch {
         resolve({
-          error: `exit ${code}: ${(err.trim().split('\n').pop() ?? '').slice(0, 300) || 'no output'}`,
+          error: `${what}, exit ${code}: ${(err.trim().split('\n').pop() ?? '').slice(0, 300) || 'no output'}`,
         });
       }
     });
   });
+}
+
+/** Runs `chatkit bench ... --json` to its end (bounded). */
+const runCli = (args: string[], timeoutS: number) =>
+  runGenerator(process.execPath, [CHATKIT, 'bench', ...args, '--json'], timeoutS, 'chatkit bench');
+
+/**
+ * One run measured by the C generator: the server is started as `chatkit bench --spawn` would
+ * (its own process group, waited for until it listens), the generator reads the CPU and RSS of the
+ * process that holds the listening socket, and prints the same JSON document as `chatkit bench`.
+ */
+async function runLoadgen(
+  server: ServerDef,
+  args: string[],
+  timeoutS: number,
+): Promise<{ result?: BenchResult; error?: string }> {
+  const commandFor = (port: number) => server.command.replaceAll('{port}', String(port));
+  let target: Awaited<ReturnType<typeof spawnOnFreePort>> | undefined;
+  try {
+    target = await spawnOnFreePort({ command: commandFor, cwd: ROOT });
+    const { port } = target;
+    const command = commandFor(port);
+    const pid = portHolders(port)[0] ?? target.pid;
+    const genArgs = args.filter((_, i) => args[i] !== '--spawn' && args[i - 1] !== '--spawn');
+    return await runGenerator(
+      LOADGEN_BIN,
+      [...genArgs, '--port', String(port), '--pid', String(pid), '--spawned', command],
+      timeoutS,
+      'C generator',
+    );
+  } catch (error) {
+    return { error: `the server did not start: ${(error as Error).message.split('\n')[0]}` };
+  } finally {
+    await target?.stop();
+  }
 }
 
 function benchArgs(server: ServerDef, members: number, mode: Mode, pacedSeconds: number): string[] {
@@ -408,6 +466,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const deadline = started + o.maxMinutes * 60_000;
   const notes: string[] = [];
+  const loadAtStart = loadavg()[0]!;
   if (!existsSync(join(ROOT, 'dist/cli/commands/bench.js'))) {
     log('building (dist/ is missing) ...');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -416,9 +475,17 @@ async function main(): Promise<void> {
   if (servers.some((s) => s.kind === 'ncat') && !ensureNcat(o.install, notes)) {
     servers = servers.filter((s) => s.kind !== 'ncat');
   }
-  if (servers.some((s) => s.kind === 'c-relay') && !buildRelay(notes)) {
+  if (
+    servers.some((s) => s.kind === 'c-relay') &&
+    !buildC(RELAY_SOURCE, RELAY_BIN, 'the C relay rows (the limit peer) are missing', notes)
+  ) {
     servers = servers.filter((s) => s.kind !== 'c-relay');
   }
+  const cModes =
+    o.cModes.length > 0 &&
+    buildC(LOADGEN_SOURCE, LOADGEN_BIN, 'every row is measured with chatkit bench (no C generator)', notes)
+      ? o.cModes
+      : [];
   if (!has(PYTHON)) {
     notes.push(`${PYTHON} is missing: the seeds' rows are missing.`);
     servers = servers.filter((s) => s.kind !== 'seed');
@@ -428,7 +495,8 @@ async function main(): Promise<void> {
     `chatkit bench matrix: ${machine.cores} cores, ${machine.cpuModel}; node ${machine.node}, python ${machine.python}, ncat ${machine.ncat}`,
   );
 
-  type Job = { server: ServerDef; members: number; mode: Mode; rep: number };
+  type Job = { server: ServerDef; members: number; mode: Mode; rep: number; generator: Generator };
+  const generatorOf = (mode: Mode): Generator => (cModes.includes(mode) ? 'c' : 'node');
   const jobs: Job[] = [];
   const regular = (rep: number) => {
     for (const mode of o.modes) {
@@ -436,15 +504,23 @@ async function main(): Promise<void> {
         for (const server of servers) {
           // Past its select() limit ncat cannot serve; a run would only measure the failure.
           if (server.kind === 'ncat' && members > 1000) continue;
-          jobs.push({ server, members, mode, rep });
+          jobs.push({ server, members, mode, rep, generator: generatorOf(mode) });
         }
+      }
+    }
+    // The two generators side by side on the same servers in the same run (issue 11's generator
+    // target): chatkit bench on the C relay and on the reference, where the C generator measures.
+    if (cModes.includes('full') && o.modes.includes('full')) {
+      const members = Math.max(...o.members);
+      for (const server of servers.filter((s) => s.kind === 'c-relay' || s.id === 'reference-nick')) {
+        jobs.push({ server, members, mode: 'full', rep, generator: 'node' });
       }
     }
   };
   const bigJobs = (rep: number) => {
     if (o.big <= 0) return;
     for (const server of servers.filter((s) => s.kind === 'reference' || s.kind === 'c-relay')) {
-      jobs.push({ server, members: o.big, mode: 'big', rep });
+      jobs.push({ server, members: o.big, mode: 'big', rep, generator: generatorOf('big') });
     }
   };
   // The first repetition and the big runs come first, so that a matrix cut short by its time
@@ -482,20 +558,20 @@ async function main(): Promise<void> {
       );
       break;
     }
-    const what = `[${i + 1}/${jobs.length}] ${job.server.label}, ${job.members} members, ${job.mode}, run ${job.rep}`;
+    const what = `[${i + 1}/${jobs.length}] ${job.server.label}, ${job.members} members, ${job.mode}, run ${job.rep}, ${GENERATOR_LABEL[job.generator]}`;
     log(what);
     await waitForQuiet(o.quietWait);
     const load = new BackgroundLoad();
-    const { result, error } = await runCli(
-      benchArgs(job.server, job.members, job.mode, o.pacedSeconds),
-      RUN_TIMEOUT_S,
-    );
+    const args = benchArgs(job.server, job.members, job.mode, o.pacedSeconds);
+    const { result, error } =
+      job.generator === 'c' ? await runLoadgen(job.server, args, RUN_TIMEOUT_S) : await runCli(args, RUN_TIMEOUT_S);
     const background = load.stop();
     runs.push({
       server: job.server.id,
       members: job.members,
       mode: job.mode,
       rep: job.rep,
+      generator: job.generator,
       background,
       ...(result ? { result } : {}),
       ...(error ? { error } : {}),
@@ -521,6 +597,9 @@ async function main(): Promise<void> {
     });
   }
 
+  notes.push(
+    `Load average (1 min) of the machine: ${loadAtStart.toFixed(1)} when the matrix started, ${loadavg()[0]!.toFixed(1)} when it ended (${machine.cores} cores).`,
+  );
   const disturbed = runs.filter((r) => r.background > BUSY_PERCENT).length;
   if (disturbed > 0) {
     notes.push(
@@ -543,6 +622,7 @@ async function main(): Promise<void> {
       joinConcurrency: JOIN_CONCURRENCY,
       big: o.big,
       bigJoinConcurrency: BIG_JOIN_CONCURRENCY,
+      cGeneratorModes: cModes,
     },
     servers,
     runs,
@@ -564,13 +644,20 @@ async function main(): Promise<void> {
         ...previous.config,
         big: results.config.big || previous.config.big,
         bigJoinConcurrency: results.config.bigJoinConcurrency,
+        cGeneratorModes: results.config.cGeneratorModes ?? [],
       },
       servers: [...previous.servers, ...results.servers.filter((s) => !ids.has(s.id))],
       // New figures replace the old ones of the same configuration.
       runs: [
         ...previous.runs.filter(
           (r) =>
-            !results.runs.some((n) => n.server === r.server && n.members === r.members && n.mode === r.mode),
+            !results.runs.some(
+              (n) =>
+                n.server === r.server &&
+                n.members === r.members &&
+                n.mode === r.mode &&
+                (n.generator ?? 'node') === (r.generator ?? 'node'),
+            ),
         ),
         ...results.runs,
       ],

@@ -26,12 +26,23 @@ export interface ServerDef {
 /** A load shape of the matrix. */
 export type Mode = 'full' | 'paced' | 'big';
 
+/** Which load generator measured a run: `chatkit bench` (Node) or bench/c/loadgen.c. */
+export type Generator = 'node' | 'c';
+
+/** How the report names each generator. */
+export const GENERATOR_LABEL: Record<Generator, string> = {
+  node: 'chatkit bench',
+  c: 'C generator',
+};
+
 /** One run of one server. */
 export interface RunRecord {
   server: string;
   members: number;
   mode: Mode;
   rep: number;
+  /** The generator that measured it (absent in older results: `chatkit bench`). */
+  generator?: Generator;
   /** CPU the rest of the machine used during the run, % of one core. */
   background: number;
   result?: BenchResult;
@@ -55,6 +66,8 @@ export interface MatrixResults {
     joinConcurrency: number;
     big: number;
     bigJoinConcurrency: number;
+    /** Modes measured with the C generator (absent in older results: none). */
+    cGeneratorModes?: Mode[];
   };
   servers: ServerDef[];
   runs: RunRecord[];
@@ -85,11 +98,33 @@ export interface Cell {
   membersLost: number;
   /** Server CPU time per delivery in the measured window, ns: the stable figure on a shared machine. */
   cpuNs: number;
+  /** The generator's CPU time per delivery in the same window, ns. */
+  generatorCpuNs: number;
 }
 
-/** The medians of one server's runs in one configuration; undefined when none succeeded. */
-export function cell(results: MatrixResults, server: string, members: number, mode: Mode): Cell | undefined {
-  const runs = results.runs.filter((r) => r.server === server && r.members === members && r.mode === mode);
+/** The generator whose runs make a mode's tables (the C generator where the matrix used it). */
+export function primaryGenerator(results: MatrixResults, mode: Mode): Generator {
+  return results.config.cGeneratorModes?.includes(mode) === true ? 'c' : 'node';
+}
+
+/**
+ * The medians of one server's runs in one configuration, measured by `generator` (default: the
+ * mode's {@link primaryGenerator}); undefined when none succeeded.
+ */
+export function cell(
+  results: MatrixResults,
+  server: string,
+  members: number,
+  mode: Mode,
+  generator: Generator = primaryGenerator(results, mode),
+): Cell | undefined {
+  const runs = results.runs.filter(
+    (r) =>
+      r.server === server &&
+      r.members === members &&
+      r.mode === mode &&
+      (r.generator ?? 'node') === generator,
+  );
   const ok = runs.filter((r) => r.result !== undefined && r.result.join.joined > 0).map((r) => r.result!);
   if (ok.length === 0) return undefined;
   const m = (f: (r: BenchResult) => number | null | undefined) =>
@@ -117,6 +152,9 @@ export function cell(results: MatrixResults, server: string, members: number, mo
         ? undefined
         : ((r.server.cpuPercent / 100) * 1e9) / r.deliveries.perSecond,
     ),
+    generatorCpuNs: m((r) =>
+      r.deliveries.perSecond === 0 ? undefined : ((r.generator.cpuPercent / 100) * 1e9) / r.deliveries.perSecond,
+    ),
   };
 }
 
@@ -142,25 +180,53 @@ function modeTitle(results: MatrixResults, mode: Mode, members: number): string 
 /** The figures of one configuration, one row per server. */
 function configTable(results: MatrixResults, members: number, mode: Mode): string {
   const rows = [
-    "| server | server CPU per delivery | joined | join time | deliveries/s | p50 | p90 | p99 | max | lost | server RSS after join / peak | server CPU | generator CPU | others' CPU |",
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    "| server | server CPU per delivery | joined | join time | deliveries/s | p50 | p90 | p99 | max | lost | server RSS after join / peak | server CPU | generator CPU | others' CPU | generator |",
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
+  const generator = primaryGenerator(results, mode);
   for (const s of results.servers) {
-    const c = cell(results, s.id, members, mode);
-    const runs = results.runs.filter((r) => r.server === s.id && r.members === members && r.mode === mode);
+    const c = cell(results, s.id, members, mode, generator);
+    const runs = results.runs.filter(
+      (r) => r.server === s.id && r.members === members && r.mode === mode && (r.generator ?? 'node') === generator,
+    );
     if (runs.length === 0) continue;
     if (c === undefined) {
       const why = runs.find((r) => r.error)?.error ?? 'no member joined';
-      rows.push(`| ${s.label} | – | 0/${members} | – | – | – | – | – | – | – | – | – | – | – |`);
-      rows.push(`| ↳ | ${why.replaceAll('|', '\\|').slice(0, 160)} ||||||||||||| `);
+      rows.push(`| ${s.label} | – | 0/${members} | – | – | – | – | – | – | – | – | – | – | – | ${GENERATOR_LABEL[generator]} |`);
+      rows.push(`| ↳ | ${why.replaceAll('|', '\\|').slice(0, 160)} |||||||||||||| `);
       continue;
     }
     const failed = c.failed > 0 ? ` (${c.failed} of ${c.runs} runs failed)` : '';
     rows.push(
-      `| ${s.label}${failed} | ${fmtNs(c.cpuNs)} | ${Math.round(c.joined)}/${members} | ${formatMs(c.joinMs)} | ${formatCount(c.perSecond)} | ${formatMs(c.p50)} | ${formatMs(c.p90)} | ${formatMs(c.p99)} | ${formatMs(c.max)} | ${Math.round(c.lost)}${c.lost > 0 ? ` of ${formatCount(c.expected)}` : ''} | ${formatBytes(c.rssAfterJoin)} / ${formatBytes(c.rssPeak)} | ${fmtPercent(c.serverCpu)} | ${fmtPercent(c.generatorCpu)}${c.generatorCpu > GENERATOR_BOTTLENECK_PERCENT ? ' ⚠ the generator was the bottleneck: the figure is a lower bound' : ''} | ${fmtPercent(c.background)} |`,
+      `| ${s.label}${failed} | ${fmtNs(c.cpuNs)} | ${Math.round(c.joined)}/${members} | ${formatMs(c.joinMs)} | ${formatCount(c.perSecond)} | ${formatMs(c.p50)} | ${formatMs(c.p90)} | ${formatMs(c.p99)} | ${formatMs(c.max)} | ${Math.round(c.lost)}${c.lost > 0 ? ` of ${formatCount(c.expected)}` : ''} | ${formatBytes(c.rssAfterJoin)} / ${formatBytes(c.rssPeak)} | ${fmtPercent(c.serverCpu)} | ${fmtPercent(c.generatorCpu)}${c.generatorCpu > GENERATOR_BOTTLENECK_PERCENT ? ' ⚠ the generator was the bottleneck: the figure is a lower bound' : ''} | ${fmtPercent(c.background)} | ${GENERATOR_LABEL[generator]} |`,
     );
   }
   return rows.join('\n');
+}
+
+/**
+ * `chatkit bench` and the C generator on the same servers in the same run: what the product's
+ * generator measures against the yardstick, and what each costs per delivery.
+ */
+function generatorTable(results: MatrixResults): string | undefined {
+  const rows: string[] = [];
+  const members = Math.max(...results.config.members);
+  for (const s of results.servers) {
+    const c = cell(results, s.id, members, 'full', 'c');
+    const n = cell(results, s.id, members, 'full', 'node');
+    if (c === undefined || n === undefined) continue;
+    rows.push(
+      `| ${s.label} | ${formatCount(c.perSecond)} | ${formatCount(n.perSecond)} | ${fmtRatio(n.perSecond / c.perSecond)} | ${fmtNs(c.generatorCpuNs)} | ${fmtNs(n.generatorCpuNs)} | ${fmtRatio(n.generatorCpuNs / c.generatorCpuNs)} | ${fmtNs(c.cpuNs)} | ${fmtNs(n.cpuNs)} | ${fmtPercent(c.generatorCpu)} / ${fmtPercent(n.generatorCpu)} |`,
+    );
+  }
+  if (rows.length === 0) return undefined;
+  return [
+    `${members} members, ${Math.min(results.config.senders, members)} senders × ${results.config.fullMessages} messages at full speed, each server measured by both generators in turn within the same repetition (medians).`,
+    '',
+    '| server | deliveries/s, C generator | deliveries/s, chatkit bench | ratio | generator CPU per delivery, C | generator CPU per delivery, chatkit bench | ratio | server CPU per delivery, C generator | server CPU per delivery, chatkit bench | generator CPU, C / chatkit bench |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ...rows,
+  ].join('\n');
 }
 
 /** Reference against each peer, same configuration, same run: ratios. */
@@ -252,12 +318,29 @@ export function evaluateTargets(results: MatrixResults): TargetRow[] {
     });
     rows.push(ratioRow(`${label}: one message to all, p99 ≤ 1.5× the C relay's (nothing lost)`, all && c.lost === 0 ? c.p99 : undefined, rBig?.p99, 1.5, formatMs, 'C relay'));
   }
+  const members = Math.max(...results.config.members);
+  const cGen = relay === undefined ? undefined : cell(results, relay.id, members, 'full', 'c');
+  const nodeGen = relay === undefined ? undefined : cell(results, relay.id, members, 'full', 'node');
   rows.push({
-    target: "chatkit bench on the C relay: deliveries/s ≥ 0.8× a C generator's, CPU per delivery ≤ 1.5× its",
-    required: 'a C generator in the same run',
-    measured: 'not measured: the C generator is not written yet (see below)',
-    met: undefined,
+    target: `chatkit bench on the C relay, ${members} members, full speed: deliveries/s ≥ 0.8× the C generator's`,
+    required:
+      cGen === undefined ? '≥ 0.8× the C generator' : `≥ ${formatCount(0.8 * cGen.perSecond)} (0.8× C generator's ${formatCount(cGen.perSecond)})`,
+    measured:
+      cGen === undefined || nodeGen === undefined
+        ? 'not measured'
+        : `${formatCount(nodeGen.perSecond)} = ${fmtRatio(nodeGen.perSecond / cGen.perSecond)} C generator's`,
+    met: cGen === undefined || nodeGen === undefined ? undefined : nodeGen.perSecond >= 0.8 * cGen.perSecond,
   });
+  rows.push(
+    ratioRow(
+      `chatkit bench on the C relay, ${members} members, full speed: generator CPU per delivery ≤ 1.5× the C generator's`,
+      nodeGen?.generatorCpuNs,
+      cGen?.generatorCpuNs,
+      1.5,
+      fmtNs,
+      'C generator',
+    ),
+  );
   return rows;
 }
 
@@ -439,6 +522,17 @@ export function renderReport(results: MatrixResults, analysis: string): string {
     ratioTable(results),
     '',
   );
+  const generators = generatorTable(results);
+  if (generators !== undefined) {
+    out.push(
+      '## The two generators side by side',
+      '',
+      `The ${(results.config.cGeneratorModes ?? []).join(', ')} tables below were measured with the C generator (\`bench/c/loadgen.c\`, the same run as \`chatkit bench\` written in C, so that the generator is not what limits a full-speed row); every other table with \`chatkit bench\`. The last column of every table names the generator.`,
+      '',
+      generators,
+      '',
+    );
+  }
   for (const mode of c.modes) {
     for (const members of c.members) {
       out.push(`## ${modeTitle(results, mode, members)}`, '', configTable(results, members, mode), '');
@@ -463,7 +557,7 @@ export function renderReport(results: MatrixResults, analysis: string): string {
     '## How it is measured',
     '',
     `- Every figure is the median of ${c.runs} run${c.runs === 1 ? '' : 's'}; the servers take turns within each repetition, so a change in the machine's load hits all of them alike. Every server is a separate process, spawned per run by \`chatkit bench --spawn\` (its stdout to /dev/null), measured through /proc (RSS: \`VmRSS\`, sampled every 100 ms, summed over its process group; CPU: \`utime + stime\` from the first message sent to the last delivery, in % of one core).`,
-    `- The load generator (\`chatkit bench\`) runs all clients in one Node process on the same ${m.cores} cores as the server; its own CPU is the "generator CPU" column. The server and the generator compete for the same cores: a server that needs less CPU leaves more to the generator, which then reads faster.`,
+    `- The load generator runs all clients in one process on the same ${m.cores} cores as the server; its own CPU is the "generator CPU" column, its name the last column. \`chatkit bench\` (Node, one thread) measures the ${['full', 'paced', 'big'].filter((x) => !(c.cGeneratorModes ?? []).includes(x as Mode)).join(' and ') || 'comparison'} rows; the C generator (\`bench/c/loadgen.c\`, built by \`npm run bench\` with the machine's \`cc\`: the same joins, messages, tokens, scan, histogram and JSON document, in one thread with epoll) measures the ${(c.cGeneratorModes ?? []).join(' and ') || 'no'} rows, so that the generator is not what limits them. The server and the generator compete for the same cores: a server that needs less CPU leaves more to the generator, which then reads faster.`,
     `- Clients join ${c.joinConcurrency} at a time with the dialect's handshake (NICK: wait for the prompt, send the nickname, wait for \`Connected to server!\`; tilde: send the username, wait for its \`SERVER~<user> added to the chat\`). ${c.joinConcurrency} because ncat and the seed tilde server listen with a backlog of 10: more connections at once overflow it and the kernel retries their SYN after 1 s, 3 s, 7 s…, which would measure TCP's retry timer, not the server. The join time runs from the first connect to the last member; then the run waits until no byte arrived for 200 ms (the join announcements, one per member per join, have drained) before the first message.`,
     `- Full speed: ${c.senders} senders (all members when there are fewer) each write ${c.fullMessages} messages of ${c.size} bytes as fast as their socket takes them (each message its own write, taking turns in bursts of 8); paced: each sender writes ${c.pacedRate} messages per second for ${c.pacedSeconds} s, the senders spread evenly over each period.`,
     "- Each message carries its sender, sequence number and send time (a 16-byte token, written twice so that a relay that cuts or prefixes a message inside one copy leaves the other whole); every member's byte stream is scanned incrementally for tokens, whatever the chunk boundaries. A delivery is one message reaching one member; latency runs from the sender's `write()` to the member's read, on one clock. Lost = expected deliveries − deliveries seen, after the drain (it ends when all arrived, after 5 s without a new one, or after 30 s).",

@@ -721,6 +721,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
                 : Math.round((serverCpuMs / windowMs) * 1000) / 10,
           },
     generator: {
+      program: 'chatkit bench',
       joinCpuMs: Math.round(joinCpu?.gen ?? 0),
       cpuMs: Math.round(genCpuMs),
       cpuPercent: windowMs === 0 ? 0 : Math.round((genCpuMs / windowMs) * 1000) / 10,

@@ -106,6 +106,8 @@ export const benchResultSchema = z.strictObject({
   server: processFiguresSchema.nullable(),
   /** The load generator's own process (it shares the machine with the server). */
   generator: z.strictObject({
+    /** Which generator measured the run: `chatkit bench`, or the yardstick `bench/c/loadgen.c`. */
+    program: z.string().optional(),
     /** CPU time spent while the clients joined, ms. */
     joinCpuMs: ms,
     /** CPU time spent during the measured window, ms. */

@@ -123,3 +123,17 @@ describe('StreamScanner', () => {
     expect(scan([bytes], 0x124).tokens).toEqual([]);
   });
 });
+
+describe('StreamScanner and a message’s two token copies', () => {
+  it('reports a token repeated byte for byte (the second copy) like any other, whole or split', () => {
+    const token = formatToken({ sender: 3, seq: 9, timeUs: 12345 });
+    const bytes = latin1(`x: ${token}--------${token}${formatToken({ sender: 4, seq: 1, timeUs: 7 })}`);
+    const whole = scan([bytes]);
+    expect(whole.tokens).toEqual([
+      { sender: 3, seq: 9, timeUs: 12345 },
+      { sender: 3, seq: 9, timeUs: 12345 },
+      { sender: 4, seq: 1, timeUs: 7 },
+    ]);
+    expect(scan(Array.from(bytes, (b) => Uint8Array.of(b)))).toEqual(whole);
+  });
+});
