@@ -94,6 +94,13 @@ export interface TranscriptEvent {
 /** How a connection ended, as far as this side observed it. */
 export type CloseKind = 'eof' | 'reset' | 'error' | 'local';
 
+/**
+ * What this side did to a connection beyond ordinary reads and writes: a half-close, a reset, a
+ * close, paused reading, or a write after the socket had closed. A case uses it to tell a target
+ * that closed a member for nothing from one that answered the judge's own doing.
+ */
+export type LocalAct = 'half-close' | 'reset' | 'close' | 'pause' | 'send-after-close';
+
 /** Options of the waits. */
 export interface WaitOptions {
   timeoutMs?: number;
@@ -148,6 +155,8 @@ export interface Connection {
   readonly closeKind: CloseKind | undefined;
   /** The events so far. */
   events(): readonly TranscriptEvent[];
+  /** What this side did to the connection beyond reads and writes ({@link LocalAct}), in order. */
+  localActs(): readonly LocalAct[];
   /** Readable lines such as `+12.3ms in  "alice joined!"`. */
   transcript(): string;
   /** Destroys the socket (FIN, or RST if unread data remains). Idempotent. */
@@ -166,6 +175,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
   const opened = performance.now();
   const now = () => performance.now() - opened;
   const events: TranscriptEvent[] = [];
+  const acts: LocalAct[] = [];
   const received: Uint8Array[] = [];
   // The stream grows in place (capacity doubles), so that reading it after every chunk stays
   // linear even when a case floods megabytes; bytes already received never change, so views
@@ -314,6 +324,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
     send(data) {
       const bytes = toBytes(data);
       if (socket.destroyed || socket.writableEnded) {
+        acts.push('send-after-close');
         events.push({ t: now(), dir: 'event', note: `not sent (socket closed): "${escapeBytes(bytes)}"` });
         return;
       }
@@ -345,10 +356,12 @@ export function recordSocket(socket: Socket, label: string): Connection {
       });
     },
     end() {
+      acts.push('half-close');
       events.push({ t: now(), dir: 'event', note: 'local FIN (half-close)' });
       socket.end();
     },
     reset() {
+      acts.push('reset');
       events.push({ t: now(), dir: 'event', note: 'local RST' });
       if (!socket.destroyed) socket.resetAndDestroy();
       finish('local', 'closed (reset)');
@@ -364,6 +377,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
     },
     elided: () => elidedBytes,
     pauseReading() {
+      acts.push('pause');
       events.push({ t: now(), dir: 'event', note: 'reading paused' });
       socket.pause();
     },
@@ -417,6 +431,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
       return closeKind;
     },
     events: () => events,
+    localActs: () => acts,
     transcript() {
       const lines = [`# ${label}`];
       for (const e of events) {
@@ -428,6 +443,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
     },
     close() {
       if (!socket.destroyed) {
+        acts.push('close');
         events.push({ t: now(), dir: 'event', note: 'local close' });
         socket.destroy();
       }

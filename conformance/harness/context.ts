@@ -422,10 +422,8 @@ export class ServerCaseContext {
    */
   #closedForNothing(conn: Connection): boolean {
     if (!this.#memberNick.has(conn) || (conn.closeKind !== 'eof' && conn.closeKind !== 'reset')) return false;
-    const events = conn.events();
-    const writes = events.filter((e) => e.dir === 'out').length;
-    const ours = events.some((e) => e.dir === 'event' && /^(local|reading paused|not sent)/.test(e.note ?? ''));
-    return !ours && writes === (this.#ordinaryWrites.get(conn) ?? 0);
+    const writes = conn.events().filter((e) => e.dir === 'out').length;
+    return conn.localActs().length === 0 && writes === (this.#ordinaryWrites.get(conn) ?? 0);
   }
 
   /** A failure's details, marked MEMBER_CLOSED (with the words for it) when {@link #closedForNothing}. */
