@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { escapeBytes } from '../../src/codec/index.js';
 import { CaseFailure } from '../harness/case.js';
 import { type Connection, ConnectionError } from '../harness/connection.js';
-import { type Member, type ServerCaseContext, STEP_TIMEOUT_MS } from '../harness/context.js';
+import type { Member, ServerCaseContext } from '../harness/context.js';
+import { STEP_TIMEOUT_MS } from '../harness/timing.js';
 import { NICK_PLACEHOLDER } from '../variant/texts.js';
 
 /**

@@ -12,7 +12,8 @@ import { TILDE_CONTENT_MAX_BYTES } from '../../src/limits.js';
 import type { Connection } from '../harness/connection.js';
 import { matchRelays } from '../harness/relays.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
-import { processCpuTimeMs, processGroupMembers, threadsBlockedInSend } from '../harness/spawn.js';
+import { busyWhileIdle, groupThreadsBlockedInSend } from '../harness/cpu-watch.js';
+import { BUSY_WINDOW_CPU_MS, BUSY_WINDOW_MS } from '../harness/timing.js';
 
 const encoder = new TextEncoder();
 
@@ -99,22 +100,6 @@ export async function expectRelayedContent(
   return end;
 }
 
-/** CPU time (ms) of every live process in the group `pgid`; the shell of a `--spawn` command included. */
-export function groupCpuTimeMs(pgid: number): number {
-  let total = 0;
-  for (const pid of processGroupMembers(pgid)) total += processCpuTimeMs(pid) ?? 0;
-  return total;
-}
-
-/** How long the busy-loop probe watches an idle target. */
-export const BUSY_WINDOW_MS = 1_500;
-/**
- * CPU over {@link BUSY_WINDOW_MS} that counts as a busy loop (8 %): an idle server burns ~0; a
- * spinning thread a whole core, and even the seed's loop, slowed down by printing each turn to a
- * pipe, about a quarter of one (measured: 50 ms every 200 ms).
- */
-export const BUSY_WINDOW_CPU_MS = 120;
-
 /**
  * With a spawned target (its pid known), fails if the target burns CPU while nothing happens, as a
  * server that loops on a closed connection does (ROBUST-EOF-1: "never loops on it"). With
@@ -127,20 +112,14 @@ export async function expectNoBusyLoop(
 ): Promise<void> {
   const pid = t.targetPid;
   if (pid === undefined) return;
-  const start = groupCpuTimeMs(pid);
-  const began = performance.now();
-  while (performance.now() - began < BUSY_WINDOW_MS) {
-    await sleep(50);
-    const used = groupCpuTimeMs(pid) - start;
-    if (used >= BUSY_WINDOW_CPU_MS) {
-      t.fail({
-        requirement,
-        message: `after ${why}, the server process burnt ${Math.round(used)} ms of CPU in ${Math.round(performance.now() - began)} ms with nothing to do: it is looping on a closed connection`,
-        expected: [`less than ${BUSY_WINDOW_CPU_MS} ms of CPU in ${BUSY_WINDOW_MS} ms while idle`],
-        actual: `${Math.round(used)} ms of CPU (pid ${pid})`,
-      });
-    }
-  }
+  const busy = await busyWhileIdle(pid);
+  if (busy === undefined) return;
+  t.fail({
+    requirement,
+    message: `after ${why}, the server process burnt ${Math.round(busy.usedMs)} ms of CPU in ${Math.round(busy.elapsedMs)} ms with nothing to do: it is looping on a closed connection`,
+    expected: [`less than ${BUSY_WINDOW_CPU_MS} ms of CPU in ${BUSY_WINDOW_MS} ms while idle`],
+    actual: `${Math.round(busy.usedMs)} ms of CPU (pid ${pid})`,
+  });
 }
 
 /**
@@ -331,16 +310,6 @@ async function floodWatched(
       await sleep(2);
     }
   }
-}
-
-/**
- * Threads of the process group `pgid` asleep in a socket send: a thread-per-connection server
- * blocked on a member that stopped reading (read-only /proc probe; 0 for event-loop servers).
- */
-export function groupThreadsBlockedInSend(pgid: number): number {
-  let n = 0;
-  for (const pid of processGroupMembers(pgid)) n += threadsBlockedInSend(pid);
-  return n;
 }
 
 /**
