@@ -19,7 +19,7 @@ import { type Member, ServerCaseContext } from '../harness/context.js';
 import { type CaseTiming, DEFAULT_TIMING } from '../harness/timing.js';
 import type { CaseResult, ConnectionTranscript } from '../harness/report.js';
 import { requirementIndex } from '../harness/requirements.js';
-import { transcriptOf } from '../harness/runner.js';
+import { transcriptOf } from '../harness/transcript.js';
 import type { ServerTexts } from '../variant/texts.js';
 
 /** Most clients in one session. */

@@ -12,6 +12,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { escapeBytes } from '../../src/codec/escape.js';
 import { ChatkitError } from '../../src/errors.js';
+import { renderTranscript, type TranscriptEvent, transcriptOf } from './transcript.js';
 
 /** Default deadline to establish a connection. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -82,14 +83,6 @@ export class ConnectionError extends ChatkitError {
   }
 }
 
-/** One transcript entry. `t` is ms since the connection opened (performance.now()). */
-export interface TranscriptEvent {
-  t: number;
-  /** `in`: one received chunk; `out`: one write; `event`: connect, EOF, reset, local close... */
-  dir: 'in' | 'out' | 'event';
-  bytes?: Uint8Array;
-  note?: string;
-}
 
 /** How a connection ended, as far as this side observed it. */
 export type CloseKind = 'eof' | 'reset' | 'error' | 'local';
@@ -433,13 +426,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
     events: () => events,
     localActs: () => acts,
     transcript() {
-      const lines = [`# ${label}`];
-      for (const e of events) {
-        const at = `+${e.t.toFixed(1)}ms`;
-        if (e.dir === 'event') lines.push(`${at} --- ${e.note ?? ''}`);
-        else lines.push(`${at} ${e.dir.padEnd(3)} "${escapeBytes(e.bytes ?? new Uint8Array(0))}"`);
-      }
-      return lines.join('\n');
+      return [`# ${label}`, ...renderTranscript([transcriptOf(connection, 0)], { style: 'bare' })].join('\n');
     },
     close() {
       if (!socket.destroyed) {
