@@ -12,7 +12,7 @@ import type { DialectName } from '../src/codec/index.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 import { ALL_CASES } from './cases.js';
 import type { ConformanceCase, Profile } from './harness/case.js';
-import { type CaseTiming, DEFAULT_TIMING } from './harness/context.js';
+import { type CaseTiming, DEFAULT_TIMING } from './harness/timing.js';
 import { newRunSeed } from './harness/names.js';
 import type { PortRange } from '../src/processes/index.js';
 import { type CaseResult, CONFORM_EXIT, REPORT_SCHEMA, type RunReport, summarise } from './harness/report.js';

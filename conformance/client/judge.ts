@@ -6,7 +6,8 @@
  * @module
  */
 import { type DialectName, escapeBytes } from '../../src/codec/index.js';
-import { type ClientCaseContext, EXIT_GRACE_MS } from '../harness/client-context.js';
+import type { ClientCaseContext } from '../harness/client-context.js';
+import { EXIT_GRACE_MS } from '../harness/timing.js';
 import type { Connection } from '../harness/connection.js';
 
 /** Budget of every client case: the sum of its bounded waits, with room for a slow interpreter start. */

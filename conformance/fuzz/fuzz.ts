@@ -15,10 +15,11 @@ import fc from 'fast-check';
 import type { DialectName } from '../../src/codec/index.js';
 import { CaseFailure } from '../harness/case.js';
 import type { Connection } from '../harness/connection.js';
-import { type CaseTiming, DEFAULT_TIMING, type Member, ServerCaseContext } from '../harness/context.js';
+import { type Member, ServerCaseContext } from '../harness/context.js';
+import { type CaseTiming, DEFAULT_TIMING } from '../harness/timing.js';
 import type { CaseResult, ConnectionTranscript } from '../harness/report.js';
 import { requirementIndex } from '../harness/requirements.js';
-import { transcriptOf } from '../harness/runner.js';
+import { transcriptOf } from '../harness/transcript.js';
 import type { ServerTexts } from '../variant/texts.js';
 
 /** Most clients in one session. */

@@ -21,46 +21,15 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { type DialectName, encode, escapeBytes } from '../../src/codec/index.js';
 import { CodecError } from '../../src/errors.js';
-import { CaseFailure, CaseSkip, type FailureDetails } from './verdict.js';
+import { CaseContext, type ExpectOptions } from './case-context.js';
 import { type Connection, ConnectionError, type Listener, listen } from './connection.js';
-import { type CaseTiming, DEFAULT_TIMING, type ExpectOptions, FAILURE_STREAM_TAIL_BYTES } from './context.js';
-import {
-  processCpuTimeMs,
-  processGroupMembers,
-  type TargetExit,
-  type TargetHandle,
-} from '../../src/processes/index.js';
+import { watchStopAfterClose } from './cpu-watch.js';
+import { NameSource, newRunSeed } from './names.js';
+import type { TargetExit, TargetHandle } from '../../src/processes/index.js';
+import { type CaseTiming, CLIENT_START_STEPS, FAILURE_STREAM_TAIL_BYTES } from './timing.js';
 import { startClientTarget } from '../handed-in/launch.js';
-
-/**
- * Bound on the client program starting and connecting, as a multiple of the step bound: starting
- * an interpreter (Node, a JVM) on a loaded machine takes longer than any protocol step.
- */
-export const CLIENT_START_STEPS = 4;
-/**
- * CLIENT-EOF-1: CPU time (user + system, whole process group) after the server closed beyond which
- * a client that is still running is looping on the closed connection. An idle client uses a few
- * milliseconds in the whole step; a loop uses a whole core when it can, and even a tenth of one
- * (ten other busy processes on two cores) passes this within the step bound. Absolute, not a rate,
- * so a starved loop is still caught by the end of the step.
- */
-export const CLIENT_LOOP_CPU_MS = 250;
-/**
- * CLIENT-EOF-1: a client that closed its side is watched this long (for a loop or a flood) before
- * it is taken to have stopped.
- */
-export const STOPPED_WATCH_MS = 2_000;
-/** CLIENT-EOF-1: time a client gets to finish exiting before its CPU use is judged. */
-export const EXIT_GRACE_MS = 1_000;
-/** Output after the server closed beyond which a client "keeps printing" (an error printed in a loop). */
-export const FLOOD_OUTPUT_BYTES = 16 * 1024;
-/** At the end of the step, output within this last window means the client is still printing. */
-export const STILL_PRINTING_WINDOW_MS = 1_000;
-/** How often the client's CPU time, output and exit are sampled while waiting. */
-export const CLIENT_POLL_MS = 50;
 
 const encoder = new TextEncoder();
 const toBytes = (s: string | Uint8Array) => (typeof s === 'string' ? encoder.encode(s) : s);
@@ -119,14 +88,8 @@ interface PendingAccept {
 }
 
 /** The context of one client case run. */
-export class ClientCaseContext {
-  readonly dialect: DialectName;
-  /** The NICK prompt token chatkit sends (`NICK`, or `Hii` for the variant). */
-  readonly prompt: string;
+export class ClientCaseContext extends CaseContext {
   readonly command: string;
-  readonly timing: CaseTiming;
-  readonly #suffix = randomBytes(3).toString('hex');
-  #counter = 0;
   #listener: Listener | undefined;
   #client: TargetHandle | undefined;
   readonly #connections: Connection[] = [];
@@ -134,20 +97,14 @@ export class ClientCaseContext {
 
   /** Creates the context for one run of one case of the client `command`. */
   constructor(options: { command: string; dialect: DialectName; prompt?: string; timing?: CaseTiming }) {
+    super({
+      dialect: options.dialect,
+      ...(options.prompt === undefined ? {} : { prompt: options.prompt }),
+      ...(options.timing === undefined ? {} : { timing: options.timing }),
+      // Names valid in both dialects, `<base>_<run><n>`: a person types them into the client.
+      names: new NameSource({ seed: newRunSeed(), caseId: 'client', dialect: options.dialect, style: 'plain' }),
+    });
     this.command = options.command;
-    this.dialect = options.dialect;
-    this.prompt = options.prompt ?? 'NICK';
-    this.timing = options.timing ?? DEFAULT_TIMING;
-  }
-
-  /** A nickname unique to this case run, valid in both dialects: `<base>_<run><n>` (at most 32 bytes). */
-  nick(base: string): string {
-    return `${base.slice(0, 20)}_${this.#suffix}${(this.#counter++).toString(36)}`;
-  }
-
-  /** A text token unique to this case run, for messages the case looks for. */
-  token(base = 'msg'): string {
-    return `${base}-${this.#suffix}${(this.#counter++).toString(36)}`;
   }
 
   /** Bound on the program starting and connecting. */
@@ -486,108 +443,14 @@ export class ClientCaseContext {
    * The server closes (FIN) and the client must stop (CLIENT-EOF-1): it passes when it exits, or
    * when it reports the disconnection (any output) and then stays quiet and idle, whether or not it
    * closed its socket (a receive thread that prints and breaks out of its loop is a stop). It fails
-   * when it burns CPU ({@link CLIENT_LOOP_CPU_MS}: a loop on the closed socket), floods its output or is
-   * still printing at the end of the step, or stays running without a word.
+   * when it burns CPU (a loop on the closed socket), floods its output or is still printing at the
+   * end of the step, or stays running without a word (cpu-watch.ts).
    */
   async expectStopsAfterClose(conn: Connection, requirement: string): Promise<void> {
     const client = this.#client;
     if (!client) throw new Error('start() first');
-    // Scanning /proc for the group is costly: once now, then once a second (a client rarely forks).
-    let members = processGroupMembers(client.pid);
-    let scannedAt = performance.now();
-    const cpu = () => members.reduce((sum, pid) => sum + (processCpuTimeMs(pid) ?? 0), 0);
-    // What the client is still printing about earlier events (a line's tail through the pipe) must
-    // not count as its report of the close: let its output settle first.
-    await this.#outputSettled(client);
-    const cpuBefore = cpu();
-    const outputBefore = totalOutput(client);
-    const printedAt: { t: number; bytes: number }[] = [];
-    const started = performance.now();
-    conn.end();
-    const deadline = started + this.timing.stepMs;
-    const state = () => {
-      const printed = totalOutput(client) - outputBefore;
-      return `connection ${conn.closed ? 'closed by the client' : 'still open'}; ${printed} bytes of output since the close; stdout: ${this.stdoutTail()}`;
-    };
-    for (;;) {
-      if (client.exitStatus() !== undefined) return;
-      const now = performance.now();
-      if (now - scannedAt >= 1_000) {
-        members = processGroupMembers(client.pid);
-        scannedAt = now;
-      }
-      const used = cpu() - cpuBefore;
-      // After a second, so that a client that is busy exiting (a runtime shutting down) has exited.
-      if (used >= CLIENT_LOOP_CPU_MS && now - started >= EXIT_GRACE_MS && client.exitStatus() === undefined) {
-        this.fail({
-          requirement,
-          message: `after the server closed the connection, the client keeps running a busy loop: ${Math.round(used)} ms of CPU in ${Math.round(now - started)} ms`,
-          expected: ['the client exits', 'the client reports the disconnection and stays idle'],
-          actual: `still running, using CPU; ${state()}`,
-        });
-      }
-      const printed = totalOutput(client) - outputBefore;
-      printedAt.push({ t: now, bytes: printed });
-      if (printed >= FLOOD_OUTPUT_BYTES) {
-        this.fail({
-          requirement,
-          message: `after the server closed the connection, the client keeps printing (${printed} bytes so far)`,
-          expected: ['one report of the disconnection, then exit or stay idle'],
-          actual: `still running; ${state()}`,
-        });
-      }
-      if (conn.closed && now - started >= STOPPED_WATCH_MS) break;
-      if (now >= deadline) break;
-      await Promise.race([client.exited, sleep(CLIENT_POLL_MS)]);
-    }
-    if (client.exitStatus() !== undefined) return;
-    const now = performance.now();
-    const printed = totalOutput(client) - outputBefore;
-    // Output that grew in each of the last two windows is a loop, not one (perhaps late) report.
-    const at = (ago: number) => printedAt.find((p) => now - p.t <= ago)?.bytes;
-    const twoAgo = at(STILL_PRINTING_WINDOW_MS * 2);
-    const oneAgo = at(STILL_PRINTING_WINDOW_MS);
-    if (
-      now - started >= STILL_PRINTING_WINDOW_MS * 2 &&
-      twoAgo !== undefined &&
-      oneAgo !== undefined &&
-      oneAgo > twoAgo &&
-      printed > oneAgo
-    ) {
-      this.fail({
-        requirement,
-        message: `after the server closed the connection, the client is still printing ${Math.round(now - started)} ms later`,
-        expected: ['one report of the disconnection, then exit or stay idle'],
-        actual: `still running; ${state()}`,
-      });
-    }
-    if (printed === 0) {
-      this.fail({
-        requirement,
-        message: conn.closed
-          ? 'after the server closed the connection, the client closed its side but told the user nothing and kept running'
-          : `after the server closed the connection, the client neither exited nor reported it within ${this.timing.stepMs} ms`,
-        expected: ['the client exits', 'the client reports the disconnection (any output) and stops'],
-        actual: `no output since the close; ${state()}`,
-      });
-    }
-  }
-
-  /** Resolves once the client's output has not grown for a quiet window (bounded by the step bound). */
-  async #outputSettled(client: TargetHandle): Promise<void> {
-    const deadline = performance.now() + this.timing.stepMs;
-    let last = totalOutput(client);
-    let stableSince = performance.now();
-    while (performance.now() < deadline && client.exitStatus() === undefined) {
-      await sleep(CLIENT_POLL_MS);
-      const now = totalOutput(client);
-      if (now !== last) {
-        last = now;
-        stableSince = performance.now();
-      } else if (performance.now() - stableSince >= this.timing.quietMs) {
-        return;
-      }
-    }
+    const breach = await watchStopAfterClose(client, conn, this.timing, () => this.stdoutTail());
+    if (breach !== undefined) this.fail({ requirement, ...breach });
   }
 
   /** The client is still running and still connected (CLIENT-BYTES-1: no crash, no disconnect). */
@@ -609,10 +472,7 @@ export class ClientCaseContext {
 
   /** The escaped tail of what the client sent, for failure reports. */
   tail(conn: Connection, after = 0): string {
-    const stream = conn.stream().subarray(after);
-    const cut = Math.max(0, stream.length - FAILURE_STREAM_TAIL_BYTES);
-    const bytes =
-      stream.length === 0 ? '(nothing)' : `"${cut > 0 ? '…' : ''}${escapeBytes(stream.subarray(cut))}"`;
+    const bytes = conn.stream().length <= after ? '(nothing)' : `"${this.streamTail(conn, after)}"`;
     return `${bytes}${conn.closed ? ` [connection ended: ${conn.closeKind}]` : ''}`;
   }
 
@@ -641,25 +501,10 @@ export class ClientCaseContext {
     return this.#client;
   }
 
-  /** Fails the case. */
-  fail(details: FailureDetails): never {
-    throw new CaseFailure(details);
-  }
-
-  /** Skips the case with a reason. */
-  skip(reason: string): never {
-    throw new CaseSkip(reason);
-  }
-
   /** Stops the client's process group and closes the server side (the runner calls it). */
   async closeAll(): Promise<void> {
     for (const conn of this.#connections) conn.close();
     await this.#client?.stop();
     await this.#listener?.close();
   }
-}
-
-function totalOutput(client: TargetHandle): number {
-  const { stdout, stderr } = client.outputBytes();
-  return stdout + stderr;
 }

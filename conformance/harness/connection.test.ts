@@ -99,6 +99,20 @@ describe('connection recorder', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^\+\d+\.\dms in {2}"alice joined!"$/));
   });
 
+  it('records what this side did beyond reads and writes, and nothing for ordinary traffic', async () => {
+    const { client, server } = await pair();
+    client.send('hello');
+    await server.waitForText('hello', { timeoutMs: WAIT_MS });
+    expect(client.localActs()).toEqual([]);
+    client.pauseReading();
+    client.resumeReading();
+    client.end();
+    client.reset();
+    client.send('late');
+    expect(client.localActs()).toEqual(['pause', 'half-close', 'reset', 'send-after-close']);
+    expect(server.localActs()).toEqual([]);
+  });
+
   it('rejects a connection to a closed port with CONNECT_FAILED', async () => {
     const port = await freePort();
     const error = await openConnection({ port, label: 'nobody' }).catch((e: unknown) => e);

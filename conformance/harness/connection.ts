@@ -13,6 +13,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { escapeBytes } from '../../src/codec/escape.js';
 import { ChatkitError } from '../../src/errors.js';
 import { setDeadline } from '../../src/deadline.js';
+import { renderTranscript, type TranscriptEvent, transcriptOf } from './transcript.js';
 
 /** Default deadline to establish a connection. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -83,17 +84,16 @@ export class ConnectionError extends ChatkitError {
   }
 }
 
-/** One transcript entry. `t` is ms since the connection opened (performance.now()). */
-export interface TranscriptEvent {
-  t: number;
-  /** `in`: one received chunk; `out`: one write; `event`: connect, EOF, reset, local close... */
-  dir: 'in' | 'out' | 'event';
-  bytes?: Uint8Array;
-  note?: string;
-}
 
 /** How a connection ended, as far as this side observed it. */
 export type CloseKind = 'eof' | 'reset' | 'error' | 'local';
+
+/**
+ * What this side did to a connection beyond ordinary reads and writes: a half-close, a reset, a
+ * close, paused reading, or a write after the socket had closed. A case uses it to tell a target
+ * that closed a member for nothing from one that answered the judge's own doing.
+ */
+export type LocalAct = 'half-close' | 'reset' | 'close' | 'pause' | 'send-after-close';
 
 /** Options of the waits. */
 export interface WaitOptions {
@@ -149,6 +149,8 @@ export interface Connection {
   readonly closeKind: CloseKind | undefined;
   /** The events so far. */
   events(): readonly TranscriptEvent[];
+  /** What this side did to the connection beyond reads and writes ({@link LocalAct}), in order. */
+  localActs(): readonly LocalAct[];
   /** Readable lines such as `+12.3ms in  "alice joined!"`. */
   transcript(): string;
   /** Destroys the socket (FIN, or RST if unread data remains). Idempotent. */
@@ -167,6 +169,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
   const opened = performance.now();
   const now = () => performance.now() - opened;
   const events: TranscriptEvent[] = [];
+  const acts: LocalAct[] = [];
   const received: Uint8Array[] = [];
   // The stream grows in place (capacity doubles), so that reading it after every chunk stays
   // linear even when a case floods megabytes; bytes already received never change, so views
@@ -311,6 +314,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
     send(data) {
       const bytes = toBytes(data);
       if (socket.destroyed || socket.writableEnded) {
+        acts.push('send-after-close');
         events.push({ t: now(), dir: 'event', note: `not sent (socket closed): "${escapeBytes(bytes)}"` });
         return;
       }
@@ -346,10 +350,12 @@ export function recordSocket(socket: Socket, label: string): Connection {
       });
     },
     end() {
+      acts.push('half-close');
       events.push({ t: now(), dir: 'event', note: 'local FIN (half-close)' });
       socket.end();
     },
     reset() {
+      acts.push('reset');
       events.push({ t: now(), dir: 'event', note: 'local RST' });
       if (!socket.destroyed) socket.resetAndDestroy();
       finish('local', 'closed (reset)');
@@ -365,6 +371,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
     },
     elided: () => elidedBytes,
     pauseReading() {
+      acts.push('pause');
       events.push({ t: now(), dir: 'event', note: 'reading paused' });
       socket.pause();
     },
@@ -418,17 +425,13 @@ export function recordSocket(socket: Socket, label: string): Connection {
       return closeKind;
     },
     events: () => events,
+    localActs: () => acts,
     transcript() {
-      const lines = [`# ${label}`];
-      for (const e of events) {
-        const at = `+${e.t.toFixed(1)}ms`;
-        if (e.dir === 'event') lines.push(`${at} --- ${e.note ?? ''}`);
-        else lines.push(`${at} ${e.dir.padEnd(3)} "${escapeBytes(e.bytes ?? new Uint8Array(0))}"`);
-      }
-      return lines.join('\n');
+      return [`# ${label}`, ...renderTranscript([transcriptOf(connection, 0)], { style: 'bare' })].join('\n');
     },
     close() {
       if (!socket.destroyed) {
+        acts.push('close');
         events.push({ t: now(), dir: 'event', note: 'local close' });
         socket.destroy();
       }

@@ -8,41 +8,16 @@
  * @module
  */
 import { type DialectName, escapeBytes, type Framing } from '../../src/codec/index.js';
-import { CaseFailure, CaseSkip, type FailureDetails } from './verdict.js';
+import { CaseFailure, type FailureDetails } from './verdict.js';
+import { CaseContext, type ExpectOptions } from './case-context.js';
 import { MEMBER_CLOSED } from './causes.js';
 import { matchRelays } from './relays.js';
 import { type CloseKind, type Connection, ConnectionError, openConnection } from './connection.js';
 import { NameSource, newRunSeed } from './names.js';
 import { type PreconditionStep, preconditionCase, preconditionCaseOf } from './preconditions.js';
 import { type NodeAddress, roundRobin } from '../../src/nodes.js';
+import { BROKEN_PRECONDITION_QUIET_WINDOWS, type CaseTiming, CONNECT_TIMEOUT_MS } from './timing.js';
 import { fillTemplate, SPEC_TEXTS, type ServerTexts } from '../variant/texts.js';
-
-/** Bound on one expected effect (a relay, a join); met in milliseconds by a working server. */
-export const STEP_TIMEOUT_MS = 5_000;
-/** How long "nothing more arrives" is watched (a bounded quiet window, §3.7 item 7). */
-export const QUIET_WINDOW_MS = 400;
-/** Bound on opening a connection. */
-export const CONNECT_TIMEOUT_MS = 5_000;
-/** How much of a stream a failure shows (its tail). */
-export const FAILURE_STREAM_TAIL_BYTES = 600;
-
-/**
- * A wait on a precondition whose own case already failed in this run is cut to this many quiet
- * windows: whatever it finds, the case can at most be `blocked` by that failure, so waiting out the
- * whole step bound would only make a broken target slow to judge.
- */
-export const BROKEN_PRECONDITION_QUIET_WINDOWS = 2;
-
-/** Timing knobs, scaled together by `--timeout-scale` on slow machines. */
-export interface CaseTiming {
-  /** Bound on one expected effect. */
-  readonly stepMs: number;
-  /** Quiet window. */
-  readonly quietMs: number;
-}
-
-/** The default timing. */
-export const DEFAULT_TIMING: CaseTiming = { stepMs: STEP_TIMEOUT_MS, quietMs: QUIET_WINDOW_MS };
 
 /** A connection that completed its handshake. */
 export interface Member {
@@ -54,18 +29,6 @@ export interface Member {
   readonly joinedAt: number;
 }
 
-/** Options of the stream checks. */
-export interface ExpectOptions {
-  /** The requirement judged. */
-  readonly requirement: string;
-  /** What the check means, for the report ("alice receives bob's join"). */
-  readonly what: string;
-  /** Look only at bytes from this stream offset on. */
-  readonly after?: number;
-  /** Bound; default the case timing's step. */
-  readonly timeoutMs?: number;
-}
-
 const encoder = new TextEncoder();
 const toBytes = (s: string | Uint8Array) => (typeof s === 'string' ? encoder.encode(s) : s);
 const show = (s: string | Uint8Array) => escapeBytes(toBytes(s));
@@ -75,14 +38,11 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number
 }
 
 /** The context of one server case run. */
-export class ServerCaseContext {
-  readonly dialect: DialectName;
-  readonly prompt: string;
+export class ServerCaseContext extends CaseContext {
   /** `chunk` (the legacy wire) or `line`: under the line profile every message ends in LF (§8). */
   readonly framing: Framing;
   readonly host: string;
   readonly port: number;
-  readonly timing: CaseTiming;
   /** The texts expected from the target: the spec's, or a variant's (`--learn`, `--variant`). */
   readonly texts: ServerTexts;
   /**
@@ -111,7 +71,6 @@ export class ServerCaseContext {
    */
   readonly deviations: string[] = [];
   readonly #failedCases: ReadonlySet<string>;
-  readonly #names: NameSource;
   /** Where the next connection goes: the target, or the nodes of a cluster round-robin. */
   readonly #nextNode: () => NodeAddress;
   readonly #connections: Connection[] = [];
@@ -141,23 +100,25 @@ export class ServerCaseContext {
     /** The texts to expect instead of the spec's (conformance/variant/). */
     texts?: ServerTexts;
   }) {
+    super({
+      dialect: options.dialect,
+      ...(options.prompt === undefined ? {} : { prompt: options.prompt }),
+      ...(options.timing === undefined ? {} : { timing: options.timing }),
+      names: new NameSource({
+        seed: options.seed ?? newRunSeed(),
+        caseId: options.caseId ?? 'case',
+        dialect: options.dialect,
+        ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
+      }),
+    });
     this.framing = options.framing ?? 'chunk';
     this.host = options.host;
     this.port = options.port;
-    this.dialect = options.dialect;
-    this.prompt = options.prompt ?? 'NICK';
-    this.timing = options.timing ?? DEFAULT_TIMING;
     this.texts = options.texts ?? SPEC_TEXTS[options.dialect];
     this.targetPid = options.targetPid;
     this.caseId = options.caseId;
     this.#judged = options.judges ? new Set(options.judges) : undefined;
     this.#failedCases = options.failedCases ?? new Set();
-    this.#names = new NameSource({
-      seed: options.seed ?? newRunSeed(),
-      caseId: options.caseId ?? 'case',
-      dialect: options.dialect,
-      ...(options.attempt === undefined ? {} : { attempt: options.attempt }),
-    });
     this.#nextNode = roundRobin([{ host: options.host, port: options.port }, ...(options.moreNodes ?? [])]);
   }
 
@@ -185,19 +146,6 @@ export class ServerCaseContext {
           ? undefined
           : preconditionCaseOf(this.dialect, details.requirement);
     return owner === undefined || owner === this.caseId ? details : { ...details, precondition: owner };
-  }
-
-  /**
-   * A nickname unique to this case run, valid in its dialect, drawn from the whole valid alphabet
-   * (mixed case, punctuation, tilde: non-ASCII letters) from the run's seed: at most 32 bytes.
-   */
-  nick(base: string): string {
-    return this.#names.nick(base);
-  }
-
-  /** A text token unique to this case run, for messages the case looks for. */
-  token(base = 'msg'): string {
-    return this.#names.token(base);
   }
 
   /** Every connection opened so far, with its opening time relative to the case start (ms). */
@@ -422,10 +370,8 @@ export class ServerCaseContext {
    */
   #closedForNothing(conn: Connection): boolean {
     if (!this.#memberNick.has(conn) || (conn.closeKind !== 'eof' && conn.closeKind !== 'reset')) return false;
-    const events = conn.events();
-    const writes = events.filter((e) => e.dir === 'out').length;
-    const ours = events.some((e) => e.dir === 'event' && /^(local|reading paused|not sent)/.test(e.note ?? ''));
-    return !ours && writes === (this.#ordinaryWrites.get(conn) ?? 0);
+    const writes = conn.events().filter((e) => e.dir === 'out').length;
+    return conn.localActs().length === 0 && writes === (this.#ordinaryWrites.get(conn) ?? 0);
   }
 
   /** A failure's details, marked MEMBER_CLOSED (with the words for it) when {@link #closedForNothing}. */
@@ -634,19 +580,7 @@ export class ServerCaseContext {
 
   /** The escaped tail of a stream, for failure reports. */
   tail(conn: Connection, after = 0, before?: number): string {
-    const stream = conn.stream().subarray(after, before);
-    const cut = Math.max(0, stream.length - FAILURE_STREAM_TAIL_BYTES);
-    return `${cut > 0 ? '…' : ''}${escapeBytes(stream.subarray(cut))}${conn.closed ? ` [closed: ${conn.closeKind}]` : ''}`;
-  }
-
-  /** Fails the case. */
-  fail(details: FailureDetails): never {
-    throw new CaseFailure(details);
-  }
-
-  /** Skips the case with a reason. */
-  skip(reason: string): never {
-    throw new CaseSkip(reason);
+    return `${this.streamTail(conn, after, before)}${conn.closed ? ` [closed: ${conn.closeKind}]` : ''}`;
   }
 
   /** Closes every connection (the runner calls it after the case). */

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DialectName } from '../../src/codec/index.js';
 import { type Connection, ConnectionError, openConnection } from './connection.js';
-import type { CaseTiming } from './context.js';
+import type { CaseTiming } from './timing.js';
 
 /** Bound on opening the check's connection. */
 export const LIVENESS_CONNECT_TIMEOUT_MS = 5_000;

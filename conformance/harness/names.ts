@@ -21,6 +21,8 @@ const PUNCTUATION = "!#$%&()*+,-./;<=>?@[]^_`{|}";
 const NON_ASCII_LETTERS = 'éßøñçüÅŽ';
 /** Bytes of a name's base kept (the rest is the unique suffix and decoration). */
 const BASE_MAX_CHARS = 16;
+/** Characters of a plain name's base kept: with `_`, six hex digits and a counter, well under 32 bytes. */
+const PLAIN_BASE_MAX_CHARS = 20;
 
 /** A fresh seed for a run that was given none. */
 export function newRunSeed(): number {
@@ -43,6 +45,7 @@ export class NameSource {
   readonly #shape: () => number;
   readonly #dialect: DialectName;
   readonly #suffix: string;
+  readonly #plain: boolean;
   #counter = 0;
 
   /**
@@ -51,9 +54,20 @@ export class NameSource {
    * in every run and its verdict on a target never flips with the seed; the unique suffix comes
    * from the seed and the attempt.
    */
-  constructor(options: { seed: number; caseId: string; attempt?: number; dialect: DialectName }) {
+  constructor(options: {
+    seed: number;
+    caseId: string;
+    attempt?: number;
+    dialect: DialectName;
+    /**
+     * `plain`: nicknames `<base>_<suffix><n>`, valid in both dialects and typed as is by a client
+     * program (client cases judge what a person types, not a server's handling of odd names).
+     */
+    style?: 'whole-alphabet' | 'plain';
+  }) {
     this.#shape = prngOf(`shape:${options.caseId}`);
     this.#dialect = options.dialect;
+    this.#plain = options.style === 'plain';
     this.#suffix = Math.floor(prngOf(`${options.seed}:${options.caseId}:${options.attempt ?? 1}`)() * 0xffffff)
       .toString(16)
       .padStart(6, '0');
@@ -66,9 +80,11 @@ export class NameSource {
 
   /**
    * A nickname unique to this case run, valid in its dialect: the base in mixed case, a punctuation
-   * mark, the run's suffix and a counter (tilde: a non-ASCII letter too); at most 32 bytes.
+   * mark, the run's suffix and a counter (tilde: a non-ASCII letter too); at most 32 bytes. In
+   * the `plain` style: `<base>_<suffix><n>`.
    */
   nick(base: string): string {
+    if (this.#plain) return `${base.slice(0, PLAIN_BASE_MAX_CHARS)}_${this.#suffix}${(this.#counter++).toString(36)}`;
     const mixed = [...base.slice(0, BASE_MAX_CHARS)]
       .map((ch, i) => (i === 0 || this.#shape() < 0.5 ? ch.toUpperCase() : ch.toLowerCase()))
       .join('');

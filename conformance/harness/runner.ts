@@ -5,17 +5,18 @@
  *
  * @module
  */
-import { type DialectName, escapeBytes } from '../../src/codec/index.js';
+import type { DialectName } from '../../src/codec/index.js';
 import { fillSpawnCommand } from '../../src/command-template.js';
 import { CaseFailure, CaseSkip, type ConformanceCase, caseBudgetMs } from './case.js';
 import { ClientCaseContext } from './client-context.js';
-import type { Connection } from './connection.js';
-import { type CaseTiming, DEFAULT_TIMING, ServerCaseContext } from './context.js';
+import { ServerCaseContext } from './context.js';
+import { type CaseTiming, DEFAULT_TIMING } from './timing.js';
 import { resolveRootCauses } from './blocking.js';
 import { checkLiveness } from './liveness.js';
 import { PRECONDITION_CASES } from './preconditions.js';
 import type { NodeAddress } from '../../src/nodes.js';
 import type { CaseResult, ConnectionTranscript } from './report.js';
+import { transcriptOf } from './transcript.js';
 import { verdictOf } from './verdict.js';
 import { requirementIndex } from './requirements.js';
 import { exitedCause, hintOfCause } from './causes.js';
@@ -97,46 +98,6 @@ export interface TargetLost {
 }
 
 export { fillSpawnCommand };
-
-const HEX_NEEDED = /[^\x20-\x7e]/;
-
-/**
- * Bytes of one connection's transcript shown in full. Past it, each chunk or write shows only its
- * first {@link TRANSCRIPT_ELIDED_SHOW_BYTES} bytes and its length: a case that floods megabytes
- * (a slow reader, ROBUST-SLOW-1) would otherwise spend seconds escaping them into a report of
- * many MB. The failure itself still shows the stream's tail.
- */
-export const TRANSCRIPT_FULL_BYTES = 256 * 1024;
-/** What one chunk or write shows once its connection's {@link TRANSCRIPT_FULL_BYTES} are spent. */
-export const TRANSCRIPT_ELIDED_SHOW_BYTES = 64;
-
-export function transcriptOf(conn: Connection, openedAtMs: number): ConnectionTranscript {
-  let budget = TRANSCRIPT_FULL_BYTES;
-  return {
-    label: conn.label,
-    events: conn.events().map((e) => {
-      let shown = e.bytes;
-      let note = e.note;
-      if (e.bytes !== undefined) {
-        if (e.bytes.length > budget) {
-          shown = e.bytes.subarray(0, Math.max(budget, TRANSCRIPT_ELIDED_SHOW_BYTES));
-          const elided = `${e.bytes.length} bytes, the first ${shown.length} shown (transcript budget of ${TRANSCRIPT_FULL_BYTES} bytes spent)`;
-          note = note === undefined ? elided : `${note}; ${elided}`;
-        }
-        budget = Math.max(0, budget - e.bytes.length);
-      }
-      const bytes = shown === undefined ? undefined : escapeBytes(shown);
-      const text = shown === undefined ? '' : Buffer.from(shown).toString('latin1');
-      return {
-        t: Math.round((openedAtMs + e.t) * 10) / 10,
-        dir: e.dir,
-        ...(bytes === undefined ? {} : { bytes }),
-        ...(shown !== undefined && HEX_NEEDED.test(text) ? { hex: Buffer.from(shown).toString('hex') } : {}),
-        ...(note === undefined ? {} : { note }),
-      };
-    }),
-  };
-}
 
 interface Attempt {
   verdict: CaseResult['verdict'];

@@ -17,7 +17,7 @@ import type { DialectName } from '../../src/codec/index.js';
 import { NICK_MESSAGE_MAX_BYTES, TILDE_CONTENT_MAX_BYTES } from '../../src/limits.js';
 import type { ServerCase } from '../harness/case.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
-import { waitForAny } from '../tilde/helpers.js';
+import { waitForAny } from '../tilde/support.js';
 import {
   expectLine,
   expectLineAt,

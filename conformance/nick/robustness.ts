@@ -7,13 +7,13 @@
  */
 import type { ServerCase } from '../harness/case.js';
 import type { Member } from '../harness/context.js';
+import { FloodWatch } from '../harness/flood.js';
 import {
   addressedText,
   asRequirement,
   blockNumbers,
   countOf,
   expectNotAnnounced,
-  FloodWatch,
   find,
   flood,
   NICK_SERVER,
@@ -175,7 +175,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
       slow.conn.pauseReading();
       // A server that closes slow (the SHOULD part, judged by nick.robust.slow-reader-closed) has no
       // slow member left to stall on: the flood can stop there.
-      const watchers = [new FloodWatch(watch.conn, t.left(slow.nick)), new FloodWatch(fast.conn)];
+      const watchers = [new FloodWatch(watch.conn, { needle: t.left(slow.nick) }), new FloodWatch(fast.conn)];
       const result = await flood(t, fast, watchers, {
         budget: stallBudgetBytes(),
         stallMs: t.timing.stepMs,
@@ -222,7 +222,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
       const slow = await t.join(t.nick('slow'));
       const leftSlow = t.left(slow.nick);
       slow.conn.pauseReading();
-      const watchers = [new FloodWatch(watch.conn, leftSlow), new FloodWatch(fast.conn)];
+      const watchers = [new FloodWatch(watch.conn, { needle: leftSlow }), new FloodWatch(fast.conn)];
       const budget = stallBudgetBytes() + SLOW_QUEUE_ALLOWANCE_BYTES;
       const result = await flood(t, fast, watchers, {
         budget,
@@ -285,7 +285,7 @@ export const NICK_ROBUSTNESS_CASES: readonly ServerCase[] = [
       // server before bob connects; each 8-byte block of the flood carries its number.
       zed.conn.pauseReading();
       const floodFrom = carol.conn.stream().length;
-      const echoes = new FloodWatch(carol.conn, t.left(zed.nick));
+      const echoes = new FloodWatch(carol.conn, { needle: t.left(zed.nick) });
       await flood(t, carol, [echoes], {
         budget: stallBudgetBytes(),
         stallMs: t.timing.stepMs,

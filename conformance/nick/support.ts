@@ -11,8 +11,10 @@ import { readFileSync } from 'node:fs';
 import { escapeBytes } from '../../src/codec/index.js';
 import { CaseFailure } from '../harness/case.js';
 import { type Connection, ConnectionError } from '../harness/connection.js';
-import { type Member, type ServerCaseContext, STEP_TIMEOUT_MS } from '../harness/context.js';
+import type { Member, ServerCaseContext } from '../harness/context.js';
+import { STEP_TIMEOUT_MS } from '../harness/timing.js';
 import { NICK_PLACEHOLDER } from '../variant/texts.js';
+import { type FloodWatch, paceFlood } from '../harness/flood.js';
 
 /**
  * Budget of a NICK server case: each of its steps is bounded on its own (the context's step bound),
@@ -380,59 +382,6 @@ export const FLOOD_BYTE = 'x';
 export const FLOOD_TEXT_BYTES = 960;
 /** Writes per flood batch; the next batch waits until the watchers have this one. */
 export const FLOOD_BATCH_WRITES = 128;
-/** How often a flood watcher's new chunks are scanned. */
-const FLOOD_POLL_MS = 2;
-
-/**
- * Counts the bytes a connection receives and looks for one needle, touching each received chunk
- * once (re-reading a stream of megabytes after every chunk would make a flood quadratic). Bytes of
- * other traffic (announcements) count too: they can only make a watcher look a few bytes ahead.
- */
-export class FloodWatch {
-  readonly conn: Connection;
-  #next: number;
-  #carry: Buffer = Buffer.alloc(0);
-  readonly #needle: Buffer | undefined;
-  /** Bytes received since the watch started. */
-  count = 0;
-  /** Whether the needle was seen. */
-  found = false;
-
-  /** Starts at the connection's current end; `needle` is looked for from there on. */
-  constructor(conn: Connection, needle?: string) {
-    this.conn = conn;
-    this.#next = conn.chunks().length;
-    this.#needle = needle === undefined ? undefined : Buffer.from(bytes(needle));
-  }
-
-  /** Takes in the chunks that arrived since the last call. */
-  update(): this {
-    const chunks = this.conn.chunks();
-    const needle = this.#needle;
-    for (; this.#next < chunks.length; this.#next++) {
-      const chunk = Buffer.from(chunks[this.#next]!);
-      this.count += chunk.length;
-      if (needle === undefined || this.found) continue;
-      // The needle may straddle the previous chunk's end.
-      const edge = Buffer.concat([this.#carry, chunk.subarray(0, needle.length)]);
-      if (edge.indexOf(needle) !== -1 || chunk.indexOf(needle) !== -1) this.found = true;
-      this.#carry = Buffer.from(Buffer.concat([this.#carry, chunk]).subarray(-needle.length));
-    }
-    return this;
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `done()` holds; false at the deadline. */
-export async function pollFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (done()) return true;
-    if (performance.now() >= deadline) return false;
-    await sleep(FLOOD_POLL_MS);
-  }
-}
 
 /** Result of {@link flood}. */
 export interface FloodResult {
@@ -447,9 +396,10 @@ export interface FloodResult {
 /**
  * `sender` writes chat messages of {@link FLOOD_TEXT_BYTES} bytes of text in batches; after each
  * batch every watcher must have received as many bytes as were written so far (paced: bounded
- * memory, and a stall shows at once). NICK relay is stream-transparent, so every written byte
- * reaches every reading member. Stops when `until()` holds, after `budget` bytes, or when a
- * watcher has not caught up within `stallMs`.
+ * memory, and a stall shows at once; harness/flood.ts). NICK relay is stream-transparent, so every
+ * written byte reaches every reading member, and watchers count every byte they receive (bytes of
+ * other traffic, announcements, can only make a watcher look a few bytes ahead). Stops when
+ * `until()` holds, after `budget` bytes, or when a watcher has not caught up within `stallMs`.
  */
 export async function flood(
   t: ServerCaseContext,
@@ -465,24 +415,19 @@ export async function flood(
 ): Promise<FloodResult> {
   const fixed = bytes(t.line(sender.nick, FLOOD_BYTE.repeat(FLOOD_TEXT_BYTES)));
   const messageOf = options.text ? (n: number) => bytes(t.line(sender.nick, options.text!(n))) : () => fixed;
-  const base = watchers.map((w) => w.update().count);
-  let written = 0;
-  let n = 0;
-  for (;;) {
-    if (options.until?.()) return { written, stop: 'until' };
-    if (written >= options.budget) return { written, stop: 'budget' };
-    for (let i = 0; i < FLOOD_BATCH_WRITES; i++) {
-      const message = messageOf(n++);
-      sender.conn.send(message);
-      written += message.length;
-    }
-    const caughtUp = (w: FloodWatch, i: number) => w.update().count - base[i]! >= written;
-    const ok = await pollFor(() => watchers.every(caughtUp) || options.until?.() === true, options.stallMs);
-    if (!ok) {
-      const laggard = watchers.find((w, i) => !caughtUp(w, i));
-      return laggard === undefined ? { written, stop: 'stalled' } : { written, stop: 'stalled', laggard };
-    }
-  }
+  const end = await paceFlood(sender.conn, watchers, {
+    write: messageOf,
+    counted: (message) => message.length,
+    batchWrites: FLOOD_BATCH_WRITES,
+    budgetBytes: options.budget,
+    ...(options.until === undefined ? {} : { until: options.until }),
+    stall: 'batch',
+    stallMs: options.stallMs,
+  });
+  if (end.kind !== 'stalled') return { written: end.written, stop: end.kind === 'until' ? 'until' : 'budget' };
+  return end.laggard === undefined
+    ? { written: end.written, stop: 'stalled' }
+    : { written: end.written, stop: 'stalled', laggard: end.laggard };
 }
 
 /** Bytes of one addressed block: `#` + six hex digits of its number + a space. */

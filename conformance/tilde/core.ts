@@ -8,7 +8,7 @@
 import type { ServerCase } from '../harness/case.js';
 import type { Connection } from '../harness/connection.js';
 import { standingOn } from '../harness/preconditions.js';
-import { CONTENT_MAX_BYTES, expectRelayedContent, show, utf8 } from './helpers.js';
+import { CONTENT_MAX_BYTES, expectRelayedContent, show, utf8 } from './support.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'core' } as const;
 

@@ -9,7 +9,7 @@
  */
 import type { ServerCase } from '../harness/case.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
-import { expectNoBusyLoop, occurrences } from './helpers.js';
+import { expectNoBusyLoop, occurrences } from './support.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'robustness' } as const;
 

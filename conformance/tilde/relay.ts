@@ -17,7 +17,7 @@ import {
   show,
   utf8,
   waitForAny,
-} from './helpers.js';
+} from './support.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'robustness' } as const;
 

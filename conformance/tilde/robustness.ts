@@ -8,7 +8,7 @@
 import { SERVER_HANDSHAKE_TIMEOUT_MS } from '../../src/limits.js';
 import type { ServerCase } from '../harness/case.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
-import { blockedSendProbe, expectNoBusyLoop, flood, sendUsername, show, utf8 } from './helpers.js';
+import { blockedSendProbe, expectNoBusyLoop, flood, sendUsername, show, utf8 } from './support.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'robustness' } as const;
 

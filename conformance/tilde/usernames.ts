@@ -8,8 +8,9 @@
  */
 import { CASE_TIMEOUT_MS, type FailureDetails, type ServerCase } from '../harness/case.js';
 import type { Connection } from '../harness/connection.js';
-import { type Member, STEP_TIMEOUT_MS, type ServerCaseContext } from '../harness/context.js';
-import { show, utf8, waitForAny } from './helpers.js';
+import type { Member, ServerCaseContext } from '../harness/context.js';
+import { STEP_TIMEOUT_MS } from '../harness/timing.js';
+import { show, utf8, waitForAny } from './support.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'robustness' } as const;
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { DialectName } from '../../src/codec/index.js';
 import { ChatkitError } from '../../src/errors.js';
 import { type Connection, openConnection } from '../harness/connection.js';
-import { CONNECT_TIMEOUT_MS, type CaseTiming } from '../harness/context.js';
+import { CONNECT_TIMEOUT_MS, type CaseTiming } from '../harness/timing.js';
 import { isPromptToken, PROMPT_TOKEN_RULE } from '../../src/codec/index.js';
 import { NICK_PLACEHOLDER } from './texts.js';
 import { SPEC_ENCODING, type Variant } from './variant.js';

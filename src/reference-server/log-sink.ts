@@ -16,6 +16,12 @@
  * - **At shutdown**, if any line was lost, one line with the total goes to whichever stream still
  *   takes lines.
  *
+ * Hand-written rather than pino: the server logs a few lines per connection or incident, never
+ * per relayed message, so pino's speed buys nothing here, while its line shape (numeric level,
+ * epoch time, pid, host) would break the documented `--log-format json` entries, and sonic-boom's
+ * buffering and EPIPE handling are not the policy above (stderr fallback, bounded memory,
+ * `LOG_OUTPUT_LOST` counts).
+ *
  * @module
  */
 import type { Writable } from 'node:stream';

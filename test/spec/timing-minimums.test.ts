@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scaledTiming, TIMING_MINIMUMS } from '../../conformance/conform.js';
 import { CASE_TIMEOUT_MIN_MS, CASE_TIMEOUT_MS, caseBudgetMs } from '../../conformance/harness/case.js';
-import { QUIET_WINDOW_MS, STEP_TIMEOUT_MS } from '../../conformance/harness/context.js';
+import { QUIET_WINDOW_MS, STEP_TIMEOUT_MS } from '../../conformance/harness/timing.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 /** The smallest `--timeout-scale` the CLI accepts (cli/commands/conform.ts). */

@@ -7,12 +7,14 @@
  * @module
  */
 import { escapeBytes } from '../../src/codec/index.js';
-import { concatBytes, firstInvalidUtf8 } from '../../src/codec/text.js';
+import { firstInvalidUtf8 } from '../../src/codec/text.js';
 import { TILDE_CONTENT_MAX_BYTES } from '../../src/limits.js';
 import type { Connection } from '../harness/connection.js';
+import { FloodWatch, paceFlood } from '../harness/flood.js';
 import { matchRelays } from '../harness/relays.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
-import { processCpuTimeMs, processGroupMembers, threadsBlockedInSend } from '../../src/processes/index.js';
+import { busyWhileIdle, groupThreadsBlockedInSend } from '../harness/cpu-watch.js';
+import { BUSY_WINDOW_CPU_MS, BUSY_WINDOW_MS } from '../harness/timing.js';
 
 const encoder = new TextEncoder();
 
@@ -22,8 +24,6 @@ export const utf8 = (text: string): Uint8Array => encoder.encode(text);
 /** Escaped bytes for failure reports. */
 export const show = (bytes: Uint8Array | string): string =>
   escapeBytes(typeof bytes === 'string' ? utf8(bytes) : bytes);
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
   return Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle, from);
@@ -99,22 +99,6 @@ export async function expectRelayedContent(
   return end;
 }
 
-/** CPU time (ms) of every live process in the group `pgid`; the shell of a `--spawn` command included. */
-export function groupCpuTimeMs(pgid: number): number {
-  let total = 0;
-  for (const pid of processGroupMembers(pgid)) total += processCpuTimeMs(pid) ?? 0;
-  return total;
-}
-
-/** How long the busy-loop probe watches an idle target. */
-export const BUSY_WINDOW_MS = 1_500;
-/**
- * CPU over {@link BUSY_WINDOW_MS} that counts as a busy loop (8 %): an idle server burns ~0; a
- * spinning thread a whole core, and even the seed's loop, slowed down by printing each turn to a
- * pipe, about a quarter of one (measured: 50 ms every 200 ms).
- */
-export const BUSY_WINDOW_CPU_MS = 120;
-
 /**
  * With a spawned target (its pid known), fails if the target burns CPU while nothing happens, as a
  * server that loops on a closed connection does (ROBUST-EOF-1: "never loops on it"). With
@@ -127,20 +111,14 @@ export async function expectNoBusyLoop(
 ): Promise<void> {
   const pid = t.targetPid;
   if (pid === undefined) return;
-  const start = groupCpuTimeMs(pid);
-  const began = performance.now();
-  while (performance.now() - began < BUSY_WINDOW_MS) {
-    await sleep(50);
-    const used = groupCpuTimeMs(pid) - start;
-    if (used >= BUSY_WINDOW_CPU_MS) {
-      t.fail({
-        requirement,
-        message: `after ${why}, the server process burnt ${Math.round(used)} ms of CPU in ${Math.round(performance.now() - began)} ms with nothing to do: it is looping on a closed connection`,
-        expected: [`less than ${BUSY_WINDOW_CPU_MS} ms of CPU in ${BUSY_WINDOW_MS} ms while idle`],
-        actual: `${Math.round(used)} ms of CPU (pid ${pid})`,
-      });
-    }
-  }
+  const busy = await busyWhileIdle(pid);
+  if (busy === undefined) return;
+  t.fail({
+    requirement,
+    message: `after ${why}, the server process burnt ${Math.round(busy.usedMs)} ms of CPU in ${Math.round(busy.elapsedMs)} ms with nothing to do: it is looping on a closed connection`,
+    expected: [`less than ${BUSY_WINDOW_CPU_MS} ms of CPU in ${BUSY_WINDOW_MS} ms while idle`],
+    actual: `${Math.round(busy.usedMs)} ms of CPU (pid ${pid})`,
+  });
 }
 
 /**
@@ -216,43 +194,6 @@ export const FLOOD_MAX_BYTES = 32 * 1024 * 1024;
 export const FLOOD_MAX_MS = 25_000;
 
 /**
- * Counts a byte and watches for a needle in a connection's chunks from `fromChunk` on, incrementally;
- * bytes the connection elided (Connection.elide) count too.
- */
-export class ChunkScanner {
-  #next: number;
-  #tail = new Uint8Array(0);
-  #scanned = 0;
-  readonly #elidedBase: number;
-  count = 0;
-  seen = false;
-  constructor(
-    readonly conn: Connection,
-    readonly byte: number,
-    readonly needle: Uint8Array,
-    fromChunk = conn.chunks().length,
-  ) {
-    this.#next = fromChunk;
-    this.#elidedBase = conn.elided();
-  }
-  /** Scans the chunks that arrived since the last call. */
-  update(): this {
-    const chunks = this.conn.chunks();
-    for (; this.#next < chunks.length; this.#next++) {
-      const chunk = chunks[this.#next]!;
-      for (const b of chunk) if (b === this.byte) this.#scanned++;
-      if (!this.seen && this.needle.length > 0) {
-        const window = concatBytes([this.#tail, chunk]);
-        if (indexOf(window, this.needle, 0) !== -1) this.seen = true;
-        this.#tail = window.slice(Math.max(0, window.length - this.needle.length + 1));
-      }
-    }
-    this.count = this.#scanned + this.conn.elided() - this.#elidedBase;
-    return this;
-  }
-}
-
-/**
  * With a probe of the target's threads, how long no flood byte arrives, while a thread is asleep
  * in a send, before the flood counts as stalled: long enough that a watcher reading late under load
  * rarely passes for a blocked member, short enough that the kernel rarely lets more through toward
@@ -287,60 +228,34 @@ export async function flood(
   // (harness/connection.ts) are for a target that floods the judge, not for the case's own flood.
   for (const w of watchers) w.conn.elide(FLOOD_BYTE);
   try {
-    return await floodWatched(flooder, watchers, needle, options);
+    const write = new Uint8Array(FLOOD_WRITE_BYTES).fill(FLOOD_BYTE);
+    const watches = watchers.map((w) => new FloodWatch(w.conn, { needle, byte: FLOOD_BYTE }));
+    const end = await paceFlood(flooder.conn, watches, {
+      write: () => write,
+      counted: (message) => message.length,
+      batchWrites: FLOOD_BATCH_WRITES,
+      budgetBytes: FLOOD_MAX_BYTES,
+      maxMs: FLOOD_MAX_MS,
+      until: () => watches.some((w) => w.found),
+      stall: 'progress',
+      stallMs: options.stallMs,
+      probe: options.probe,
+      probeAfterMs: PROBED_STALL_MS,
+      stopOnClose: true,
+    });
+    switch (end.kind) {
+      case 'until':
+        return { kind: 'stopped', bytes: end.written };
+      case 'budget':
+        return { kind: 'bound', bytes: end.written };
+      case 'stalled':
+        return { kind: 'stalled', bytes: end.written, delivered: end.counts };
+      default:
+        return { kind: 'closed', bytes: end.written, label: end.watch.conn.label };
+    }
   } finally {
     for (const w of watchers) w.conn.elide(undefined);
   }
-}
-
-async function floodWatched(
-  flooder: Member,
-  watchers: readonly Member[],
-  needle: Uint8Array,
-  options: { stallMs: number; probe?: (() => number) | undefined },
-): Promise<FloodEnd> {
-  const scanners = watchers.map((w) => new ChunkScanner(w.conn, FLOOD_BYTE, needle));
-  const write = new Uint8Array(FLOOD_WRITE_BYTES).fill(FLOOD_BYTE);
-  const deadline = performance.now() + FLOOD_MAX_MS;
-  let sent = 0;
-  for (;;) {
-    for (const s of scanners) s.update();
-    if (scanners.some((s) => s.seen)) return { kind: 'stopped', bytes: sent };
-    if (sent >= FLOOD_MAX_BYTES || performance.now() > deadline) return { kind: 'bound', bytes: sent };
-    for (let i = 0; i < FLOOD_BATCH_WRITES; i++) flooder.conn.send(write);
-    sent += FLOOD_BATCH_WRITES * FLOOD_WRITE_BYTES;
-    let last = scanners.map((s) => s.count);
-    let lastProgress = performance.now();
-    for (;;) {
-      for (const s of scanners) s.update();
-      if (scanners.some((s) => s.seen)) return { kind: 'stopped', bytes: sent };
-      if (scanners.every((s) => s.count >= sent)) break;
-      const closed = scanners.find((s) => s.conn.closed);
-      if (closed) return { kind: 'closed', bytes: sent, label: closed.conn.label };
-      const counts = scanners.map((s) => s.count);
-      if (counts.some((c, i) => c !== last[i])) {
-        last = counts;
-        lastProgress = performance.now();
-      } else if (performance.now() - lastProgress > options.stallMs) {
-        return { kind: 'stalled', bytes: sent, delivered: counts };
-      } else if (options.probe && performance.now() - lastProgress > PROBED_STALL_MS && options.probe() > 0) {
-        // A spawned target shows a blocked write sooner: a thread asleep in a send while nothing
-        // arrives for a moment (a thread blocked only by a watcher that reads late goes on).
-        return { kind: 'stalled', bytes: sent, delivered: counts };
-      }
-      await sleep(2);
-    }
-  }
-}
-
-/**
- * Threads of the process group `pgid` asleep in a socket send: a thread-per-connection server
- * blocked on a member that stopped reading (read-only /proc probe; 0 for event-loop servers).
- */
-export function groupThreadsBlockedInSend(pgid: number): number {
-  let n = 0;
-  for (const pid of processGroupMembers(pgid)) n += threadsBlockedInSend(pid);
-  return n;
 }
 
 /**
