@@ -7,23 +7,23 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type MatrixColumn, matrixMarkdown, matrixTargets, runMatrix } from '../conformance/matrix.js';
+import { colorWanted, painter } from '../src/color.js';
 import { PACKAGE_ROOT } from '../src/package-root.js';
 
-const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
-const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+const paint = painter(colorWanted(process.stdout));
 
 function line(column: MatrixColumn): string {
   const count = (v: string) => column.results.filter((r) => r.verdict === v).length;
   const failed = column.results.filter((r) => r.verdict === 'fail' || r.verdict === 'warn' || r.verdict === 'error');
   const status =
     count('fail') + count('error') === 0
-      ? paint(32, `${count('pass')} pass`)
-      : paint(31, `${count('pass')} pass, ${count('fail')} fail`);
+      ? paint('green', `${count('pass')} pass`)
+      : paint('red', `${count('pass')} pass, ${count('fail')} fail`);
   const extra = [count('warn') ? `${count('warn')} warn` : '', count('error') ? `${count('error')} error` : '']
     .filter(Boolean)
     .join(', ');
   const which = failed.map((r) => `${r.id}${r.verdict === 'warn' ? ' (warn)' : ''}`).join(', ');
-  return `${column.target.name.padEnd(26)} ${status}${extra ? `, ${extra}` : ''}${which ? `\n${' '.repeat(27)}${paint(2, which)}` : ''}`;
+  return `${column.target.name.padEnd(26)} ${status}${extra ? `, ${extra}` : ''}${which ? `\n${' '.repeat(27)}${paint('dim', which)}` : ''}`;
 }
 
 async function main(): Promise<void> {

@@ -49,3 +49,6 @@ export type Style = keyof typeof SGR;
 export function painter(color: boolean): (style: Style, text: string) => string {
   return (style, text) => (color ? `\x1b[${SGR[style]}m${text}\x1b[0m` : text);
 }
+
+/** Returns the cursor to the start of the line and erases it: how a live status line is redrawn (TTY only). */
+export const CLEAR_LINE = '\r\x1b[K';

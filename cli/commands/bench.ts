@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { spawnOnFreePort, spawnTarget, TargetError, type TargetHandle } from '../../src/processes/index.js';
 import { BENCH_DIALECTS } from '../../src/bench/dialects.js';
-import { colorWanted, painter } from '../../src/color.js';
+import { CLEAR_LINE, colorWanted, painter } from '../../src/color.js';
 import { fillSpawnCommand } from '../../src/command-template.js';
 import {
   BenchError,
@@ -191,7 +191,7 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
         ...(flags.pid !== undefined && target === undefined ? { pid: flags.pid } : {}),
         ...(spawned === undefined ? {} : { spawned }),
         ...(live
-          ? { onProgress: (p: BenchProgress) => process.stderr.write(`\r\x1b[K${formatProgress(p)}`) }
+          ? { onProgress: (p: BenchProgress) => process.stderr.write(`${CLEAR_LINE}${formatProgress(p)}`) }
           : {}),
       });
     } catch (error) {
@@ -200,7 +200,7 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
       }
       throw error;
     } finally {
-      if (live) process.stderr.write('\r\x1b[K');
+      if (live) process.stderr.write(CLEAR_LINE);
       await target?.stop();
     }
     if (!this.jsonEnabled()) {

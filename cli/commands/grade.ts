@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { PROFILES, type Profile } from '../../conformance/harness/case.js';
 import { isPromptToken, PROMPT_TOKEN_RULE } from '../../src/codec/index.js';
-import { colorWanted } from '../../src/color.js';
+import { CLEAR_LINE, colorWanted } from '../../src/color.js';
 import { GRADE_EXIT, type ClassReport } from '../../grade/class-report.js';
 import {
   DEFAULT_GRADE_OUT,
@@ -110,7 +110,7 @@ Exit codes:
     const status = () => {
       if (!tty) return;
       const parts = [...progress.entries()].map(([s, p]) => `${s} ${p}`);
-      human.write(`\r\x1b[K${parts.length ? `running: ${parts.join(' · ')}`.slice(0, (process.stdout.columns ?? 100) - 1) : ''}`);
+      human.write(`${CLEAR_LINE}${parts.length ? `running: ${parts.join(' · ')}`.slice(0, (process.stdout.columns ?? 100) - 1) : ''}`);
     };
     const graded = await gradeClass({
       submissions,
@@ -137,12 +137,12 @@ Exit codes:
       },
       onDone: (judged, done, total) => {
         progress.delete(judged.grade.student);
-        if (tty) human.write('\r\x1b[K');
+        if (tty) human.write(CLEAR_LINE);
         human.write(`${table.row(judged.grade)}   [${done}/${total}]\n`);
         status();
       },
     });
-    if (tty) human.write('\r\x1b[K');
+    if (tty) human.write(CLEAR_LINE);
     try {
       writeOutputs(flags.out, graded, rubric);
     } catch (error) {

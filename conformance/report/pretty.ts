@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { painter, type Style } from '../../src/color.js';
+import { CLEAR_LINE, painter, type Style } from '../../src/color.js';
 import type { CaseResult, RunReport, VerdictName } from '../harness/report.js';
 import { CONFORM_EXIT } from '../harness/report.js';
 import { transcriptTail } from './transcript.js';
@@ -479,11 +479,11 @@ export class LiveProgress {
     const elapsed = ((performance.now() - this.#started) / 1000).toFixed(1);
     const paint = painter(this.#options.color);
     this.#stream.write(
-      `\r\x1b[K${paint('cyan', frames[this.#frame]!)} ${this.#status} ${paint('gray', `${elapsed} s`)}`,
+      `${CLEAR_LINE}${paint('cyan', frames[this.#frame]!)} ${this.#status} ${paint('gray', `${elapsed} s`)}`,
     );
   }
 
   #clear(): void {
-    if (this.#tty && this.#status) this.#stream.write('\r\x1b[K');
+    if (this.#tty && this.#status) this.#stream.write(CLEAR_LINE);
   }
 }
