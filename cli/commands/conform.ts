@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { defaultJobs, MAX_JOBS } from '../../conformance/conform.js';
+import { defaultJobs, MAX_JOBS, TIMING_MINIMUMS } from '../../conformance/conform.js';
 import { PROFILES } from '../../conformance/harness/case.js';
 import { MAX_RECORDED_BYTES_PER_CONNECTION, MAX_RECORDED_BYTES_PER_RUN } from '../../conformance/harness/connection.js';
 import type { RunReport } from '../../conformance/harness/report.js';
@@ -213,7 +213,7 @@ With --baseline, failures the file lists are reported as known and do not count.
     }),
     list: Flags.boolean({ description: 'list the cases and the requirement coverage, run nothing' }),
     'timeout-scale': Flags.custom<number>({
-      description: `multiply every bound (waits, quiet windows, case budgets) on a slow machine (0.1–${MAX_TIMEOUT_SCALE})`,
+      description: `multiply every bound (waits, quiet windows, case budgets) on a slow machine (0.1–${MAX_TIMEOUT_SCALE}); below 1 no bound goes under spec Annex E's minimums (a step ${TIMING_MINIMUMS.stepMs} ms, a quiet window ${TIMING_MINIMUMS.quietMs} ms)`,
       default: 1,
       parse: async (input) => {
         const n = Number(input);
