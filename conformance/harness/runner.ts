@@ -23,6 +23,7 @@ import { exitedCause, hintOfCause } from './causes.js';
 import type { PortRange, TargetHandle } from '../../src/processes/index.js';
 import { type HandedIn, handedInOf, serverLaunchMode, startServerOnFreePort } from '../handed-in/launch.js';
 import type { ServerTexts } from '../variant/texts.js';
+import { setDeadline } from '../../src/deadline.js';
 
 /** How much of a dead target's stdout and stderr a failure or error quotes (the tail). */
 export const OUTPUT_TAIL_CHARS = 400;
@@ -110,12 +111,17 @@ interface Attempt {
 
 async function withBudget<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let settled = false;
   const budget = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout()), ms);
+    // A case that ended while a stalled checker passed its budget has ended: see setDeadline.
+    timer = setDeadline(ms, () => {
+      if (!settled) resolve(onTimeout());
+    });
   });
   try {
     return await Promise.race([work, budget]);
   } finally {
+    settled = true;
     clearTimeout(timer);
   }
 }
