@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { SlowFirstSequencer } from './test/support/slow-first.js';
 
@@ -10,8 +9,5 @@ export default defineConfig({
     hookTimeout: 30_000,
     teardownTimeout: 10_000,
     sequence: { sequencer: SlowFirstSequencer },
-    // The files mostly wait on real sockets and processes, not on the CPU. Vitest's default (one core
-    // left free) runs them one at a time on a 2-core machine, which made CI take over 20 minutes.
-    maxWorkers: Math.max(2, availableParallelism()),
   },
 });
