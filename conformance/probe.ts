@@ -28,6 +28,7 @@ import { escapeBytes, isPromptToken } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
 import { setDeadline } from '../src/deadline.js';
 import { listen } from './harness/connection.js';
+import { STEP_TIMEOUT_MS } from './harness/timing.js';
 import type { PortRange } from '../src/processes/index.js';
 import { SPAWN_LISTEN_TIMEOUT_MS } from './harness/runner.js';
 import { startClientTarget, startServerOnFreePort } from './handed-in/launch.js';
@@ -36,8 +37,11 @@ import { startClientTarget, startServerOnFreePort } from './handed-in/launch.js'
 export const PROBE_PROMPT_WAIT_MS = 1_000;
 /** Quiet time after the first bytes before the prompt is taken as complete (it may come in pieces). */
 export const PROBE_PROMPT_SETTLE_MS = 150;
-/** How long the probe waits for its own join (NICK `joined!`/`Connected`, tilde `added`). */
-export const PROBE_ANSWER_WAIT_MS = 3_000;
+/**
+ * How long the probe waits for its own join (NICK `joined!`/`Connected`, tilde `added`): one
+ * expected effect, so the cases' step bound.
+ */
+export const PROBE_ANSWER_WAIT_MS = STEP_TIMEOUT_MS;
 /** Bound on opening the probe connection (and on a client connecting to the probe). */
 export const PROBE_CONNECT_TIMEOUT_MS = 5_000;
 /** Most bytes the probe keeps as evidence. */
@@ -165,7 +169,9 @@ class ProbeSocket {
     while (this.#closed === undefined && performance.now() < deadline) {
       const idle = performance.now() - this.#lastData;
       if (idle >= quietMs) return;
-      await new Promise((r) => setTimeout(r, Math.min(quietMs - idle, deadline - performance.now()) + 1));
+      // A deadline, not a pause: bytes that reached the kernel while this process was stalled are
+      // read before the quiet time is judged.
+      await new Promise<void>((r) => setDeadline(Math.min(quietMs - idle, deadline - performance.now()) + 1, r));
     }
   }
 

@@ -77,6 +77,36 @@ describe('connection recorder', () => {
     expect(second.client.closed).toBe(true);
   });
 
+  it('waits for a close while a backlog still arrives, and gives up on a peer that never stops', async () => {
+    // A server draining a backlog before its FIN is working: the close wait's bound counts from
+    // the last byte. The sender and the waiter share this event loop, so a stalled machine delays
+    // both alike.
+    const draining = await pair();
+    let sent = 0;
+    const drip = setInterval(() => {
+      draining.server.send('x');
+      if (++sent === 20) {
+        clearInterval(drip);
+        draining.server.end();
+      }
+    }, SHORT_TIMEOUT_MS / 5);
+    try {
+      expect(await draining.client.waitForClose({ timeoutMs: SHORT_TIMEOUT_MS })).toBe('eof');
+      expect(draining.client.stream()).toHaveLength(20);
+    } finally {
+      clearInterval(drip);
+    }
+    const endless = await pair();
+    const stream = setInterval(() => endless.server.send('y'), SHORT_TIMEOUT_MS / 5);
+    try {
+      const error = await endless.client.waitForClose({ timeoutMs: SHORT_TIMEOUT_MS }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: ConnectionErrorCode.WAIT_TIMEOUT });
+      expect(endless.client.closed).toBe(false);
+    } finally {
+      clearInterval(stream);
+    }
+  });
+
   it('returns what arrived during a quiet window', async () => {
     const { client, server } = await pair();
     server.send('before');

@@ -21,6 +21,13 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_WAIT_TIMEOUT_MS = 5_000;
 /** Longest window {@link Connection.quiet} accepts, so that a typo cannot stall a suite. */
 export const MAX_QUIET_WINDOW_MS = 10_000;
+/**
+ * {@link Connection.waitForClose}'s bound restarts while bytes keep arriving, up to this many times
+ * its timeout in all. A peer that is still handing over a backlog (a server draining megabytes queued
+ * for a member that stopped reading, before its FIN) is working, not hung; on a loaded machine that
+ * drain alone can outlast one step. The cap keeps a peer that streams forever from stalling a run.
+ */
+export const CLOSE_WAIT_MAX_TIMEOUTS = 6;
 /** Default deadline of {@link Listener.nextConnection}. */
 export const DEFAULT_ACCEPT_TIMEOUT_MS = 5_000;
 /** How much of the stream a failure message shows (the tail), escaped. */
@@ -139,7 +146,10 @@ export interface Connection {
    * `after` (default 0).
    */
   waitForText(text: string | Uint8Array, opts?: WaitOptions & { after?: number }): Promise<number>;
-  /** Resolves with how the connection ended (EOF, reset, other error, or our own close). */
+  /**
+   * Resolves with how the connection ended (EOF, reset, other error, or our own close). The timeout
+   * counts from the last byte received, up to {@link CLOSE_WAIT_MAX_TIMEOUTS} timeouts in all.
+   */
   waitForClose(opts?: WaitOptions): Promise<CloseKind>;
   /** Waits `ms` and resolves with the bytes that arrived meanwhile (a bounded "nothing happens" window). */
   quiet(ms: number): Promise<Uint8Array>;
@@ -209,6 +219,8 @@ export function recordSocket(socket: Socket, label: string): Connection {
   let flood: string | undefined;
   let elideByte: number | undefined;
   let elidedBytes = 0;
+  /** Every byte that arrived, recorded, elided or past a flood cap: progress, for the close wait. */
+  let bytesIn = 0;
   /** `chunk` without the elided byte, counted. */
   const withoutElided = (chunk: Buffer): Buffer => {
     if (elideByte === undefined || chunk.indexOf(elideByte) === -1) return chunk;
@@ -219,6 +231,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
     return kept.subarray(0, n);
   };
   socket.on('data', (data: Buffer) => {
+    bytesIn += data.length;
     if (flood !== undefined) return;
     const chunk = withoutElided(data);
     if (chunk.length === 0) {
@@ -257,7 +270,18 @@ export function recordSocket(socket: Socket, label: string): Connection {
   });
 
   /** Registers a bounded waiter: `check` returns a value to resolve with, or undefined to keep waiting. */
-  function wait<T>(check: () => T | undefined, what: string, timeoutMs: number, failOnClose: boolean) {
+  /**
+   * Resolves with `check()`'s first defined value. `timeoutMs` bounds the wait; with
+   * `extendWhileReceiving` it bounds the time since the last byte arrived instead, up to
+   * {@link CLOSE_WAIT_MAX_TIMEOUTS} times `timeoutMs` in all.
+   */
+  function wait<T>(
+    check: () => T | undefined,
+    what: string,
+    timeoutMs: number,
+    failOnClose: boolean,
+    extendWhileReceiving = false,
+  ) {
     return new Promise<T>((resolve, reject) => {
       const run = () => {
         const value = check();
@@ -280,20 +304,25 @@ export function recordSocket(socket: Socket, label: string): Connection {
         }
       };
       let settled = false;
-      const timer = setDeadline(timeoutMs, () => {
+      const started = performance.now();
+      let bytesAtArm = bytesIn;
+      const expire = () => {
         if (settled) return;
         run();
         if (settled) return;
+        const waited = performance.now() - started;
+        if (extendWhileReceiving && bytesIn > bytesAtArm && waited < timeoutMs * (CLOSE_WAIT_MAX_TIMEOUTS - 1)) {
+          bytesAtArm = bytesIn;
+          timer = setDeadline(timeoutMs, expire);
+          return;
+        }
         cleanup();
-        reject(
-          new ConnectionError(
-            ConnectionErrorCode.WAIT_TIMEOUT,
-            label,
-            `${what} (after ${timeoutMs} ms)`,
-            escapedTail(),
-          ),
-        );
-      });
+        const bound = extendWhileReceiving
+          ? `after ${Math.round(waited)} ms, the last ${timeoutMs} ms without a byte`
+          : `after ${timeoutMs} ms`;
+        reject(new ConnectionError(ConnectionErrorCode.WAIT_TIMEOUT, label, `${what} (${bound})`, escapedTail()));
+      };
+      let timer = setDeadline(timeoutMs, expire);
       const cleanup = () => {
         settled = true;
         clearTimeout(timer);
@@ -407,6 +436,7 @@ export function recordSocket(socket: Socket, label: string): Connection {
         opts.what ?? 'the connection to end',
         opts.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
         false,
+        true,
       );
     },
     quiet(ms) {

@@ -533,6 +533,7 @@ export class ServerCaseContext extends CaseContext {
 
   /** Waits for the target to close `conn` (EOF or reset); fails if it stays open. */
   async expectClosed(conn: Connection, options: Omit<ExpectOptions, 'after'>): Promise<CloseKind> {
+    const since = performance.now();
     try {
       return await conn.waitForClose({
         timeoutMs: options.timeoutMs ?? this.timing.stepMs,
@@ -544,7 +545,7 @@ export class ServerCaseContext extends CaseContext {
         requirement: options.requirement,
         message: `${conn.label}: ${options.what}`,
         expected: ['the server closes the connection (EOF or reset)'],
-        actual: `still open after ${options.timeoutMs ?? this.timing.stepMs} ms; received: "${this.tail(conn, 0)}"`,
+        actual: `still open after ${Math.round(performance.now() - since)} ms; received: "${this.tail(conn, 0)}"`,
         connection: conn.label,
       });
     }
