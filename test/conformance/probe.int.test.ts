@@ -10,6 +10,8 @@ import { PYTHON_COMMAND } from '../../src/processes/index.js';
 import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import {
   isPromptToken,
+  PROBE_ANSWER_WAIT_MS,
+  PROBE_PROMPT_WAIT_MS,
   ProbeError,
   probeClient,
   probeServer,
@@ -153,10 +155,13 @@ describe('probeServer', () => {
 
   it('a silent server that never answers is neither dialect, with what to check', async () => {
     const port = await tiny(() => undefined);
-    const error = await probeError(probeServer('127.0.0.1', port, { timeoutScale: 0.2 }));
+    const scale = 0.2;
+    const error = await probeError(probeServer('127.0.0.1', port, { timeoutScale: scale }));
     expect(error.code).toBe('PROBE_NO_DIALECT');
     expect(error.message).toMatch(
-      /nothing arrived within 200 ms .* no "SERVER~chatkit-probe-[0-9a-f]{6} added to the chat" arrived within 600 ms .*accept loop is blocked/,
+      new RegExp(
+        `nothing arrived within ${PROBE_PROMPT_WAIT_MS * scale} ms .* no "SERVER~chatkit-probe-[0-9a-f]{6} added to the chat" arrived within ${PROBE_ANSWER_WAIT_MS * scale} ms .*accept loop is blocked`,
+      ),
     );
   });
 
