@@ -12,17 +12,19 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * several minutes). A file missing here runs after them, in vitest's own order.
  */
 export const SLOW_FILES: readonly string[] = [
-  'test/conformance/nick-verdicts.int.test.ts',
-  'test/conformance/root-causes.int.test.ts',
-  'test/conformance/extension-mutants.int.test.ts',
-  'test/conformance/tilde-verdicts.int.test.ts',
   'test/grade/class.int.test.ts',
+  'test/conformance/root-causes.int.test.ts',
   'test/cli/variant.int.test.ts',
+  'test/conformance/nick-verdicts.int.test.ts',
   'test/spec/frame4-holdback.int.test.ts',
+  'test/conformance/extension-mutants.int.test.ts',
   'test/cli/handed-in.int.test.ts',
-  'test/cli/conform.int.test.ts',
   'test/cluster/judged.int.test.ts',
+  'test/cli/conform-output.int.test.ts',
+  'test/conformance/tilde-verdicts.int.test.ts',
+  'test/cli/conform.int.test.ts',
   'test/conformance/client-verdicts.int.test.ts',
+  'test/spec/long-names.int.test.ts',
   'test/legacy/nick-server.int.test.ts',
 ];
 
