@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { escapeBytes, isPromptToken } from '../src/codec/index.js';
+import { escapeBytes, isPromptToken, withoutLineEnd } from '../src/codec/index.js';
 import { ChatkitError } from '../src/errors.js';
 import { setDeadline } from '../src/deadline.js';
 import { listen } from './harness/connection.js';
@@ -242,7 +242,7 @@ export async function probeServer(
     if (spoke) {
       await probe.settle(PROBE_PROMPT_SETTLE_MS * scale, PROBE_PROMPT_WAIT_MS * scale);
       const first = probe.text;
-      const token = first.replace(/\r?\n$/, '');
+      const token = withoutLineEnd(first);
       if (!isPromptToken(token) || probe.closed !== undefined) {
         throw new ProbeError(
           'PROBE_NO_DIALECT',
@@ -300,7 +300,7 @@ export async function probeServer(
     // its join naming it (in the spec's words or others: a wording variant).
     const latePrompt = () => {
       const at = probe.text.indexOf(name);
-      return at > 0 && isPromptToken(probe.text.slice(0, at).replace(/\r?\n$/, ''));
+      return at > 0 && isPromptToken(withoutLineEnd(probe.text.slice(0, at)));
     };
     const answered = await probe.until(
       () => probe.text.includes(notice) || probe.text.includes(lateJoin) || latePrompt(),
@@ -317,7 +317,7 @@ export async function probeServer(
     }
     if (answered) {
       // A NICK server whose prompt came late (a loaded machine): it took the username as the nickname.
-      const token = probe.text.slice(0, probe.text.indexOf(name)).replace(/\r?\n$/, '');
+      const token = withoutLineEnd(probe.text.slice(0, probe.text.indexOf(name)));
       if (isPromptToken(token)) {
         await probe.until(() => probe.text.includes('Connected to server!'), PROBE_ANSWER_WAIT_MS * scale);
         const said = escapeBytes(Buffer.from(probe.text.slice(probe.text.indexOf(name)), 'latin1'));

@@ -29,7 +29,7 @@ export { type EncodeOptions, encode } from './encode.js';
 export { EscapeSyntaxError, escapeBytes, unescapeBytes } from './escape.js';
 export * from './generated/index.js';
 export { codecErrorFromZod, codeOfZodError } from './issues.js';
-export { isPromptToken, PROMPT_TOKEN_RULE } from './prompt.js';
+export { isPromptToken, PROMPT_TOKEN_RULE, withoutLineEnd } from './prompt.js';
 export { decodeLossy, type WireEncoding } from './text.js';
 export {
   commandText,

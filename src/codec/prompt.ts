@@ -17,3 +17,14 @@ export const PROMPT_TOKEN_RULE = `1 to ${PROMPT_TOKEN_MAX_BYTES} printable ASCII
 export function isPromptToken(token: string): boolean {
   return nickTokenField.safeParse(token).success;
 }
+
+/**
+ * `first` (what a server sent on connecting) without one trailing line end (`\n` or `\r\n`), which
+ * is no part of a prompt token: under the line profile the prompt is `NICK\n` (§8). The judge's
+ * probe strips it under either profile, so that a raw server that prompts with `NICK\n` is judged
+ * as NICK and fails the prompt case on its own requirement; the client strips it only under the
+ * line profile, because under the raw one it does not guess what a server meant.
+ */
+export function withoutLineEnd(first: string): string {
+  return first.replace(/\r?\n$/, '');
+}

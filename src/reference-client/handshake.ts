@@ -12,7 +12,7 @@ import { encode } from '../codec/encode.js';
 import { escapeBytes } from '../codec/escape.js';
 import { decodeExtension, encodeExtension } from '../codec/extension.js';
 import type { ExtensionName, NickMessage, TildeMessage } from '../codec/generated/index.js';
-import { isPromptToken } from '../codec/prompt.js';
+import { isPromptToken, withoutLineEnd } from '../codec/prompt.js';
 import { concatBytes, decodeLossy } from '../codec/text.js';
 import type { ErrorCode } from '../errors.js';
 import { AUTO_PROMPT_SETTLE_MS, PROMPT_TOKEN_MAX_BYTES } from '../limits.js';
@@ -195,13 +195,8 @@ export class Handshake {
     }
     const bytes = concatBytes(this.#autoBytes);
     this.#autoBytes = [];
-    let token = bytes;
-    if (this.#settings.framing === 'line') {
-      // Under the line profile the prompt is `NICK\n` (§8); the terminator is no part of the token.
-      if (token.at(-1) === 0x0a) token = token.subarray(0, token.length - 1);
-      if (token.at(-1) === 0x0d) token = token.subarray(0, token.length - 1);
-    }
-    const text = decodeLossy(token, 'ascii');
+    const first = decodeLossy(bytes, 'ascii');
+    const text = this.#settings.framing === 'line' ? withoutLineEnd(first) : first;
     if (!isPromptToken(text)) {
       this.fail('CLIENT_DIALECT_UNDETECTED', `the server's first bytes are no prompt token: "${escapeBytes(bytes)}"`, {
         bytes,

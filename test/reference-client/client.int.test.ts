@@ -379,6 +379,13 @@ describe('auto', () => {
     expect(text((error as ClientError).bytes)).toBe('hello world');
   });
 
+  it('does not take `NICK\\n` for a prompt under the raw profile (it does not guess; the judge does)', async () => {
+    const { peer, pending } = await start({ dialect: 'auto', nick: 'alice' });
+    peer.send('NICK\n');
+    const { code } = await rejection(pending);
+    expect(code).toBe('CLIENT_DIALECT_UNDETECTED');
+  });
+
   it('requires a name valid in both dialects', async () => {
     const server = await scriptedServer();
     for (const [nick, code] of [
