@@ -10,7 +10,7 @@ import { type DialectName, escapeBytes } from '../../src/codec/index.js';
 import type { Connection } from './connection.js';
 import type { NameSource } from './names.js';
 import { type CaseTiming, DEFAULT_TIMING, FAILURE_STREAM_TAIL_BYTES } from './timing.js';
-import { CaseFailure, CaseSkip, type FailureDetails } from './verdict.js';
+import { CaseFailure, CaseNotJudged, CaseSkip, type FailureDetails } from './verdict.js';
 
 /** Options of the stream checks. */
 export interface ExpectOptions {
@@ -67,5 +67,10 @@ export abstract class CaseContext {
   /** Skips the case with a reason. */
   skip(reason: string): never {
     throw new CaseSkip(reason);
+  }
+
+  /** Ends the case as not judged: its evidence fell short for a reason of the judge's ({@link CaseNotJudged}). */
+  notJudged(reason: string): never {
+    throw new CaseNotJudged(reason);
   }
 }

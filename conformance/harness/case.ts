@@ -10,7 +10,7 @@ import type { ClientCaseContext } from './client-context.js';
 import type { ServerCaseContext } from './context.js';
 import type { Level } from './verdict.js';
 
-export { CaseFailure, CaseSkip, type FailureDetails, type Level } from './verdict.js';
+export { CaseFailure, CaseNotJudged, CaseSkip, type FailureDetails, type Level } from './verdict.js';
 
 /**
  * Which cases run by default. `core`: what the seeds' scripts do right in an ordinary session

@@ -75,7 +75,7 @@ export interface PaceFloodOptions {
   readonly batchWrites: number;
   /** Stop once this many counted bytes were written. */
   readonly budgetBytes: number;
-  /** Stop after this long, whatever was written. */
+  /** Stop after this long, whatever was written (the end's kind is then `time`). */
   readonly maxMs?: number;
   /** Stop once this holds (checked after each look at the watchers). */
   readonly until?: () => boolean;
@@ -99,6 +99,8 @@ export interface PaceFloodOptions {
 export type PaceFloodEnd =
   | { readonly kind: 'until'; readonly written: number }
   | { readonly kind: 'budget'; readonly written: number }
+  /** The time bound ({@link PaceFloodOptions.maxMs}) passed before the budget was written. */
+  | { readonly kind: 'time'; readonly written: number }
   | { readonly kind: 'stalled'; readonly written: number; readonly counts: readonly number[]; readonly laggard?: FloodWatch }
   | { readonly kind: 'closed'; readonly written: number; readonly watch: FloodWatch };
 
@@ -120,7 +122,8 @@ export async function paceFlood(
   for (;;) {
     got();
     if (options.until?.()) return { kind: 'until', written };
-    if (written >= options.budgetBytes || performance.now() > deadline) return { kind: 'budget', written };
+    if (written >= options.budgetBytes) return { kind: 'budget', written };
+    if (performance.now() > deadline) return { kind: 'time', written };
     for (let i = 0; i < options.batchWrites; i++) {
       const message = options.write(n++);
       sender.send(message);

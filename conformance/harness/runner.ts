@@ -7,7 +7,7 @@
  */
 import type { DialectName } from '../../src/codec/index.js';
 import { fillSpawnCommand } from '../../src/command-template.js';
-import { CaseFailure, CaseSkip, type ConformanceCase, caseBudgetMs } from './case.js';
+import { CaseFailure, CaseNotJudged, CaseSkip, type ConformanceCase, caseBudgetMs } from './case.js';
 import { ClientCaseContext } from './client-context.js';
 import { ServerCaseContext } from './context.js';
 import { type CaseTiming, DEFAULT_TIMING } from './timing.js';
@@ -237,6 +237,8 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
       };
     } else if (outcome.error instanceof CaseSkip) {
       result = { verdict: 'skip', skipReason: outcome.error.message, transcript: [] };
+    } else if (outcome.error instanceof CaseNotJudged) {
+      result = { verdict: 'error', error: `not judged: ${outcome.error.message}`, transcript: [] };
     } else {
       const error = outcome.error;
       result = {

@@ -55,6 +55,19 @@ export class CaseFailure extends Error {
   }
 }
 
+/**
+ * Thrown by a case whose own evidence fell short of what its verdict needs, for a reason that is
+ * the judge's, not the target's (an overloaded machine slowed the judge's flood): the case is
+ * reported as not judged (`error`), never passed or failed on that evidence.
+ */
+export class CaseNotJudged extends Error {
+  /** Creates it with what fell short, in words a student understands. */
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'CaseNotJudged';
+  }
+}
+
 /** Thrown by a case that cannot apply to this target, with the reason. */
 export class CaseSkip extends Error {
   /** Creates the skip with its reason. */

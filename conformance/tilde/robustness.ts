@@ -8,7 +8,7 @@
 import { SERVER_HANDSHAKE_TIMEOUT_MS } from '../../src/limits.js';
 import type { ServerCase } from '../harness/case.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
-import { blockedSendProbe, expectNoBusyLoop, flood, sendUsername, show, utf8 } from './support.js';
+import { blockedSendProbe, expectNoBusyLoop, flood, judgedFlood, sendUsername, show, utf8 } from './support.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'robustness' } as const;
 
@@ -200,6 +200,7 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
       const o = await t.join(t.nick('o'));
       zed.conn.pauseReading();
       const end = await flood(w, [w, o], { stopWhen: t.left(zed.nick), stallMs: t.timing.stepMs });
+      judgedFlood(t, end, zed.nick);
       if (end.kind === 'closed') {
         t.fail({
           requirement: 'ROBUST-SLOW-1',
@@ -245,7 +246,11 @@ export const TILDE_ROBUSTNESS_CASES: readonly ServerCase[] = [
       const probe = blockedSendProbe(t);
       // Until the server is blocked at zed (a legacy server; with a spawned target, as soon as a
       // thread is seen asleep in a send), closes zed, or took a bounded flood.
-      const flooded = () => flood(w, [w], { stopWhen: t.left(zed.nick), stallMs: STALL_HINT_MS, probe });
+      const flooded = async () => {
+        const end = await flood(w, [w], { stopWhen: t.left(zed.nick), stallMs: STALL_HINT_MS, probe });
+        judgedFlood(t, end, zed.nick);
+        return end;
+      };
       let blocking = (await flooded()).kind === 'stalled';
       let aliceNick = '';
       let alice: Member | undefined;

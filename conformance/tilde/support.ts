@@ -206,6 +206,11 @@ export const PROBED_STALL_MS = 300;
 export type FloodEnd =
   | { readonly kind: 'stopped'; readonly bytes: number }
   | { readonly kind: 'bound'; readonly bytes: number }
+  /**
+   * {@link FLOOD_MAX_MS} passed before {@link FLOOD_MAX_BYTES} were sent: the flood may have been too
+   * small to fill what the kernel holds toward a member that stopped reading, so it shows nothing.
+   */
+  | { readonly kind: 'timed-out'; readonly bytes: number }
   | { readonly kind: 'stalled'; readonly bytes: number; readonly delivered: readonly number[] }
   | { readonly kind: 'closed'; readonly bytes: number; readonly label: string };
 
@@ -248,6 +253,8 @@ export async function flood(
         return { kind: 'stopped', bytes: end.written };
       case 'budget':
         return { kind: 'bound', bytes: end.written };
+      case 'time':
+        return { kind: 'timed-out', bytes: end.written };
       case 'stalled':
         return { kind: 'stalled', bytes: end.written, delivered: end.counts };
       default:
@@ -256,6 +263,19 @@ export async function flood(
   } finally {
     for (const w of watchers) w.conn.elide(undefined);
   }
+}
+
+/**
+ * Ends `t` as not judged when a flood ran out of time before its budget. A server that blocks on a
+ * member that stopped reading blocks only once the kernel's buffers toward that member are full (a
+ * few MB); a judge slowed down by an overloaded machine may not have sent that much, and a server
+ * that would block then looks like one that does not. Before, such a flood counted as passed.
+ */
+export function judgedFlood(t: ServerCaseContext, end: FloodEnd, toward: string): void {
+  if (end.kind !== 'timed-out') return;
+  t.notJudged(
+    `the judge could send only ${end.bytes} of the ${FLOOD_MAX_BYTES} bytes of its flood toward ${toward} within ${FLOOD_MAX_MS} ms, too few to show whether the server blocks on a member that stopped reading. The machine is probably overloaded: run this case again on a quieter machine (--only ${t.caseId ?? 'this case'})`,
+  );
 }
 
 /**
