@@ -450,7 +450,9 @@ export class ClientCaseContext extends CaseContext {
     const client = this.#client;
     if (!client) throw new Error('start() first');
     const breach = await watchStopAfterClose(client, conn, this.timing, () => this.stdoutTail());
-    if (breach !== undefined) this.fail({ requirement, ...breach });
+    if (breach === undefined) return;
+    if ('notJudged' in breach) this.notJudged(breach.notJudged);
+    this.fail({ requirement, ...breach });
   }
 
   /** The client is still running and still connected (CLIENT-BYTES-1: no crash, no disconnect). */

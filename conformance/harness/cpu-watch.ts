@@ -8,13 +8,14 @@
  * @module
  */
 import type { Connection } from './connection.js';
-import { processCpuTimeMs, processGroupMembers, type TargetHandle, threadsBlockedInSend } from '../../src/processes/index.js';
+import { processCpuTimeMs, processGroupMembers, processRunQueueWaitMs, type TargetHandle, threadsBlockedInSend } from '../../src/processes/index.js';
 import {
   BUSY_POLL_MS,
   BUSY_WINDOW_CPU_MS,
   BUSY_WINDOW_MS,
   type CaseTiming,
   CLIENT_LOOP_CPU_MS,
+  CLIENT_STARVED_WAIT_MS,
   CLIENT_POLL_MS,
   EXIT_GRACE_MS,
   FLOOD_OUTPUT_BYTES,
@@ -27,6 +28,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** CPU time (ms) of the live processes `pids`. */
 function cpuTimeOf(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + (processCpuTimeMs(pid) ?? 0), 0);
+}
+
+function runQueueWaitOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (processRunQueueWaitMs(pid) ?? 0), 0);
 }
 
 /** CPU time (ms) of every live process in the group `pgid`; the shell of a `--spawn` command included. */
@@ -74,6 +79,11 @@ export interface StopBreach {
   readonly actual: string;
 }
 
+/** The watch could not tell: the machine starved the client of CPU (it waited that long for one). */
+export interface StopNotJudged {
+  readonly notJudged: string;
+}
+
 function totalOutput(client: TargetHandle): number {
   const { stdout, stderr } = client.outputBytes();
   return stdout + stderr;
@@ -108,7 +118,7 @@ export async function watchStopAfterClose(
   conn: Connection,
   timing: CaseTiming,
   stdoutTail: () => string,
-): Promise<StopBreach | undefined> {
+): Promise<StopBreach | StopNotJudged | undefined> {
   // Scanning /proc for the group is costly: once now, then once a second (a client rarely forks).
   let members = processGroupMembers(client.pid);
   let scannedAt = performance.now();
@@ -117,6 +127,7 @@ export async function watchStopAfterClose(
   // not count as its report of the close: let its output settle first.
   await outputSettled(client, timing);
   const cpuBefore = cpu();
+  const waitBefore = runQueueWaitOf(members);
   const outputBefore = totalOutput(client);
   const printedAt: { t: number; bytes: number }[] = [];
   const started = performance.now();
@@ -158,6 +169,14 @@ export async function watchStopAfterClose(
   if (client.exitStatus() !== undefined) return undefined;
   const now = performance.now();
   const printed = totalOutput(client) - outputBefore;
+  // Still running, with no loop seen: unless the machine starved the client (it wanted a CPU and
+  // waited for one), what follows judges it on what it did with the CPU it was given.
+  const waited = runQueueWaitOf(members) - waitBefore;
+  if (waited >= CLIENT_STARVED_WAIT_MS) {
+    return {
+      notJudged: `after the server closed the connection, the client's threads waited ${Math.round(waited)} ms for a CPU and used ${Math.round(cpu() - cpuBefore)} ms of it in ${Math.round(now - started)} ms: the machine is too busy to tell a busy loop or a late report from a stop. Run this case again on a quieter machine`,
+    };
+  }
   // Output that grew in each of the last two windows is a loop, not one (perhaps late) report.
   const at = (ago: number) => printedAt.find((p) => now - p.t <= ago)?.bytes;
   const twoAgo = at(STILL_PRINTING_WINDOW_MS * 2);

@@ -56,6 +56,13 @@ export const CLIENT_START_STEPS = 4;
  */
 export const CLIENT_LOOP_CPU_MS = 250;
 /**
+ * CLIENT-EOF-1: time the client's threads waited for a CPU while runnable (run-queue wait) after the
+ * server closed, beyond which the machine starved it: a loop that got too little CPU to reach
+ * {@link CLIENT_LOOP_CPU_MS}, or a report that had no CPU to be printed, is then not judged rather
+ * than passed or failed. An idle client waits for a CPU only when it wakes up, a few ms in all.
+ */
+export const CLIENT_STARVED_WAIT_MS = 250;
+/**
  * CLIENT-EOF-1: a client that closed its side is watched this long (for a loop or a flood) before
  * it is taken to have stopped.
  */

@@ -259,6 +259,36 @@ export function processCpuTimeMs(pid: number): number | undefined {
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/**
+ * Time a process's threads spent runnable but waiting for a CPU (the second field of each
+ * `/proc/<pid>/task/<tid>/schedstat`), in ms; undefined if it is gone or the kernel keeps no
+ * schedstats. A program that sleeps in a read accumulates almost none; one that wants the CPU on a
+ * machine too busy to give it accumulates it fast: how a judge tells a starved program from an
+ * idle one, where CPU time alone cannot.
+ */
+export function processRunQueueWaitMs(pid: number): number | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let ns = 0;
+  let read = false;
+  for (const tid of tids) {
+    try {
+      const waited = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[1]);
+      if (Number.isFinite(waited)) {
+        ns += waited;
+        read = true;
+      }
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return read ? ns / 1e6 : undefined;
+}
+
 /** Whether `pid` leads its own process group (then {@link sampleProcess} can sum the group). */
 export function isGroupLeader(pid: number): boolean {
   return statFields(`/proc/${pid}/stat`)?.[2] === String(pid);
