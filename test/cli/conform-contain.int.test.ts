@@ -2,17 +2,16 @@
  * `chatkit conform` killed by SIGTERM ends every process it started, even a grandchild of the
  * --spawn target that called setsid() (issue 16).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { pollUntil, pythonExecutable } from '../../src/processes/index.js';
 import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { startChatkit } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const WAIT_MS = 20_000;
-const dir = mkdtempSync(join(tmpdir(), 'chatkit-conform-contain-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('conform-contain');
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();

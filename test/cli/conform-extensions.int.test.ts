@@ -3,14 +3,13 @@
  * `--admin-password`, a declaration's `extensions` add their profiles, and the admin profile passes
  * the reference server spawned with the same password.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CHATKIT, runChatkit } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'chatkit-ext-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('ext-cli');
 beforeAll(() => assertBuilt());
 
 describe('chatkit conform --profile admin|commands|rooms', { timeout: 120_000 }, () => {

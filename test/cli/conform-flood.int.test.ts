@@ -2,17 +2,16 @@
  * A target that completes the handshake and then floods gets verdicts that say so, and the judge's
  * memory stays bounded (issue 16). The bound is on peak RSS read from /proc, not on time.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pythonExecutable } from '../../src/processes/index.js';
 import { startChatkit } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const PEAK_RSS_LIMIT_KB = 300 * 1024;
 const RUN_MS = 240_000;
-const dir = mkdtempSync(join(tmpdir(), 'chatkit-flood-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('flood');
 
 /** A NICK server that prompts, admits, and then sends 64 KB writes to every member without end. */
 const FLOODER = `

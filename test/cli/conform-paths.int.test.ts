@@ -2,16 +2,15 @@
  * `chatkit conform` checks its output paths before the run (issue 16): a bad one is a usage error
  * (exit 2) before any target is started, never a lost verdict after the run.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pythonExecutable } from '../../src/processes/index.js';
 import { PYTHON_TARGETS_DIR } from '../../conformance/targets/index.js';
 import { runChatkit } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'chatkit-paths-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('paths');
 /** A target that records that it was started: a run that checks first never starts it. */
 const marker = join(dir, 'started');
 const spawn = `touch ${marker}; exec ${pythonExecutable()} ${join(PYTHON_TARGETS_DIR, 'nick_server.py')} 127.0.0.1 {port}`;

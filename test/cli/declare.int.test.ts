@@ -4,16 +4,15 @@
  * target is given, and the fields the suite cannot use are named on stderr (a long handshake timeout
  * leaves out the cases that would fail it).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CASES } from '../../conformance/cases.js';
 import { type ChatServer, startServer } from '../../src/reference-server/server.js';
 import { assertBuilt, runChatkit } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'chatkit-declare-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('declare-cli');
 let nickServer: ChatServer;
 beforeAll(async () => {
   assertBuilt();

@@ -3,15 +3,13 @@
  * <cmd>` and `-h` print help, a mistyped command gets a suggestion, and shell completion works.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assertBuilt, CHATKIT } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const RUN_TIMEOUT_MS = 20_000;
-const home = mkdtempSync(join(tmpdir(), 'chatkit-help-'));
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const home = tempDir('help');
 
 /** Runs a command line to its end (bounded), with a private HOME and cache. */
 function run(command: string, args: readonly string[], input = '') {

@@ -4,18 +4,18 @@
  * installed `chatkit` prints its help and judges the installed reference server in one short run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_NAME } from '../../src/package-root.js';
 import { assertBuilt, REPO } from '../support/cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** npm pack and npm install fetch and unpack hundreds of files: generous, and still bounded. */
 const INSTALL_TIMEOUT_MS = 240_000;
 const RUN_TIMEOUT_MS = 60_000;
 
-const dir = mkdtempSync(join(tmpdir(), 'chatkit-pack-'));
+const dir = tempDir('pack');
 let bin = '';
 
 beforeAll(() => {
@@ -40,7 +40,6 @@ beforeAll(() => {
   bin = join(project, 'node_modules/.bin/chatkit');
 }, INSTALL_TIMEOUT_MS * 2);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function installed(args: readonly string[]) {
   const result = spawnSync(bin, args, {

@@ -3,10 +3,9 @@
  * are filled in, every invalid declaration is DECLARATION_INVALID with its issues as data, and flags
  * given on the command line win over the file.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALL_CASES } from '../../conformance/cases.js';
 import {
   DeclarationError,
@@ -18,9 +17,9 @@ import {
   TARGET_DECLARATION_SCHEMA,
 } from '../../conformance/declare.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'chatkit-declare-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('declare');
 
 const file = (name: string, text: string) => {
   const path = join(dir, name);

@@ -2,10 +2,9 @@
  * Contained targets (issue 16): a shell command line that forks a child which calls setsid() leaves
  * no process behind when the target is stopped, in a PID namespace and in the fallback without one.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   containmentAvailable,
   descendants,
@@ -16,10 +15,10 @@ import {
   spawnTarget,
   type TargetHandle,
 } from '../../src/processes/index.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const WAIT_MS = 10_000;
-const dir = mkdtempSync(join(tmpdir(), 'chatkit-contain-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('contain');
 const running: TargetHandle[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((t) => t.stop()));
