@@ -269,9 +269,8 @@ export function recordSocket(socket: Socket, label: string): Connection {
     finish('local', 'closed');
   });
 
-  /** Registers a bounded waiter: `check` returns a value to resolve with, or undefined to keep waiting. */
   /**
-   * Resolves with `check()`'s first defined value. `timeoutMs` bounds the wait; with
+   * A bounded waiter: resolves with `check()`'s first defined value (undefined keeps it waiting). `timeoutMs` bounds the wait; with
    * `extendWhileReceiving` it bounds the time since the last byte arrived instead, up to
    * {@link CLOSE_WAIT_MAX_TIMEOUTS} times `timeoutMs` in all.
    */
@@ -317,9 +316,11 @@ export function recordSocket(socket: Socket, label: string): Connection {
           return;
         }
         cleanup();
-        const bound = extendWhileReceiving
-          ? `after ${Math.round(waited)} ms, the last ${timeoutMs} ms without a byte`
-          : `after ${timeoutMs} ms`;
+        const bound = !extendWhileReceiving
+          ? `after ${timeoutMs} ms`
+          : bytesIn > bytesAtArm
+            ? `after ${Math.round(waited)} ms, bytes still arriving: the most it waits`
+            : `after ${Math.round(waited)} ms, the last ${timeoutMs} ms without a byte`;
         reject(new ConnectionError(ConnectionErrorCode.WAIT_TIMEOUT, label, `${what} (${bound})`, escapedTail()));
       };
       let timer = setDeadline(timeoutMs, expire);
