@@ -85,6 +85,8 @@ const LF = 0x0a;
 /** The NICK message that ends a client's handshake (NICK-JOIN-2). */
 const CONNECTED = 'Connected to server!';
 const CR = 0x0d;
+/** What a decoder holds between chunks when it holds nothing: one empty array for all (never written). */
+const NOTHING_HELD = new Uint8Array(0);
 
 class StreamDecoder<D extends DialectName> implements Decoder<MessageOf<D>> {
   readonly #dialect: D;
@@ -96,7 +98,7 @@ class StreamDecoder<D extends DialectName> implements Decoder<MessageOf<D>> {
   readonly #connected: Uint8Array | undefined;
   readonly #candidates: readonly MessageDefinition[];
   #state: DecoderState;
-  #held: Uint8Array = new Uint8Array(0);
+  #held: Uint8Array = NOTHING_HELD;
   #offset = 0;
   #discarding = false;
 
@@ -132,13 +134,13 @@ class StreamDecoder<D extends DialectName> implements Decoder<MessageOf<D>> {
   push(chunk: Uint8Array): DecodeEvent<MessageOf<D>>[] {
     if (chunk.length === 0) return [];
     const data = this.#held.length === 0 ? chunk : concatBytes([this.#held, chunk]);
-    this.#held = new Uint8Array(0);
+    this.#held = NOTHING_HELD;
     return this.#framing === 'line' ? this.#pushLines(data) : this.#pushChunk(data);
   }
 
   end(): DecodeEvent<MessageOf<D>>[] {
     const held = this.#held;
-    this.#held = new Uint8Array(0);
+    this.#held = NOTHING_HELD;
     const discarding = this.#discarding;
     this.#discarding = false;
     if (held.length === 0 || discarding) return [];

@@ -54,14 +54,27 @@ export interface BacklogListener {
  * slow-consumer bound (a quarter and a sixteenth of it), so that input is paused well before any
  * queue reaches the bound.
  */
-export function backlogMarks(maxQueueBytes: number): { high: number; low: number } {
-  return {
-    high: Math.min(SERVER_BACKLOG_HIGH_BYTES, Math.floor(maxQueueBytes / 4)),
-    low: Math.min(SERVER_BACKLOG_LOW_BYTES, Math.floor(maxQueueBytes / 16)),
-  };
+export function backlogMarks(maxQueueBytes: number): { readonly high: number; readonly low: number } {
+  // One object per bound, shared by every outbox, not one per member (issue 11).
+  let marks = marksByBound.get(maxQueueBytes);
+  if (marks === undefined) {
+    marks = Object.freeze({
+      high: Math.min(SERVER_BACKLOG_HIGH_BYTES, Math.floor(maxQueueBytes / 4)),
+      low: Math.min(SERVER_BACKLOG_LOW_BYTES, Math.floor(maxQueueBytes / 16)),
+    });
+    marksByBound.set(maxQueueBytes, marks);
+  }
+  return marks;
+}
+const marksByBound = new Map<number, { readonly high: number; readonly low: number }>();
+
+/** What a member's flow state reports it as (its nickname, or its address before it has one). */
+export interface Labelled {
+  readonly label: string;
 }
 
 /** Reported once per flood episode, for the log. */
+
 export interface FloodReport {
   /** The member. */
   readonly member: MemberFlow;
@@ -109,9 +122,9 @@ export class FlowControl {
     this.#resumeRoomIfCaughtUp();
   }
 
-  /** Flow state for a new connection's socket; `label` names it in reports. */
-  member(socket: Socket, label: () => string): MemberFlow {
-    const member = new MemberFlow(this, socket, label, this.#rate);
+  /** Flow state for a new connection's socket; `named.label` names it in reports. */
+  member(socket: Socket, named: Labelled): MemberFlow {
+    const member = new MemberFlow(this, socket, named, this.#rate);
     this.#members.add(member);
     return member;
   }
@@ -225,7 +238,7 @@ export class MemberFlow implements BacklogListener {
   readonly #socket: Socket;
   readonly #rate: RateLimit;
   /** Names the member in reports (its nickname once known). */
-  readonly label: () => string;
+  readonly #named: Labelled;
   #byteTokens: number;
   #messageTokens: number;
   #refilledAt = performance.now();
@@ -240,13 +253,18 @@ export class MemberFlow implements BacklogListener {
   lastProgressAt = 0;
 
   /** @internal */
-  constructor(flow: FlowControl, socket: Socket, label: () => string, rate: RateLimit) {
+  constructor(flow: FlowControl, socket: Socket, named: Labelled, rate: RateLimit) {
     this.#flow = flow;
     this.#socket = socket;
-    this.label = label;
+    this.#named = named;
     this.#rate = rate;
     this.#byteTokens = rate.bytes * SERVER_RATE_BURST_SECONDS;
     this.#messageTokens = rate.messages * SERVER_RATE_BURST_SECONDS;
+  }
+
+  /** How reports name the member. */
+  label(): string {
+    return this.#named.label;
   }
 
   /**

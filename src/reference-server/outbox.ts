@@ -164,13 +164,18 @@ export class Fanout {
   }
 }
 
+/** The outbox of a socket, for the one `drain` listener every outbox shares. */
+const OUTBOX = Symbol('outbox');
+type OutboxSocket = Socket & { [OUTBOX]?: Outbox };
+
 /** A bounded, batching writer for one socket. */
 export class Outbox {
   readonly #socket: Socket;
   readonly #maxBytes: number;
-  readonly #onOverflow: () => void;
+  readonly #onOverflow: (socket: Socket) => void;
   readonly #fanout: Fanout | undefined;
-  #queue: Uint8Array[] = [];
+  /** Made on first use: most members of a big room never have anything queued (issue 11). */
+  #queue: Uint8Array[] | undefined;
   #queuedBytes = 0;
   #closed = false;
   /** Broadcasts taken from the fan-out (written or queued); -1 while not subscribed. */
@@ -182,8 +187,14 @@ export class Outbox {
   #backedUp = false;
   readonly #marks: { high: number; low: number };
 
+  /** One `drain` listener for every outbox, not a closure per member. */
+  static readonly #onDrain = function (this: OutboxSocket): void {
+    const outbox = this[OUTBOX];
+    if (outbox !== undefined) outbox.#drained();
+  };
+
   /**
-   * Wraps `socket`; `onOverflow` is called once when more than `maxBytes` wait. With a `fanout`,
+   * Wraps `socket`; `onOverflow` is called once (with the socket) when more than `maxBytes` wait. With a `fanout`,
    * messages go out at the end of each turn (see the module's documentation); without one, each
    * message is written at once and only backpressure batches. `backlog` hears when the waiting
    * output passes the high mark, moves, and is back under the low mark (input flow control).
@@ -191,7 +202,7 @@ export class Outbox {
   constructor(
     socket: Socket,
     maxBytes: number,
-    onOverflow: () => void,
+    onOverflow: (socket: Socket) => void,
     fanout?: Fanout,
     backlog?: BacklogListener,
   ) {
@@ -201,14 +212,17 @@ export class Outbox {
     this.#fanout = fanout;
     this.#backlog = backlog;
     this.#marks = backlogMarks(maxBytes);
-    socket.on('drain', () => {
-      this.#catchUp();
-      this.#flush();
-      if (this.#backedUp) {
-        this.#backlog?.progressed();
-        this.#checkBacklog();
-      }
-    });
+    (socket as OutboxSocket)[OUTBOX] = this;
+    socket.on('drain', Outbox.#onDrain);
+  }
+
+  #drained(): void {
+    this.#catchUp();
+    this.#flush();
+    if (this.#backedUp) {
+      this.#backlog?.progressed();
+      this.#checkBacklog();
+    }
   }
 
   /** Bytes waiting, in this queue and in the socket's own buffer. */
@@ -229,7 +243,7 @@ export class Outbox {
     const socket = this.#socket;
     if (!socket.writable) return; // reset or destroyed: the close handler ends the member
     if (this.#fanout === undefined) {
-      if (this.#queue.length === 0 && !socket.writableNeedDrain) socket.write(bytes);
+      if (this.#queue === undefined && !socket.writableNeedDrain) socket.write(bytes);
       else this.#enqueue(bytes);
     } else {
       // Broadcasts made before this message come before it on the wire.
@@ -276,7 +290,7 @@ export class Outbox {
   discard(): void {
     this.#closed = true;
     this.#fanout?.unsubscribe(this);
-    this.#queue = [];
+    this.#queue = undefined;
     this.#queuedBytes = 0;
   }
 
@@ -289,7 +303,7 @@ export class Outbox {
   }
 
   #enqueue(bytes: Uint8Array): void {
-    this.#queue.push(bytes);
+    (this.#queue ??= []).push(bytes);
     this.#queuedBytes += bytes.length;
   }
 
@@ -310,16 +324,17 @@ export class Outbox {
     if (!this.#closed && this.#queuedBytes + this.#socket.writableLength > this.#maxBytes) {
       this.#closed = true;
       this.#fanout?.unsubscribe(this);
-      this.#queue = [];
+      this.#queue = undefined;
       this.#queuedBytes = 0;
-      this.#onOverflow();
+      this.#onOverflow(this.#socket);
     }
   }
 
   #flush(force = false): void {
-    if (this.#queue.length === 0 || (this.#closed && !force)) return;
-    const batch = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue, this.#queuedBytes);
-    this.#queue = [];
+    const queue = this.#queue;
+    if (queue === undefined || (this.#closed && !force)) return;
+    const batch = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.#queuedBytes);
+    this.#queue = undefined;
     this.#queuedBytes = 0;
     if (this.#socket.writable) this.#socket.write(batch);
   }

@@ -92,6 +92,10 @@ export class ServerListenError extends ChatkitError {
  */
 type Phase = 'handshake' | 'password' | 'claiming' | 'member' | 'closed';
 
+/** The connection of an accepted socket, for the listeners every socket shares. */
+const CONNECTION = Symbol('connection');
+type AcceptedSocket = Socket & { [CONNECTION]?: Connection };
+
 class Connection implements RoomMember {
   phase: Phase = 'handshake';
   nick = '';
@@ -103,8 +107,8 @@ class Connection implements RoomMember {
   readonly deadline: number;
   readonly outbox: Outbox;
   readonly decoder: Decoder<AnyMessage>;
-  /** Input decoded while the nickname claim is pending (the socket is paused meanwhile). */
-  held: DecodeEvent<AnyMessage>[] = [];
+  /** Input decoded while the nickname claim is pending (the socket is paused meanwhile); made on first use. */
+  held: DecodeEvent<AnyMessage>[] | undefined;
   /** Input flow control: rate and room backlog (see `flow.ts`). */
   readonly flow: MemberFlow;
 
@@ -114,13 +118,13 @@ class Connection implements RoomMember {
     readonly peer: string,
     options: ResolvedServerOptions,
     fanout: Fanout | undefined,
-    onOverflow: () => void,
+    onOverflow: (socket: Socket) => void,
     flow: FlowControl,
   ) {
     const now = Date.now();
     this.lastInputAt = now;
     this.deadline = now + options.handshakeTimeoutMs;
-    this.flow = flow.member(socket, () => this.nick || peer);
+    this.flow = flow.member(socket, this);
     this.outbox = new Outbox(socket, options.maxQueueBytes, onOverflow, fanout, this.flow);
     this.decoder = createDecoder({
       dialect: options.dialect,
@@ -128,6 +132,11 @@ class Connection implements RoomMember {
       framing: options.framing,
       maxFrameBytes: options.maxMessageBytes,
     });
+  }
+
+  /** How the logs name it: its nickname once it has one. */
+  get label(): string {
+    return this.nick || this.peer;
   }
 
   deliver(bytes: Uint8Array): void {
@@ -241,12 +250,46 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     return this.#closing;
   }
 
-  #accept(socket: Socket): void {
+  /**
+   * The listeners of every accepted socket, made once per server: a closure per socket and event
+   * would cost each idle member about half a kilobyte (issue 11). They find the connection through
+   * the socket (`CONNECTION`); a refused socket has none.
+   */
+  readonly #listeners = (() => {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listeners get the socket as `this`
+    const server = this;
+    return {
+      close(this: AcceptedSocket): void {
+        server.#sockets.delete(this);
+        server.#lingering.delete(this);
+        const conn = this[CONNECTION];
+        if (conn !== undefined) server.#end(conn, 'error', false);
+      },
+      data(this: AcceptedSocket, chunk: Buffer): void {
+        server.#onData(this[CONNECTION]!, chunk);
+      },
+      end(this: AcceptedSocket): void {
+        server.#end(this[CONNECTION]!, 'eof', false);
+      },
+      error(this: AcceptedSocket, error: NodeJS.ErrnoException): void {
+        server.#end(this[CONNECTION]!, error.code === 'ECONNRESET' ? 'reset' : 'error', false);
+      },
+      overflow(socket: AcceptedSocket): void {
+        const conn = socket[CONNECTION]!;
+        // Closing from inside a broadcast would announce the leave in the middle of it.
+        setImmediate(() =>
+          server.#evictSlow(
+            conn,
+            `did not read its messages while others did: more than ${server.options.maxQueueBytes} bytes waited for it`,
+          ),
+        );
+      },
+    };
+  })();
+
+  #accept(socket: AcceptedSocket): void {
     this.#sockets.add(socket);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
-      this.#lingering.delete(socket);
-    });
+    socket.once('close', this.#listeners.close);
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     if (this.#closing !== undefined) {
       socket.destroy();
@@ -262,32 +305,14 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     }
     if (admission.evict !== undefined) this.#refuse(admission.evict, 'HANDSHAKE_EVICTED');
     const id = this.#nextId++;
-    const conn = new Connection(
-      id,
-      socket,
-      peer,
-      this.options,
-      this.#fanout,
-      () => {
-        // Closing from inside a broadcast would announce the leave in the middle of it.
-        setImmediate(() =>
-          this.#evictSlow(
-            conn,
-            `did not read its messages while others did: more than ${this.options.maxQueueBytes} bytes waited for it`,
-          ),
-        );
-      },
-      this.#flow,
-    );
+    const conn = new Connection(id, socket, peer, this.options, this.#fanout, this.#listeners.overflow, this.#flow);
+    socket[CONNECTION] = conn;
     this.#connections.set(id, conn);
     this.#admission.start(conn, socket.remoteAddress ?? '?');
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk));
-    socket.on('end', () => this.#end(conn, 'eof', false));
-    socket.on('error', (error: NodeJS.ErrnoException) =>
-      this.#end(conn, error.code === 'ECONNRESET' ? 'reset' : 'error', false),
-    );
-    socket.on('close', () => this.#end(conn, 'error', false));
+    socket.on('data', this.#listeners.data);
+    socket.on('end', this.#listeners.end);
+    socket.on('error', this.#listeners.error);
     this.emit('connect', { id, peer });
     this.#log('info', 'connect', { peer });
     if (this.#adapter.greeting !== undefined) conn.outbox.send(this.#adapter.greeting);
@@ -313,7 +338,7 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     for (const event of conn.decoder.push(chunk)) {
       if (conn.isClosed()) return;
       messages++;
-      if (conn.phase === 'claiming') conn.held.push(event);
+      if (conn.phase === 'claiming') (conn.held ??= []).push(event);
       else if (conn.phase === 'handshake') this.#onHandshake(conn, event);
       else if (conn.phase === 'password') this.#onPassword(conn, event);
       else if (verdict === 'dropped') continue;
@@ -423,8 +448,8 @@ class ReferenceServer extends EventEmitter implements ChatServer {
     conn.phase = 'member';
     this.#admission.finish(conn);
     link.publishJoin(conn.id, this.#adapter.joined(conn.nick));
-    const held = conn.held;
-    conn.held = [];
+    const held = conn.held ?? [];
+    conn.held = undefined;
     for (const event of held) {
       if (conn.isClosed()) return;
       this.#onMemberEvent(conn, event, false);
