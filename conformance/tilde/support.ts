@@ -9,6 +9,7 @@
 import { escapeBytes } from '../../src/codec/index.js';
 import { firstInvalidUtf8 } from '../../src/codec/text.js';
 import { TILDE_CONTENT_MAX_BYTES } from '../../src/limits.js';
+import { processRunQueueWaitMs } from '../../src/processes/index.js';
 import type { Connection } from '../harness/connection.js';
 import { FloodWatch, paceFlood } from '../harness/flood.js';
 import { matchRelays } from '../harness/relays.js';
@@ -192,6 +193,12 @@ export const FLOOD_MAX_BYTES = 32 * 1024 * 1024;
  * is given up on (a pass), rather than failed for the case's budget.
  */
 export const FLOOD_MAX_MS = 25_000;
+/**
+ * A flood that ran out of time while the judge's threads waited for a CPU this share of that time or
+ * more was slowed by the machine, not by the server: its case is not judged. An idle machine makes
+ * the judge wait almost never; a server that throttles its input slows the flood without it.
+ */
+export const FLOOD_STARVED_SHARE = 0.25;
 
 /**
  * With a probe of the target's threads, how long no flood byte arrives, while a thread is asleep
@@ -207,10 +214,11 @@ export type FloodEnd =
   | { readonly kind: 'stopped'; readonly bytes: number }
   | { readonly kind: 'bound'; readonly bytes: number }
   /**
-   * {@link FLOOD_MAX_MS} passed before {@link FLOOD_MAX_BYTES} were sent: the flood may have been too
-   * small to fill what the kernel holds toward a member that stopped reading, so it shows nothing.
+   * {@link FLOOD_MAX_MS} passed before {@link FLOOD_MAX_BYTES} were sent while the judge itself waited
+   * for a CPU ({@link FLOOD_STARVED_SHARE} of that time or more): the flood may have been too small to
+   * fill what the kernel holds toward a member that stopped reading, so it shows nothing.
    */
-  | { readonly kind: 'timed-out'; readonly bytes: number }
+  | { readonly kind: 'timed-out'; readonly bytes: number; readonly waitedMs: number }
   | { readonly kind: 'stalled'; readonly bytes: number; readonly delivered: readonly number[] }
   | { readonly kind: 'closed'; readonly bytes: number; readonly label: string };
 
@@ -235,6 +243,7 @@ export async function flood(
   try {
     const write = new Uint8Array(FLOOD_WRITE_BYTES).fill(FLOOD_BYTE);
     const watches = watchers.map((w) => new FloodWatch(w.conn, { needle, byte: FLOOD_BYTE }));
+    const waitedBefore = processRunQueueWaitMs(process.pid) ?? 0;
     const end = await paceFlood(flooder.conn, watches, {
       write: () => write,
       counted: (message) => message.length,
@@ -253,8 +262,14 @@ export async function flood(
         return { kind: 'stopped', bytes: end.written };
       case 'budget':
         return { kind: 'bound', bytes: end.written };
-      case 'time':
-        return { kind: 'timed-out', bytes: end.written };
+      case 'time': {
+        // Out of time: either the server took the flood slowly (throttling its input is fine, and
+        // ends the flood as before) or this process was starved of CPU and sent too little.
+        const waited = (processRunQueueWaitMs(process.pid) ?? 0) - waitedBefore;
+        return waited >= FLOOD_MAX_MS * FLOOD_STARVED_SHARE
+          ? { kind: 'timed-out', bytes: end.written, waitedMs: waited }
+          : { kind: 'bound', bytes: end.written };
+      }
       case 'stalled':
         return { kind: 'stalled', bytes: end.written, delivered: end.counts };
       default:
@@ -274,7 +289,7 @@ export async function flood(
 export function judgedFlood(t: ServerCaseContext, end: FloodEnd, toward: string): void {
   if (end.kind !== 'timed-out') return;
   t.notJudged(
-    `the judge could send only ${end.bytes} of the ${FLOOD_MAX_BYTES} bytes of its flood toward ${toward} within ${FLOOD_MAX_MS} ms, too few to show whether the server blocks on a member that stopped reading. The machine is probably overloaded: run this case again on a quieter machine (--only ${t.caseId ?? 'this case'})`,
+    `the judge could send only ${end.bytes} of the ${FLOOD_MAX_BYTES} bytes of its flood toward ${toward} within ${FLOOD_MAX_MS} ms, while it waited ${Math.round(end.waitedMs)} ms for a CPU: too few to show whether the server blocks on a member that stopped reading. The machine is probably overloaded: run this case again on a quieter machine (--only ${t.caseId ?? 'this case'})`,
   );
 }
 

@@ -168,7 +168,8 @@ describe.concurrent('chatkit conform (subprocess)', { timeout: 90_000 }, () => {
       { timeoutMs: RUN_MS },
     );
     expect(stdout).toMatch(
-      /^detected dialect: nick \(prompt "NICK"\), from prompt "NICK" on connecting, then "chatkit-probe-[0-9a-f]{6} joined!"/,
+      // The server runs in this test's process: on a loaded machine its prompt can come late.
+      /^detected dialect: nick \(prompt "NICK"\), from prompt "NICK" (on connecting|only after \d+ ms), then "chatkit-probe-[0-9a-f]{6} joined!/,
     );
     expect(code, stderr).toBe(0);
     const n = serverCases('nick', 'core').length;

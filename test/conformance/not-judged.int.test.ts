@@ -75,12 +75,12 @@ describe('not judged', () => {
     const result = await run(
       probeCase(async (t) => {
         await t.join(t.nick('w'));
-        judgedFlood(t, { kind: 'timed-out', bytes: 1_234_567 }, 'zed');
+        judgedFlood(t, { kind: 'timed-out', bytes: 1_234_567, waitedMs: 9_000 }, 'zed');
       }),
     );
     expect(result.verdict).toBe('error');
     expect(result.error).toMatch(
-      new RegExp(`^not judged: the judge could send only 1234567 of the ${FLOOD_MAX_BYTES} bytes of its flood toward zed .*quieter machine \\(--only tilde\\.test\\.not-judged\\)$`),
+      new RegExp(`^not judged: the judge could send only 1234567 of the ${FLOOD_MAX_BYTES} bytes of its flood toward zed within \\d+ ms, while it waited 9000 ms for a CPU.*quieter machine \\(--only tilde\\.test\\.not-judged\\)$`),
     );
   });
 
