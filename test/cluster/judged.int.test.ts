@@ -87,6 +87,8 @@ describe('the seeds\' Python clients on two nodes', () => {
     await see(zoe, '[SERVER] yann added to the chat\n');
     zoe.writeStdin('bonjour\n');
     await see(yann, '[zoe] bonjour\n');
+    // Likewise zoe's own echo must not share a chunk with yann's answer.
+    await see(zoe, '[zoe] bonjour\n');
     yann.writeStdin('salut\n');
     await see(zoe, '[yann] salut\n');
   });
