@@ -104,9 +104,11 @@ describe('reference server, default mode, one flooder in a busy room', () => {
     expect(result.deliveries.lost).toBe(0);
     expect(result.membersLost).toBe(0);
     expect(leaves.filter((e) => e.reason === 'SLOW_CONSUMER')).toEqual([]);
-    // The flood: throttled (logged once, with its code), delayed, and every byte relayed exactly once.
+    // The flood: delayed, and every byte relayed exactly once. Whether the rate limit (logged once as
+    // FLOODING) or the room's backlog throttles it first depends on how fast the members read, which
+    // a loaded machine changes (as in the hostile soak); flow.int.test.ts pins the rate limit's line.
     const floods = log.filter((e) => e.event === 'flood');
-    expect(floods.map((e) => [e.nick, e.code])).toEqual([['flooder', 'FLOODING']]);
+    expect(floods.map((e) => [e.nick, e.code])).toEqual(floods.length === 0 ? [] : [['flooder', 'FLOODING']]);
     expect(watcher.received()).toBe(floodPercent);
     expect(flooder.received()).toBe(floodPercent);
   }, 6 * WAIT_MS);
