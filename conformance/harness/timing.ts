@@ -89,3 +89,18 @@ export const BUSY_WINDOW_MS = 1_500;
 export const BUSY_WINDOW_CPU_MS = 120;
 /** How often the busy-loop probe samples the target's CPU time. */
 export const BUSY_POLL_MS = 50;
+
+// ---------------------------------------------------------------------------------------------
+// One message per recv() (FRAME-3): whether the judge read often enough to see pieces
+
+/** How often the judge notes that its own event loop ran, while it watches for messages written in pieces. */
+export const READ_GAP_SAMPLE_MS = 5;
+/**
+ * The longest the judge may have gone without running its event loop around a message it read
+ * whole, for "arrived whole" to count. Pieces written further apart than this always reach a judge
+ * that ran this often as two reads; past it (a starved judge), the bytes of both pieces may wait in
+ * the kernel and come back as one read, which proves nothing.
+ */
+export const READ_GAP_MAX_MS = 50;
+/** Paced sessions a whole-read case runs at most while the judge stood still around a message it read whole. */
+export const WHOLE_READ_SESSIONS = 3;

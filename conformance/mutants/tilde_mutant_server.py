@@ -53,7 +53,7 @@ DEFECTS = {
     "leaks-to-pending": "sends announcements and relays to connections that have not sent a username",
     "no-leave-announcement": "removes a member that leaves but announces nothing",
     "blocking-send": "no output queues: each broadcast writes to every member in turn, blocking",
-    "split-writes": "writes `<user>~` and the content of a relay as two writes (short relays 50 ms apart)",
+    "split-writes": "writes `<user>~` and the content of a relay as two writes (short relays 250 ms apart)",
     "speaks-first": "sends `Welcome!` to a new connection before it has sent its username",
     "kick-after-join": "closes every member right after its join, announced as a leave",
 }
@@ -70,6 +70,7 @@ CONTENT_MAX_BYTES = 2015  # TILDE_CONTENT_MAX_BYTES
 NAME_MAX_BYTES = 32  # NICKNAME_MAX_BYTES
 HANDSHAKE_TIMEOUT_S = 10.0  # SERVER_HANDSHAKE_TIMEOUT_MS
 MAX_QUEUE_BYTES = 1024 * 1024  # output queued for one member before it is closed as a slow reader (as the reference server)
+SPLIT_PAUSE_S = 0.25  # far past the judge's READ_GAP_MAX_MS, so that even a busy judge reads the pieces apart
 USERNAME_MAX_READ = 4096  # most bytes read while completing a username split inside a character
 
 DEFECT = "none"
@@ -197,7 +198,7 @@ def write_message(sock, data):
         cut = data.index(b"~") + 1
         sock.sendall(data[:cut])
         if len(data) < 256:  # short messages far apart, so the reader sees two recv()s; floods stay fast
-            time.sleep(0.05)
+            time.sleep(SPLIT_PAUSE_S)
         sock.sendall(data[cut:])
         return
     sock.sendall(data)

@@ -9,12 +9,12 @@
 import type { ServerCase } from '../harness/case.js';
 import type { Member, ServerCaseContext } from '../harness/context.js';
 import { standingOn } from '../harness/preconditions.js';
+import { expectWholeReads, type WholeReadCheck } from '../harness/whole-reads.js';
 import {
   chunkProfileOnly,
   bytes,
   concat,
   expectAscii,
-  expectWholeChunks,
   find,
   NICK_SERVER,
   show,
@@ -203,33 +203,33 @@ export const NICK_RELAY_CASES: readonly ServerCase[] = [
     level: 'SHOULD',
     hint: 'Build the whole message first and send it with one client.send(message) call; set TCP_NODELAY on accepted sockets so each message leaves at once.',
     async run(t) {
-      const alice = await t.join(t.nick('alice'));
-      const bob = await t.join(t.nick('bob'));
-      const check = (m: Member, message: string, what: string) =>
-        expectWholeChunks(t, m.conn, message, { requirement: 'FRAME-2', what });
-      for (const m of [alice, bob]) {
-        expectWholeChunks(t, m.conn, t.wire(t.prompt), {
-          requirement: 'FRAME-2',
-          what: 'the prompt',
-          onlyFirst: true,
+      await expectWholeReads(t, async () => {
+        const alice = await t.join(t.nick('alice'));
+        const bob = await t.join(t.nick('bob'));
+        const checks: WholeReadCheck[] = [];
+        const check = (m: Member, message: string, what: string) =>
+          checks.push({ conn: m.conn, message, requirement: 'FRAME-2', what });
+        for (const m of [alice, bob]) {
+          checks.push({ conn: m.conn, message: t.wire(t.prompt), requirement: 'FRAME-2', what: 'the prompt', onlyFirst: true });
+        }
+        check(alice, t.joined(bob.nick), 'a join announcement');
+        check(bob, t.wire(t.welcome), `"${t.welcome}"`);
+        const marks = new Map<Member, number>();
+        for (let i = 0; i < 3; i++) {
+          // Paced on every member: each relay is the only bytes in flight, so nothing merges with it.
+          const relay = t.say(i % 2 === 0 ? alice : bob, t.token(`w${i}`));
+          await everyoneReceives(t, [alice, bob], relay, marks, 'NICK-RELAY-1');
+          for (const m of [alice, bob]) check(m, relay, 'a relay');
+        }
+        bob.conn.reset();
+        await t.expectReceives(alice.conn, [t.left(bob.nick)], {
+          requirement: 'NICK-LEAVE-1',
+          what: `the remaining member receives "${t.left(bob.nick)}"`,
+          after: alice.joinedAt,
         });
-      }
-      check(alice, t.joined(bob.nick), 'a join announcement');
-      check(bob, t.wire(t.welcome), `"${t.welcome}"`);
-      const marks = new Map<Member, number>();
-      for (let i = 0; i < 3; i++) {
-        // Paced on every member: each relay is the only bytes in flight, so nothing merges with it.
-        const relay = t.say(i % 2 === 0 ? alice : bob, t.token(`w${i}`));
-        await everyoneReceives(t, [alice, bob], relay, marks, 'NICK-RELAY-1');
-        for (const m of [alice, bob]) check(m, relay, 'a relay');
-      }
-      bob.conn.reset();
-      await t.expectReceives(alice.conn, [t.left(bob.nick)], {
-        requirement: 'NICK-LEAVE-1',
-        what: `the remaining member receives "${t.left(bob.nick)}"`,
-        after: alice.joinedAt,
+        check(alice, t.left(bob.nick), 'a leave announcement');
+        return checks;
       });
-      check(alice, t.left(bob.nick), 'a leave announcement');
     },
   },
   {

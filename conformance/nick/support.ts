@@ -277,47 +277,6 @@ export async function expectNotAnnounced(
   }
 }
 
-/**
- * Fails unless every occurrence of `message` in `conn`'s stream (from `from` on) lies within one
- * received chunk. A write of a few bytes on loopback is never split by TCP, so a split shows that
- * the server wrote the message in pieces (FRAME-2); merges are normal and never judged.
- */
-export function expectWholeChunks(
-  t: ServerCaseContext,
-  conn: Connection,
-  message: string | Uint8Array,
-  options: { requirement: string; what: string; from?: number; onlyFirst?: boolean },
-): void {
-  const stream = conn.stream();
-  const boundaries: number[] = [];
-  let offset = 0;
-  for (const chunk of conn.chunks()) {
-    offset += chunk.length;
-    boundaries.push(offset);
-  }
-  const needle = bytes(message);
-  for (
-    let at = find(stream, needle, options.from ?? 0);
-    at !== -1;
-    at = options.onlyFirst ? -1 : find(stream, needle, at + 1)
-  ) {
-    const cut = boundaries.find((b) => b > at && b < at + needle.length);
-    if (cut !== undefined) {
-      t.fail({
-        requirement: options.requirement,
-        message: `${conn.label}: ${options.what}: "${show(needle)}" arrived split across reads at byte ${cut - at}, so it was written in pieces`,
-        expected: [`"${show(needle)}" written with one send() call`],
-        actual: conn
-          .chunks()
-          .map((c) => `"${escapeBytes(c)}"`)
-          .slice(-8)
-          .join(' | '),
-        connection: conn.label,
-      });
-    }
-  }
-}
-
 /** Re-throws a failure of `work` under `requirement`, prefixed with `why`: a precondition broken by the case's own stimulus. */
 export async function asRequirement<T>(requirement: string, why: string, work: Promise<T>): Promise<T> {
   try {

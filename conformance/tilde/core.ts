@@ -8,23 +8,13 @@
 import type { ServerCase } from '../harness/case.js';
 import type { Connection } from '../harness/connection.js';
 import { standingOn } from '../harness/preconditions.js';
+import { expectWholeReads, type WholeReadCheck } from '../harness/whole-reads.js';
 import { CONTENT_MAX_BYTES, expectRelayedContent, show, utf8 } from './support.js';
 
 const tilde = { kind: 'server', dialect: 'tilde', profile: 'core' } as const;
 
 /** The longest username (NICKNAME_MAX_BYTES), built from a unique nickname. */
 const NAME_MAX_BYTES = 32;
-
-/** Whether the bytes `[start, end)` of `conn`'s stream arrived in one recv() (one chunk). */
-function inOneChunk(conn: Connection, start: number, end: number): boolean {
-  let offset = 0;
-  for (const chunk of conn.chunks()) {
-    const next = offset + chunk.length;
-    if (start >= offset && start < next) return end <= next;
-    offset = next;
-  }
-  return false;
-}
 
 export const TILDE_CORE_CASES: readonly ServerCase[] = [
   {
@@ -282,50 +272,46 @@ export const TILDE_CORE_CASES: readonly ServerCase[] = [
     level: 'SHOULD',
     hint: "Send each message with a single sendall(username + '~' + data) (never the prefix and the content separately) and set TCP_NODELAY on every client socket.",
     async run(t) {
-      const alice = await t.join(t.nick('alice'));
-      const bob = await t.join(t.nick('bob'));
-      // Every message of this paced session, where it ends in its receiver's stream.
-      const checks: { conn: Connection; message: string; end: number }[] = [
-        { conn: alice.conn, message: t.joined(alice.nick), end: alice.joinedAt },
-        { conn: bob.conn, message: t.joined(bob.nick), end: bob.joinedAt },
-      ];
-      const added = t.joined(bob.nick);
-      const aliceSawBob = await t.expectReceives(alice.conn, [added], {
-        requirement: 'TILDE-JOIN-1',
-        what: `an existing member receives "${added}"`,
-        after: alice.joinedAt,
-      });
-      checks.push({ conn: alice.conn, message: added, end: aliceSawBob });
-      let marks = [aliceSawBob, bob.joinedAt];
-      for (const sender of [alice, bob]) {
-        const relay = t.say(sender, `${t.token('one')} in a single write`);
-        const ends: number[] = [];
-        for (const [i, m] of [alice, bob].entries()) {
-          const end = await t.expectReceives(m.conn, [relay], {
-            requirement: 'TILDE-RELAY-1',
-            what: `${m.conn.label} receives "${relay}"`,
-            after: marks[i]!,
-          });
-          ends.push(end);
-          checks.push({ conn: m.conn, message: relay, end });
-        }
-        marks = ends;
-      }
-      for (const { conn, message, end } of checks) {
-        if (!inOneChunk(conn, end - utf8(message).length, end)) {
-          t.fail({
+      await expectWholeReads(t, async () => {
+        const alice = await t.join(t.nick('alice'));
+        const bob = await t.join(t.nick('bob'));
+        // Every message of this paced session, where it ends in its receiver's stream.
+        const checks: WholeReadCheck[] = [];
+        const expectWhole = (conn: Connection, message: string, end: number) =>
+          checks.push({
+            conn,
+            message,
+            from: end - utf8(message).length,
+            onlyFirst: true,
             requirement: 'FRAME-3',
-            message: `${conn.label}: "${message}" arrived split across two or more recv() calls, although nothing else was in flight: it was written in pieces, or delayed by Nagle's algorithm`,
-            expected: [`one recv() holding all of "${message}"`],
-            actual: conn
-              .chunks()
-              .map((c) => `"${show(c)}"`)
-              .join(' | ')
-              .slice(-600),
-            connection: conn.label,
+            what: 'a message of a paced session',
           });
+        expectWhole(alice.conn, t.joined(alice.nick), alice.joinedAt);
+        expectWhole(bob.conn, t.joined(bob.nick), bob.joinedAt);
+        const added = t.joined(bob.nick);
+        const aliceSawBob = await t.expectReceives(alice.conn, [added], {
+          requirement: 'TILDE-JOIN-1',
+          what: `an existing member receives "${added}"`,
+          after: alice.joinedAt,
+        });
+        expectWhole(alice.conn, added, aliceSawBob);
+        let marks = [aliceSawBob, bob.joinedAt];
+        for (const sender of [alice, bob]) {
+          const relay = t.say(sender, `${t.token('one')} in a single write`);
+          const ends: number[] = [];
+          for (const [i, m] of [alice, bob].entries()) {
+            const end = await t.expectReceives(m.conn, [relay], {
+              requirement: 'TILDE-RELAY-1',
+              what: `${m.conn.label} receives "${relay}"`,
+              after: marks[i]!,
+            });
+            ends.push(end);
+            expectWhole(m.conn, relay, end);
+          }
+          marks = ends;
         }
-      }
+        return checks;
+      });
     },
   },
 ];
