@@ -234,11 +234,14 @@ const LOOPBACK_REACHABLE = new Set(['127.0.0.1', '0.0.0.0', '0:0:0:0:0:0:0:0', '
  * `onlyPort` restricts the search (and skips the process scan when nothing listens there).
  */
 export function listeningPorts(pgid: number, onlyPort?: number): number[] {
-  return listeningPortsOf(processGroupMembers(pgid), onlyPort);
+  return listeningPortsOf(() => processGroupMembers(pgid), onlyPort);
 }
 
-/** Ports on which any of `pids` has a LISTEN socket reachable at 127.0.0.1 (see {@link listeningPorts}). */
-export function listeningPortsOf(pids: readonly number[], onlyPort?: number): number[] {
+/**
+ * Ports on which any of `pids` has a LISTEN socket reachable at 127.0.0.1 (see {@link listeningPorts}).
+ * Given a function, the processes are looked up only when some socket listens (on `onlyPort`).
+ */
+export function listeningPortsOf(pids: readonly number[] | (() => readonly number[]), onlyPort?: number): number[] {
   const listeners = tcpSockets().filter(
     (s) =>
       s.state === TcpState.LISTEN &&
@@ -247,7 +250,7 @@ export function listeningPortsOf(pids: readonly number[], onlyPort?: number): nu
   );
   if (listeners.length === 0) return [];
   const owned = new Set<number>();
-  for (const pid of pids) for (const inode of socketInodes(pid)) owned.add(inode);
+  for (const pid of typeof pids === 'function' ? pids() : pids) for (const inode of socketInodes(pid)) owned.add(inode);
   return [...new Set(listeners.filter((s) => owned.has(s.inode)).map((s) => s.localPort))];
 }
 

@@ -29,6 +29,7 @@ import {
   portHolders,
   processesWithEnvironment,
   processGroupMembers,
+  processRunQueueWaitMs,
   TcpState,
   tcpSockets,
 } from './proc.js';
@@ -36,6 +37,12 @@ import { setDeadline } from '../deadline.js';
 
 /** Default deadline for a target to start listening. */
 export const DEFAULT_LISTEN_TIMEOUT_MS = 10_000;
+/**
+ * A target starved of CPU while it starts (a loaded machine) gets its listen deadline extended by
+ * the time its processes waited for a CPU, up to this many times the deadline: a program that had
+ * no CPU to start is not reported as one that never listens.
+ */
+export const LISTEN_STARVED_EXTENSION_FACTOR = 5;
 /** How often `/proc/net/tcp` is polled while waiting for a listener (and by {@link pollUntil} by default). */
 export const POLL_INTERVAL_MS = 20;
 /** How long {@link TargetHandle.stop} waits after SIGTERM before it sends SIGKILL to the group (by default). */
@@ -450,7 +457,14 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
   if (opts.port === undefined && opts.discoverPort !== true) return handle;
   const port = opts.port;
   const where = port === undefined ? 'any port' : String(port);
-  const deadline = performance.now() + (opts.listenTimeoutMs ?? DEFAULT_LISTEN_TIMEOUT_MS);
+  const listenTimeoutMs = opts.listenTimeoutMs ?? DEFAULT_LISTEN_TIMEOUT_MS;
+  const started = performance.now();
+  // Run-queue waits count from each process's start, which is this spawn for every process of the target.
+  const starvedMs = () =>
+    Math.min(
+      [...processGroupMembers(pid), ...others()].reduce((sum, p) => sum + (processRunQueueWaitMs(p) ?? 0), 0),
+      listenTimeoutMs * LISTEN_STARVED_EXTENSION_FACTOR,
+    );
   for (;;) {
     if (exitStatus !== undefined) {
       await stop();
@@ -463,20 +477,24 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
         stderr: err.text(),
       });
     }
-    const found = listeningPortsOf([...processGroupMembers(pid), ...others()], port);
+    // The processes are looked up only once something listens (on `port`): scanning /proc for them
+    // takes milliseconds of this thread each poll, and judges running at once must keep reading.
+    const found = listeningPortsOf(() => [...processGroupMembers(pid), ...others()], port);
     if (found.length > 0) {
       if (port !== undefined) return handle;
       // A program that listens on several ports is judged on the lowest (its chat port, usually).
       knownPort = Math.min(...found);
       return { ...handle, port: knownPort };
     }
-    if (performance.now() >= deadline) {
+    const elapsed = performance.now() - started;
+    const starved = elapsed >= listenTimeoutMs ? starvedMs() : 0;
+    if (elapsed >= listenTimeoutMs + starved) {
       const elsewhere = port === undefined ? [] : listeningPorts(pid);
       const why = port === undefined ? '' : whereItListens(port, elsewhere);
       await stop();
       throw new TargetError(
         elsewhere.length > 0 ? TargetErrorCode.LISTENS_ELSEWHERE : TargetErrorCode.NEVER_LISTENED,
-        `target did not listen on ${where} in time${why}`,
+        `target did not listen on ${where} in time (${Math.round(elapsed)} ms${starved >= 1 ? `, ${Math.round(starved)} ms of them waiting for a CPU` : ''})${why}`,
         { stdout: out.text(), stderr: err.text(), listening: elsewhere },
       );
     }

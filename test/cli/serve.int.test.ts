@@ -60,7 +60,8 @@ describe('chatkit serve (subprocess)', () => {
     expect(await alice.waitForClose({ timeoutMs: STEP_MS })).toBe('eof');
     expect(Buffer.from(alice.stream()).toString()).toContain('Server shutting down!');
     expect(await target.exited).toEqual({ code: 0, signal: null });
-    expect(target.stdout()).toMatch(/shutdown/);
+    // 'exit' can come before the last output is read from the pipe.
+    await target.waitForOutput('stdout', (out) => /shutdown/.test(out), { timeoutMs: STEP_MS });
   });
 
   it('writes JSON log lines with --log-format json', async () => {
