@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { setDeadline } from '../../src/deadline.js';
 import { type DialectName, encode, escapeBytes } from '../../src/codec/index.js';
 import { CodecError } from '../../src/errors.js';
 import { CaseContext, type ExpectOptions } from './case-context.js';
@@ -187,7 +188,8 @@ export class ClientCaseContext extends CaseContext {
       entry.promise,
       client.exited,
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
+        // After one more poll, so that a connection already in the kernel is accepted first.
+        timer = setDeadline(timeoutMs, resolve);
       }),
     ]);
     clearTimeout(timer);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Connection, ConnectionErrorCode, type Listener, listen, openConnection } from './connection.js';
 import { freePort } from '../../src/processes/index.js';
+import { stallThread } from '../../test/support/stall.js';
 
 /** Short deadlines: these tests only wait for loopback traffic that is already on its way. */
 const WAIT_MS = 2_000;
@@ -166,22 +167,24 @@ describe('connection recorder', () => {
   });
 });
 
-/** Blocks this thread (as a loaded machine does) for longer than the deadlines below. */
-function stall(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // Busy: no timer, no I/O callback runs meanwhile.
-  }
-}
 /** Longer than SHORT_TIMEOUT_MS, so the deadline has passed when the thread wakes. */
 const STALL_MS = 300;
 
 describe('deadlines on a busy checker', () => {
+  it('counts bytes that came while the checker was stalled past a quiet window as arrived in it', async () => {
+    const { client, server } = await pair();
+    const quiet = client.quiet(SHORT_TIMEOUT_MS);
+    // No await before the stall: the client gets no turn to read before its window has passed.
+    server.send('late');
+    stallThread(STALL_MS);
+    expect(Buffer.from(await quiet).toString()).toBe('late');
+  });
+
   it('a connect that completed while the checker was stalled past its deadline is not a timeout', async () => {
     listener = await listen({ label: 'server' });
     const opening = openConnection({ port: listener.port, label: 'client', connectTimeoutMs: SHORT_TIMEOUT_MS });
     // The kernel completes the loopback handshake during the stall; the deadline expires during it too.
-    stall(STALL_MS);
+    stallThread(STALL_MS);
     const client = await opening;
     open.push(client);
     expect(client.label).toBe('client');
@@ -192,12 +195,12 @@ describe('deadlines on a busy checker', () => {
     const client = await openConnection({ port: listener.port, label: 'client' });
     open.push(client);
     const accepting = listener.nextConnection({ timeoutMs: SHORT_TIMEOUT_MS });
-    stall(STALL_MS);
+    stallThread(STALL_MS);
     const server = await accepting;
     open.push(server);
     const waiting = client.waitForText('late but there', { timeoutMs: SHORT_TIMEOUT_MS });
     server.send('late but there');
-    stall(STALL_MS);
+    stallThread(STALL_MS);
     await expect(waiting).resolves.toBeTypeOf('number');
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { stallThread } from '../../test/support/stall.js';
 import { CaseContext } from './case-context.js';
 import { type Connection, type Listener, listen, openConnection } from './connection.js';
 import { NameSource } from './names.js';
@@ -35,14 +36,6 @@ async function pair(): Promise<{ reader: Connection; writer: Connection }> {
   return { reader, writer };
 }
 
-/** Holds this thread (the judge's event loop) for `ms`, as a busy machine or a long callback would. */
-function stallThread(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // Busy on purpose: nothing else may run meanwhile.
-  }
-}
-
 const wholeCheck = (conn: Connection, message: string): WholeReadCheck => ({
   conn,
   message,
@@ -59,10 +52,10 @@ async function splitSession(stalled: boolean): Promise<WholeReadCheck[]> {
   const { reader, writer } = await pair();
   writer.send('hello ');
   if (stalled) {
-    await writer.flushed({ timeoutMs: WAIT_MS });
+    // No await until both pieces are written: the reader must not get a turn in between. A write
+    // on an idle socket goes to the kernel at once.
     stallThread(STALL_MS / 2);
     writer.send('world');
-    await writer.flushed({ timeoutMs: WAIT_MS });
     stallThread(STALL_MS / 2);
   } else {
     await reader.waitForText('hello ', { timeoutMs: WAIT_MS });
