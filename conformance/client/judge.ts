@@ -277,6 +277,8 @@ export async function judgeConnectFailureReported(t: ClientCaseContext): Promise
   ]);
   clearTimeout(timer);
   const exit = client.exitStatus();
+  // What it printed before it exited may still be in the pipes.
+  if (exit !== undefined) await client.outputSettled();
   const output = `stdout: ${t.stdoutTail()}; stderr: ${t.stderrTail()}`;
   const expected = [
     'a report on stderr (the error channel), then exit with a non-zero status (after retrying, if it retries)',

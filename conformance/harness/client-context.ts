@@ -202,7 +202,10 @@ export class ClientCaseContext extends CaseContext {
       return { kind: 'connected', conn };
     }
     const exit = client.exitStatus();
-    return exit === undefined ? { kind: 'waiting' } : { kind: 'exited', exit };
+    if (exit === undefined) return { kind: 'waiting' };
+    // Its last words (a traceback) may still be in the pipes: the report shows them.
+    await client.outputSettled();
+    return { kind: 'exited', exit };
   }
 
   /** Ends the client's standard input, as a person pressing Ctrl-D. */

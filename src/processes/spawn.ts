@@ -166,6 +166,12 @@ export interface TargetHandle {
   ): Promise<void>;
   /** Settles when the process exits; never rejects. */
   readonly exited: Promise<TargetExit>;
+  /**
+   * Resolves once the target exited and its stdout and stderr closed (bounded by
+   * {@link OUTPUT_DRAIN_MS}): `exited` can come before its last output is read from the pipes, so a
+   * check of what a program printed before it exited reads the output after this.
+   */
+  outputSettled(): Promise<void>;
   /** The exit, once it happened; undefined while running. */
   exitStatus(): TargetExit | undefined;
   /** SIGTERM to the group, bounded grace, then SIGKILL to the group. Idempotent; never rejects. */
@@ -450,6 +456,7 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
       });
     },
     exited,
+    outputSettled: () => exited.then(drained),
     exitStatus: () => exitStatus,
     stop,
   };

@@ -65,6 +65,14 @@ describe('spawnTarget', () => {
     expect(error).toMatchObject({ code: TargetErrorCode.EXITED, stderr: 'boom' });
   });
 
+  it('outputSettled: output still on its way when the process exits is there once it resolves', async () => {
+    // The shell exits at once; a job it left behind writes a moment later and holds the pipe till then.
+    const target = track(await spawnTarget({ command: ['/bin/sh', '-c', '(sleep 0.1; echo late words) & exit 3'] }));
+    expect((await target.exited).code).toBe(3);
+    await target.outputSettled();
+    expect(target.stdout()).toBe('late words\n');
+  });
+
   it('fails a wait for output at once with TARGET_EXITED when the target exits without it', async () => {
     const target = track(await spawnTarget({ command: [pythonExecutable(), '-c', 'print("bye")'] }));
     const error = await target

@@ -46,9 +46,8 @@ export async function runChatkit(
     ]);
     clearTimeout(timer);
     if (exit === undefined) throw new Error(`chatkit ${args.join(' ')} did not end within ${timeoutMs} ms`);
-    // 'exit' can come before the last output is read from the pipes (a loaded machine): stop()
-    // waits for them to close (bounded) before the output is taken.
-    await target.stop();
+    // 'exit' can come before the last output is read from the pipes (a loaded machine).
+    await target.outputSettled();
     return { code: exit.code, stdout: target.stdout(), stderr: target.stderr() };
   } finally {
     await target.stop();
