@@ -348,12 +348,12 @@ describe.concurrent('chatkit conform (subprocess)', { timeout: 90_000 }, () => {
       path,
     ];
     const update = await runChatkit([...args, '--update-baseline'], { timeoutMs: RUN_MS });
-    expect(update.code).toBe(0);
+    expect(update.code, update.stderr).toBe(0);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual([
       { id, verdict: 'fail', date: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) },
     ]);
     const again = await runChatkit(args, { timeoutMs: RUN_MS });
-    expect(again.code).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`FAIL  (known) ${id}`);
     expect(again.stdout).toContain('baseline: 1 known failure(s)');
   });
