@@ -5,9 +5,11 @@
  *
  * @module
  */
-import { type DialectName, escapeBytes } from '../../src/codec/index.js';
+import { type DialectName } from '../../src/codec/index.js';
 import type { ClientCaseContext } from '../harness/client-context.js';
-import { EXIT_GRACE_MS } from '../harness/timing.js';
+import { EXIT_GRACE_MS, WHOLE_READ_SESSIONS } from '../harness/timing.js';
+import { watchReadGaps } from '../harness/read-gaps.js';
+import { judgeWholeReads, type WholeReadCheck } from '../harness/whole-reads.js';
 import type { Connection } from '../harness/connection.js';
 
 /** Budget of every client case: the sum of its bounded waits, with room for a slow interpreter start. */
@@ -146,37 +148,6 @@ export async function judgeNameNotSent(
 }
 
 /**
- * FRAME-2, judged on recv boundaries (so only at SHOULD level, FRAME-6): each span of the stream
- * that holds one paced message must have arrived as exactly one chunk. A message written with two
- * writes shows up as two chunks on loopback when the writes are apart in time.
- */
-function expectOneChunkEach(
-  t: ClientCaseContext,
-  conn: Connection,
-  spans: readonly { readonly from: number; readonly to: number; readonly what: string }[],
-): void {
-  const bounds: { from: number; to: number }[] = [];
-  let offset = 0;
-  for (const chunk of conn.chunks()) {
-    bounds.push({ from: offset, to: offset + chunk.length });
-    offset += chunk.length;
-  }
-  for (const span of spans) {
-    if (bounds.some((b) => b.from === span.from && b.to === span.to)) continue;
-    const pieces = bounds
-      .filter((b) => b.to > span.from && b.from < span.to)
-      .map((b) => `"${escapeBytes(conn.stream().subarray(b.from, b.to))}"`);
-    t.fail({
-      requirement: 'FRAME-2',
-      message: `${span.what} did not arrive as one chunk: it was written with more than one write`,
-      expected: [`one chunk "${escapeBytes(conn.stream().subarray(span.from, span.to))}"`],
-      actual: `${pieces.length} chunks: ${pieces.join(' + ')}`,
-      connection: conn.label,
-    });
-  }
-}
-
-/**
  * FRAME-2 (SHOULD, FRAME-6): the client joins and the person says two lines; its name and each
  * message must each have arrived as one chunk. `what` names them in the dialect's words.
  */
@@ -188,14 +159,36 @@ export async function judgeOneWriteEach(
     readonly what: { readonly name: string; readonly message: string };
   },
 ): Promise<void> {
-  const { name, conn, at: first } = await joined(t, options.requirement);
-  const second = await t.say(conn, name, `one ${t.token('w')}`, first);
-  const third = await t.say(conn, name, `two ${t.token('w')}`, second);
-  expectOneChunkEach(t, conn, [
-    { from: 0, to: first, what: options.what.name },
-    { from: first, to: second, what: `the first ${options.what.message}` },
-    { from: second, to: third, what: `the second ${options.what.message}` },
-  ]);
+  // A split is seen only by a judge that was reading while the pieces came (whole-reads.ts).
+  const watch = watchReadGaps();
+  try {
+    const { name, conn, at: first } = await joined(t, options.requirement);
+    const whole = (from: number, to: number, what: string): WholeReadCheck => ({
+      conn,
+      message: conn.stream().subarray(from, to),
+      from,
+      onlyFirst: true,
+      requirement: 'FRAME-2',
+      what,
+    });
+    // The name is typed once: read whole by a stalled judge, it proves nothing, and that is all.
+    judgeWholeReads(t, [whole(0, first, options.what.name)], watch);
+    const second = await t.say(conn, name, `one ${t.token('w')}`, first);
+    let at = await t.say(conn, name, `two ${t.token('w')}`, second);
+    let seen = judgeWholeReads(
+      t,
+      [whole(first, second, `the first ${options.what.message}`), whole(second, at, `the second ${options.what.message}`)],
+      watch,
+    );
+    // While the judge stood still around a message it read whole, the person says one more.
+    for (let extra = 1; seen === 'stalled' && extra < WHOLE_READ_SESSIONS; extra++) {
+      const next = await t.say(conn, name, `more ${t.token('w')}`, at);
+      seen = judgeWholeReads(t, [whole(at, next, `a further ${options.what.message}`)], watch);
+      at = next;
+    }
+  } finally {
+    watch.stop();
+  }
 }
 
 /**

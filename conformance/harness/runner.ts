@@ -266,6 +266,8 @@ async function attempt(c: ConformanceCase, options: RunOptions, attemptNo = 1): 
         await withBudget(spawned.exited, EXIT_SETTLE_MS, () => undefined);
       }
       const exit = spawned.exitStatus();
+      // Its traceback names the cause, and may still be in the pipe when the exit is seen.
+      if (exit !== undefined) await spawned.outputSettled();
       const cause = exit === undefined ? undefined : exitedCause(exit, spawned.stderr());
       const exitHint = (cause === undefined ? undefined : hintOfCause(cause)) ?? hint;
       result.targetOutput = { stdout: spawned.stdout(), stderr: spawned.stderr() };

@@ -14,7 +14,7 @@
 import { escapeBytes } from '../../src/codec/index.js';
 import type { CaseContext } from './case-context.js';
 import type { Connection } from './connection.js';
-import { watchReadGaps } from './read-gaps.js';
+import { type ReadGapWatch, watchReadGaps } from './read-gaps.js';
 import { READ_GAP_MAX_MS, WHOLE_READ_SESSIONS } from './timing.js';
 
 /** A message that must have arrived in one read. */
@@ -71,6 +71,26 @@ function fits(check: WholeReadCheck): ReadFit[] {
 }
 
 /**
+ * Fails on the first of `checks` split across reads; otherwise says whether every one was read
+ * whole by a judge that kept reading (`seen`) or some was read whole while the judge stood still
+ * around it (`stalled`: that one proves nothing). `watch` must have run since before the checks' bytes came.
+ */
+export function judgeWholeReads(
+  t: CaseContext,
+  checks: readonly WholeReadCheck[],
+  watch: ReadGapWatch,
+): 'seen' | 'stalled' {
+  let stalled = false;
+  for (const check of checks) {
+    for (const fit of fits(check)) {
+      if (!fit.whole) failSplit(t, check, fit.cut);
+      stalled ||= watch.longestGap(fit.from, fit.to) > READ_GAP_MAX_MS;
+    }
+  }
+  return stalled ? 'stalled' : 'seen';
+}
+
+/**
  * Runs `session` (a paced session that returns the messages it expects whole) and fails on the first
  * message split across reads. Runs it again while some message was read whole by a judge that had
  * stood still around it, at most {@link WHOLE_READ_SESSIONS} times in all.
@@ -81,18 +101,11 @@ export async function expectWholeReads(
 ): Promise<void> {
   for (let run = 0; run < WHOLE_READ_SESSIONS; run++) {
     const watch = watchReadGaps();
-    let stalled = false;
     try {
-      for (const check of await session()) {
-        for (const fit of fits(check)) {
-          if (!fit.whole) failSplit(t, check, fit.cut);
-          stalled ||= watch.longestGap(fit.from, fit.to) > READ_GAP_MAX_MS;
-        }
-      }
+      if (judgeWholeReads(t, await session(), watch) === 'seen') return;
     } finally {
       watch.stop();
     }
-    if (!stalled) return;
   }
 }
 
