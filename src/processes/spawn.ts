@@ -323,7 +323,10 @@ export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandl
       resolve();
     });
   });
-  const drained = () => Promise.race([closed, sleep(OUTPUT_DRAIN_MS)]);
+  // The bound ends after one more poll (setDeadline): a parent starved of CPU past it (a loaded
+  // machine) reads what is already in the pipes first, instead of losing a program's whole output.
+  const drained = () =>
+    Promise.race([closed, new Promise<void>((resolve) => setDeadline(OUTPUT_DRAIN_MS, resolve))]);
 
   let exitStatus: TargetExit | undefined;
   let spawnError: Error | undefined;

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stallThread } from '../support/stall.js';
 import {
+  OUTPUT_DRAIN_MS,
   freePort,
   listeningPorts,
   pollUntil,
@@ -70,6 +72,17 @@ describe('spawnTarget', () => {
     const target = track(await spawnTarget({ command: ['/bin/sh', '-c', '(sleep 0.1; echo late words) & exit 3'] }));
     expect((await target.exited).code).toBe(3);
     await target.outputSettled();
+    expect(target.stdout()).toBe('late words\n');
+  });
+
+  it('outputSettled: a parent starved past the drain bound still gets the output waiting in the pipe', async () => {
+    const target = track(await spawnTarget({ command: ['/bin/sh', '-c', '(sleep 0.2; echo late words) & exit 0'] }));
+    await target.exited;
+    const settled = target.outputSettled();
+    await new Promise((resolve) => setImmediate(resolve)); // its bound is running
+    // The job writes and ends while this thread stands still past OUTPUT_DRAIN_MS.
+    stallThread(OUTPUT_DRAIN_MS + 500);
+    await settled;
     expect(target.stdout()).toBe('late words\n');
   });
 
