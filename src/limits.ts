@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { NICK_DIALECT, TILDE_DIALECT } from './codec/generated/index.js';
+import { NICK_DIALECT, TILDE_DIALECT } from './codec/generated/tables.js';
 
 /** Legacy NICK peers read with `recv(1024)` (TRANSPORT-3). */
 export const NICK_RECV_BYTES = NICK_DIALECT.limits.recvBytes;

@@ -62,6 +62,52 @@ function renderField(
   return lines.join('\n');
 }
 
+/**
+ * The zod-free check of a field (src/codec/check.ts): the same checks as {@link renderField}, in
+ * the same order, returning the first one failed. Patterns are hoisted so that a check allocates nothing.
+ */
+function renderFieldCheck(
+  def: { fields: DialectFile['fields']; encoding: DialectFile['encoding'] },
+  prefix: string,
+  name: string,
+): string {
+  const field = def.fields[name]!;
+  const enc = JSON.stringify(def.encoding);
+  const fn = `${prefix}${pascal(name)}Check`;
+  const before: string[] = [];
+  const lines = [
+    `/** Field \`${name}\` of ${prefix}, checked as \`${prefix}${pascal(name)}Field\` checks it: the first check failed. */`,
+    `export function ${fn}(s: string): FieldIssue | undefined {`,
+  ];
+  field.checks.forEach((check, i) => {
+    const issue = `{ code: '${check.code}', requirement: '${field.requirement}' }`;
+    let passes: string;
+    if (check.kind === 'minBytes') passes = `byteLength(s, ${enc}) >= ${check.value}`;
+    else if (check.kind === 'maxBytes') passes = `byteLength(s, ${enc}) <= ${check.value}`;
+    else if (check.kind === 'pattern') {
+      const constant = `${prefix.toUpperCase()}_${name.toUpperCase()}_PATTERN_${i}`;
+      before.push(`const ${constant} = /${check.value.replaceAll('/', '\\/')}/u;`);
+      passes = `${constant}.test(s)`;
+    } else passes = `!${JSON.stringify(check.value)}.includes(s)`;
+    lines.push(`  if (!(${passes})) return ${issue};`);
+  });
+  lines.push('  return undefined;', '}');
+  return [...before, ...lines].join('\n');
+}
+
+/** The zod-free message table of a dialect or extension: its field checks, then the table itself. */
+function renderTableChecks(
+  def: { fields: DialectFile['fields']; encoding: DialectFile['encoding'] },
+  prefix: string,
+): string[] {
+  return Object.keys(def.fields).flatMap((name) => [renderFieldCheck(def, prefix, name), '']);
+}
+
+const checkEntry = (prefix: string, msg: { type: string; template: string }): string =>
+  `check: messageCheck('${msg.type}', [${fieldsOf(msg.template)
+    .map((f) => `['${f}', ${prefix}${pascal(f)}Check]`)
+    .join(', ')}])`;
+
 function renderDialect(def: DialectFile, source: string): string {
   const D = pascal(def.dialect);
   const used = new Set(def.messages.flatMap((m) => fieldsOf(m.template)));
@@ -94,6 +140,12 @@ function renderDialect(def: DialectFile, source: string): string {
   }
   out.push('');
 
+  return out.join('\n');
+}
+
+/** The zod-free part of a dialect: its field checks and its message table. */
+function renderDialectTable(def: DialectFile): string {
+  const out: string[] = [...renderTableChecks(def, def.dialect)];
   const table = {
     name: def.dialect,
     title: def.title,
@@ -119,7 +171,7 @@ function renderDialect(def: DialectFile, source: string): string {
       `pattern: /${templatePattern(msg.template)}/s`,
       `fields: ${JSON.stringify(fieldsOf(msg.template))}`,
       `requirement: '${msg.requirement}'`,
-      `schema: ${D}${pascal(msg.type)}Schema`,
+      checkEntry(def.dialect, msg),
     ];
     out.push(`    { ${entry.join(', ')} },`);
   }
@@ -151,6 +203,12 @@ function renderExtension(def: ExtensionFile, source: string): string {
   out.push(']);', '');
   out.push(`/** A message of the ${def.extension} extension profile. */`);
   out.push(`export type ${X}Message = z.infer<typeof ${X}MessageSchema>;`, '');
+  return out.join('\n');
+}
+
+/** The zod-free part of an extension profile: its field checks and its message table. */
+function renderExtensionTable(def: ExtensionFile): string {
+  const out: string[] = [...renderTableChecks({ fields: def.fields, encoding: 'ascii' }, def.extension)];
   out.push(`/** The ${def.extension} extension profile as data: the message table in classification priority. */`);
   out.push(`export const ${def.extension.toUpperCase()}_EXTENSION = {`);
   for (const [k, v] of Object.entries({ name: def.extension, dialect: def.dialect, title: def.title, section: def.section }))
@@ -165,7 +223,7 @@ function renderExtension(def: ExtensionFile, source: string): string {
       `pattern: /${templatePattern(msg.template)}/s`,
       `fields: ${JSON.stringify(fieldsOf(msg.template))}`,
       `requirement: '${msg.requirement}'`,
-      `schema: ${X}${pascal(msg.type)}Schema`,
+      checkEntry(def.extension, msg),
     ];
     out.push(`    { ${entry.join(', ')} },`);
   }
@@ -177,11 +235,24 @@ function renderIndex(defs: readonly DialectFile[], extensions: readonly Extensio
   const out = [header('spec/dialects/*.yaml')];
   for (const d of defs) out.push(`export * from './${d.dialect}.js';`);
   for (const x of extensions) out.push(`export * from './ext-${x.extension}.js';`);
-  out.push('');
-  for (const d of defs) out.push(`import { ${d.dialect.toUpperCase()}_DIALECT } from './${d.dialect}.js';`);
-  for (const x of extensions)
-    out.push(`import { ${x.extension.toUpperCase()}_EXTENSION } from './ext-${x.extension}.js';`);
-  out.push('', '/** Every dialect, by name. */', 'export const DIALECTS = {');
+  out.push("export * from './tables.js';", '');
+  return out.join('\n');
+}
+
+/**
+ * `tables.ts`: every dialect and extension table with its zod-free checks, and nothing that
+ * imports zod, so that the codec and the server load no schema (src/codec/check.ts).
+ */
+function renderTables(defs: readonly DialectFile[], extensions: readonly ExtensionFile[]): string {
+  const out = [header('spec/dialects/*.yaml')];
+  out.push(
+    "import { type FieldIssue, messageCheck } from '../check.js';",
+    "import { byteLength } from '../text.js';",
+    '',
+  );
+  for (const d of defs) out.push(renderDialectTable(d));
+  for (const x of extensions) out.push(renderExtensionTable(x));
+  out.push('/** Every dialect, by name. */', 'export const DIALECTS = {');
   for (const d of defs) out.push(`  ${d.dialect}: ${d.dialect.toUpperCase()}_DIALECT,`);
   out.push(
     '} as const;',
@@ -226,5 +297,6 @@ export function renderAll(sources: ReadonlyMap<string, string>): RenderedFile[] 
     files.push({ path: `${OUT_DIR}/${parsed.data.dialect}.ts`, text: renderDialect(parsed.data, path) });
   }
   files.push({ path: `${OUT_DIR}/index.ts`, text: renderIndex(defs, extensions) });
+  files.push({ path: `${OUT_DIR}/tables.ts`, text: renderTables(defs, extensions) });
   return files;
 }

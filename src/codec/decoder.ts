@@ -30,8 +30,8 @@ import {
   type MessageOf,
   messagesFor,
 } from './dialect.js';
-import { DIALECTS } from './generated/index.js';
-import { codeOfZodError } from './issues.js';
+import { DIALECTS } from './generated/tables.js';
+import { codeOfCheck } from './issues.js';
 import {
   charBoundaryAtOrBefore,
   concatBytes,
@@ -259,12 +259,12 @@ class StreamDecoder<D extends DialectName> implements Decoder<MessageOf<D>> {
       }
       if (candidate === undefined) continue;
       anyMatched = true;
-      const parsed = def.schema.safeParse({ type: def.type, ...candidate });
+      const parsed = def.check({ type: def.type, ...candidate });
       if (parsed.success) {
         if (def.next !== undefined) this.#state = def.next;
         return { kind: 'message', message: parsed.data as MessageOf<D>, bytes: whole, offset: at };
       }
-      failure ??= codeOfZodError(parsed.error, def.requirement);
+      failure ??= codeOfCheck(parsed.issue, def.requirement);
     }
     if (failure) return this.#issue(failure.code, failure.requirement, at, whole);
     const expected = this.#candidates.find((d) => d.states.includes(this.#state));

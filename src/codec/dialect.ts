@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { z } from 'zod';
-import { DIALECTS, type DialectName, type NickMessage, type TildeMessage } from './generated/index.js';
+import type { MessageCheck } from './check.js';
+import type { DialectName, NickMessage, TildeMessage } from './generated/index.js';
+import { DIALECTS } from './generated/tables.js';
 import type { WireEncoding } from './text.js';
 
 export type { DialectName } from './generated/index.js';
@@ -50,8 +51,8 @@ export interface MessageDefinition {
   readonly fields: readonly string[];
   /** The requirement that defines it. */
   readonly requirement: string;
-  /** The generated zod schema that validates it. */
-  readonly schema: z.ZodType;
+  /** Validates it as its generated zod schema does, without zod (src/codec/check.ts). */
+  readonly check: MessageCheck;
 }
 
 /** The encoding a dialect's bytes are in. */

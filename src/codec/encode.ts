@@ -8,8 +8,8 @@
 import { CodecError, ERROR_CODES } from '../errors.js';
 import type { DialectName, Framing, MessageOf } from './dialect.js';
 import { messageTable } from './dialect.js';
-import { DIALECTS } from './generated/index.js';
-import { codecErrorFromZod } from './issues.js';
+import { DIALECTS } from './generated/tables.js';
+import { codecErrorFromCheck } from './issues.js';
 import { encodeText } from './text.js';
 
 /** Options of {@link encode}. */
@@ -45,8 +45,8 @@ export function encode<D extends DialectName>(
       },
     );
   }
-  const parsed = def.schema.safeParse(message);
-  if (!parsed.success) throw codecErrorFromZod(parsed.error, { fallbackRequirement: def.requirement });
+  const parsed = def.check(message);
+  if (!parsed.success) throw codecErrorFromCheck(parsed.issue, { fallbackRequirement: def.requirement });
   const values = parsed.data as Record<string, string>;
   const text = def.template.replace(/\{([a-z]+)\}/g, (_, field: string) => values[field] ?? '');
   const body = encodeText(text, DIALECTS[dialect].encoding);

@@ -7,14 +7,9 @@
  * @module
  */
 import { CodecError, ERROR_CODES } from '../errors.js';
-import {
-  type AdminMessage,
-  type CommandsMessage,
-  EXTENSIONS,
-  type ExtensionName,
-  type RoomsMessage,
-} from './generated/index.js';
-import { codecErrorFromZod } from './issues.js';
+import type { AdminMessage, CommandsMessage, ExtensionName, RoomsMessage } from './generated/index.js';
+import { EXTENSIONS } from './generated/tables.js';
+import { codecErrorFromCheck } from './issues.js';
 import { decodeLossy, encodeText } from './text.js';
 
 export type { ExtensionName } from './generated/index.js';
@@ -51,7 +46,7 @@ export function decodeExtension<X extends ExtensionName>(
     if (def.direction !== direction || !(def.states as readonly string[]).includes(state)) continue;
     const match = def.pattern.exec(text);
     if (!match) continue;
-    const parsed = def.schema.safeParse({ type: def.type, ...match.groups });
+    const parsed = def.check({ type: def.type, ...match.groups });
     if (parsed.success) return parsed.data as ExtensionMessageOf<X>;
   }
   return undefined;
@@ -74,8 +69,8 @@ export function encodeExtension<X extends ExtensionName>(ext: X, message: Extens
       requirement: 'EXT-1',
     });
   }
-  const parsed = def.schema.safeParse(message);
-  if (!parsed.success) throw codecErrorFromZod(parsed.error, { fallbackRequirement: def.requirement });
+  const parsed = def.check(message);
+  if (!parsed.success) throw codecErrorFromCheck(parsed.issue, { fallbackRequirement: def.requirement });
   const values = parsed.data as Record<string, string>;
   const body = encodeText(
     def.template.replace(/\{([a-z]+)\}/g, (_, field: string) => values[field] ?? ''),

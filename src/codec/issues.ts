@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { CodecError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import type { MessageIssue } from './check.js';
 
 function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
@@ -37,6 +38,26 @@ export function codecErrorFromZod(
 ): CodecError {
   const { code, requirement } = codeOfZodError(error, context.fallbackRequirement);
   const path = error.issues[0]?.path.join('.') || 'message';
+  return new CodecError(code, `${path}: ${ERROR_CODES[code]} (${requirement})`, {
+    requirement,
+    ...(context.offset === undefined ? {} : { offset: context.offset }),
+    ...(context.bytes === undefined ? {} : { bytes: context.bytes }),
+  });
+}
+
+/** The code and requirement of a failed generated check (src/codec/check.ts), as {@link codeOfZodError} maps zod's. */
+export function codeOfCheck(issue: MessageIssue, fallbackRequirement: string): { code: ErrorCode; requirement: string } {
+  if (issue.code !== undefined) return { code: issue.code, requirement: issue.requirement ?? fallbackRequirement };
+  return { code: 'INVALID_MESSAGE', requirement: fallbackRequirement };
+}
+
+/** A {@link CodecError} for a failed generated check, worded as {@link codecErrorFromZod} words zod's. */
+export function codecErrorFromCheck(
+  issue: MessageIssue,
+  context: { fallbackRequirement: string; offset?: number; bytes?: Uint8Array },
+): CodecError {
+  const { code, requirement } = codeOfCheck(issue, context.fallbackRequirement);
+  const path = issue.path.join('.') || 'message';
   return new CodecError(code, `${path}: ${ERROR_CODES[code]} (${requirement})`, {
     requirement,
     ...(context.offset === undefined ? {} : { offset: context.offset }),

@@ -8,14 +8,14 @@
  * @module
  */
 import { PROMPT_TOKEN_MAX_BYTES } from '../limits.js';
-import { nickTokenField } from './generated/nick.js';
+import { nickTokenCheck } from './generated/tables.js';
 
 /** The rule in words, for error messages: `1 to 32 printable ASCII bytes without spaces`. */
 export const PROMPT_TOKEN_RULE = `1 to ${PROMPT_TOKEN_MAX_BYTES} printable ASCII bytes without spaces`;
 
 /** Whether `token` can be a NICK prompt: {@link PROMPT_TOKEN_RULE}. */
 export function isPromptToken(token: string): boolean {
-  return nickTokenField.safeParse(token).success;
+  return typeof token === 'string' && nickTokenCheck(token) === undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import type { AnyMessage, DialectName, Framing, NickMessage, TildeMessage } from '../codec/index.js';
-import { encode } from '../codec/index.js';
+import { encode } from '../codec/encode.js';
 import type { ErrorCode } from '../errors.js';
 
 /** What to relay for one received frame: bytes, or why it is dropped. */

@@ -7,14 +7,15 @@
  * @module
  */
 import { appendFile, readFileSync } from 'node:fs';
+// The codec's own modules, not its index: the index re-exports the zod schemas (src/codec/check.ts).
 import {
   commandText,
   decodeExtension,
-  decodeLossy,
   encodeExtension,
   type ExtensionMessageOf,
   withoutLineEnding,
-} from '../codec/index.js';
+} from '../codec/extension.js';
+import { decodeLossy } from '../codec/text.js';
 
 /** The nickname the admin profile reserves (ADMIN-PASS-1). */
 export const ADMIN_NICK = 'admin';

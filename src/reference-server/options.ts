@@ -3,10 +3,11 @@
  *
  * @module
  */
-import { DIALECTS } from '../codec/generated/index.js';
+import { DIALECTS } from '../codec/generated/tables.js';
 import { ChatkitError } from '../errors.js';
 import type { DialectName, Framing } from '../codec/index.js';
-import { frameLimit, isPromptToken, PROMPT_TOKEN_RULE } from '../codec/index.js';
+import { frameLimit } from '../codec/dialect.js';
+import { isPromptToken, PROMPT_TOKEN_RULE } from '../codec/prompt.js';
 import {
   SERVER_HANDSHAKE_TIMEOUT_MS,
   SERVER_IDLE_TIMEOUT_MS,

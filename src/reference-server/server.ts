@@ -8,7 +8,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { type AnyMessage, createDecoder, type DecodeEvent, type Decoder } from '../codec/index.js';
+import type { AnyMessage } from '../codec/index.js';
+import { createDecoder, type DecodeEvent, type Decoder } from '../codec/decoder.js';
 import { ChatkitError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { SERVER_CLOSE_LINGER_MS, SERVER_EVICT_LINGER_MS, SERVER_STALL_MS, SERVER_SWEEP_MAX_INTERVAL_MS } from '../limits.js';
 import { type DialectAdapter, dialectAdapter } from './adapters.js';

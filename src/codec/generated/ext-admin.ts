@@ -81,22 +81,3 @@ export const AdminMessageSchema = z.discriminatedUnion('type', [
 
 /** A message of the admin extension profile. */
 export type AdminMessage = z.infer<typeof AdminMessageSchema>;
-
-/** The admin extension profile as data: the message table in classification priority. */
-export const ADMIN_EXTENSION = {
-  name: "admin",
-  dialect: "nick",
-  title: "The advanced tutorial's admin role (PASS, REFUSE, KICK, BAN)",
-  section: "14.2",
-  messages: [
-    { type: 'pass', direction: 'toClient', states: ["handshake"], template: "PASS", pattern: /^PASS$/s, fields: [], requirement: 'ADMIN-PASS-1', schema: AdminPassSchema },
-    { type: 'refuse', direction: 'toClient', states: ["handshake"], template: "REFUSE", pattern: /^REFUSE$/s, fields: [], requirement: 'ADMIN-PASS-2', schema: AdminRefuseSchema },
-    { type: 'banned', direction: 'toClient', states: ["handshake"], template: "BAN", pattern: /^BAN$/s, fields: [], requirement: 'ADMIN-BAN-1', schema: AdminBannedSchema },
-    { type: 'kicked', direction: 'toClient', states: ["session"], template: "You were kicked by an admin!", pattern: /^You were kicked by an admin!$/s, fields: [], requirement: 'ADMIN-KICK-1', schema: AdminKickedSchema },
-    { type: 'kickNotice', direction: 'toClient', states: ["session"], template: "{nick} was kicked by an admin!", pattern: /^(?<nick>.*) was kicked by an admin!$/s, fields: ["nick"], requirement: 'ADMIN-KICK-1', schema: AdminKickNoticeSchema },
-    { type: 'commandRefused', direction: 'toClient', states: ["session"], template: "Command was refused!", pattern: /^Command was refused!$/s, fields: [], requirement: 'ADMIN-CMD-1', schema: AdminCommandRefusedSchema },
-    { type: 'kick', direction: 'toServer', states: ["session"], template: "KICK {nick}", pattern: /^KICK (?<nick>.*)$/s, fields: ["nick"], requirement: 'ADMIN-KICK-1', schema: AdminKickSchema },
-    { type: 'ban', direction: 'toServer', states: ["session"], template: "BAN {nick}", pattern: /^BAN (?<nick>.*)$/s, fields: ["nick"], requirement: 'ADMIN-BAN-1', schema: AdminBanSchema },
-    { type: 'password', direction: 'toServer', states: ["handshake"], template: "{password}", pattern: /^(?<password>.*)$/s, fields: ["password"], requirement: 'ADMIN-PASS-1', schema: AdminPasswordSchema },
-  ],
-} as const;

@@ -128,22 +128,3 @@ export const CommandsMessageSchema = z.discriminatedUnion('type', [
 
 /** A message of the commands extension profile. */
 export type CommandsMessage = z.infer<typeof CommandsMessageSchema>;
-
-/** The commands extension profile as data: the message table in classification priority. */
-export const COMMANDS_EXTENSION = {
-  name: "commands",
-  dialect: "nick",
-  title: "Slash commands (/users, /msg, /quit, /nick)",
-  section: "14.3",
-  messages: [
-    { type: 'users', direction: 'toServer', states: ["session"], template: "/users", pattern: /^\/users$/s, fields: [], requirement: 'CMD-USERS-1', schema: CommandsUsersSchema },
-    { type: 'msg', direction: 'toServer', states: ["session"], template: "/msg {nick} {text}", pattern: /^\/msg (?<nick>.*?) (?<text>.*)$/s, fields: ["nick","text"], requirement: 'CMD-MSG-1', schema: CommandsMsgSchema },
-    { type: 'quit', direction: 'toServer', states: ["session"], template: "/quit", pattern: /^\/quit$/s, fields: [], requirement: 'CMD-QUIT-1', schema: CommandsQuitSchema },
-    { type: 'rename', direction: 'toServer', states: ["session"], template: "/nick {nick}", pattern: /^\/nick (?<nick>.*)$/s, fields: ["nick"], requirement: 'CMD-NICK-1', schema: CommandsRenameSchema },
-    { type: 'userList', direction: 'toClient', states: ["session"], template: "Users: {nicks}", pattern: /^Users: (?<nicks>.*)$/s, fields: ["nicks"], requirement: 'CMD-USERS-1', schema: CommandsUserListSchema },
-    { type: 'noSuchUser', direction: 'toClient', states: ["session"], template: "No such user: {name}", pattern: /^No such user: (?<name>.*)$/s, fields: ["name"], requirement: 'CMD-MSG-1', schema: CommandsNoSuchUserSchema },
-    { type: 'renameRefused', direction: 'toClient', states: ["session"], template: "Nickname refused: {reason}", pattern: /^Nickname refused: (?<reason>.*)$/s, fields: ["reason"], requirement: 'CMD-NICK-1', schema: CommandsRenameRefusedSchema },
-    { type: 'renamed', direction: 'toClient', states: ["session"], template: "{old} is now known as {new}", pattern: /^(?<old>.*?) is now known as (?<new>.*)$/s, fields: ["old","new"], requirement: 'CMD-NICK-1', schema: CommandsRenamedSchema },
-    { type: 'private', direction: 'toClient', states: ["session"], template: "{from} -> {to}: {text}", pattern: /^(?<from>.*?) -> (?<to>.*?): (?<text>.*)$/s, fields: ["from","to","text"], requirement: 'CMD-MSG-1', schema: CommandsPrivateSchema },
-  ],
-} as const;

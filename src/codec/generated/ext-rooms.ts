@@ -77,19 +77,3 @@ export const RoomsMessageSchema = z.discriminatedUnion('type', [
 
 /** A message of the rooms extension profile. */
 export type RoomsMessage = z.infer<typeof RoomsMessageSchema>;
-
-/** The rooms extension profile as data: the message table in classification priority. */
-export const ROOMS_EXTENSION = {
-  name: "rooms",
-  dialect: "nick",
-  title: "Named rooms (/join, /rooms); the default room is the legacy room",
-  section: "14.4",
-  messages: [
-    { type: 'join', direction: 'toServer', states: ["session"], template: "/join {room}", pattern: /^\/join (?<room>.*)$/s, fields: ["room"], requirement: 'ROOM-JOIN-1', schema: RoomsJoinSchema },
-    { type: 'rooms', direction: 'toServer', states: ["session"], template: "/rooms", pattern: /^\/rooms$/s, fields: [], requirement: 'ROOM-LIST-1', schema: RoomsRoomsSchema },
-    { type: 'roomList', direction: 'toClient', states: ["session"], template: "Rooms: {list}", pattern: /^Rooms: (?<list>.*)$/s, fields: ["list"], requirement: 'ROOM-LIST-1', schema: RoomsRoomListSchema },
-    { type: 'badRoom', direction: 'toClient', states: ["session"], template: "Bad room name: {name}", pattern: /^Bad room name: (?<name>.*)$/s, fields: ["name"], requirement: 'ROOM-JOIN-1', schema: RoomsBadRoomSchema },
-    { type: 'roomJoined', direction: 'toClient', states: ["session"], template: "{nick} joined #{room}", pattern: /^(?<nick>.*?) joined #(?<room>.*)$/s, fields: ["nick","room"], requirement: 'ROOM-JOIN-1', schema: RoomsRoomJoinedSchema },
-    { type: 'roomLeft', direction: 'toClient', states: ["session"], template: "{nick} left #{room}", pattern: /^(?<nick>.*?) left #(?<room>.*)$/s, fields: ["nick","room"], requirement: 'ROOM-JOIN-1', schema: RoomsRoomLeftSchema },
-  ],
-} as const;

@@ -5,28 +5,4 @@ export * from './tilde.js';
 export * from './ext-admin.js';
 export * from './ext-commands.js';
 export * from './ext-rooms.js';
-
-import { NICK_DIALECT } from './nick.js';
-import { TILDE_DIALECT } from './tilde.js';
-import { ADMIN_EXTENSION } from './ext-admin.js';
-import { COMMANDS_EXTENSION } from './ext-commands.js';
-import { ROOMS_EXTENSION } from './ext-rooms.js';
-
-/** Every dialect, by name. */
-export const DIALECTS = {
-  nick: NICK_DIALECT,
-  tilde: TILDE_DIALECT,
-} as const;
-
-/** The name of a dialect. */
-export type DialectName = keyof typeof DIALECTS;
-
-/** Every extension profile (spec §14), by name. */
-export const EXTENSIONS = {
-  admin: ADMIN_EXTENSION,
-  commands: COMMANDS_EXTENSION,
-  rooms: ROOMS_EXTENSION,
-} as const;
-
-/** The name of an extension profile. */
-export type ExtensionName = keyof typeof EXTENSIONS;
+export * from './tables.js';

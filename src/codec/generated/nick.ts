@@ -113,24 +113,3 @@ export type NickJoined = z.infer<typeof NickJoinedSchema>;
 export type NickLeft = z.infer<typeof NickLeftSchema>;
 /** The `raw` message of the nick dialect. */
 export type NickRaw = z.infer<typeof NickRawSchema>;
-
-/** The nick dialect as data: defaults, limits and the message table in parsing priority. */
-export const NICK_DIALECT = {
-  name: "nick",
-  title: "NICK dialect (seeds 001, 002, 003, 004)",
-  section: "4",
-  encoding: "ascii",
-  defaults: {"host":"127.0.0.1","port":55555,"prompt":"NICK"},
-  variants: [{"name":"hii","description":"Seed 003's variant; only the prompt token and the port differ.","port":11826,"prompt":"Hii"}],
-  limits: {"recvBytes":1024,"messageMaxBytes":1024,"nicknameMaxBytes":32},
-  messages: [
-    { type: 'prompt', direction: 'toClient', states: ["handshake"], next: 'joining', template: "{token}", pattern: /^(?<token>.*)$/s, fields: ["token"], requirement: 'NICK-PROMPT-1', schema: NickPromptSchema },
-    { type: 'nickname', direction: 'toServer', states: ["handshake"], next: 'session', template: "{nick}", pattern: /^(?<nick>.*)$/s, fields: ["nick"], requirement: 'NICK-NICK-1', schema: NickNicknameSchema },
-    { type: 'refused', direction: 'toClient', states: ["joining"], next: undefined, template: "Refused: {reason}", pattern: /^Refused: (?<reason>.*)$/s, fields: ["reason"], requirement: 'NICK-NICK-3', schema: NickRefusedSchema },
-    { type: 'connected', direction: 'toClient', states: ["joining","session"], next: 'session', template: "Connected to server!", pattern: /^Connected to server!$/s, fields: [], requirement: 'NICK-JOIN-2', schema: NickConnectedSchema },
-    { type: 'chat', direction: 'both', states: ["joining","session"], next: undefined, template: "{nick}: {text}", pattern: /^(?<nick>.*?): (?<text>.*)$/s, fields: ["nick","text"], requirement: 'NICK-CHAT-1', schema: NickChatSchema },
-    { type: 'joined', direction: 'toClient', states: ["joining","session"], next: undefined, template: "{nick} joined!", pattern: /^(?<nick>.*) joined!$/s, fields: ["nick"], requirement: 'NICK-JOIN-1', schema: NickJoinedSchema },
-    { type: 'left', direction: 'toClient', states: ["joining","session"], next: undefined, template: "{nick} left!", pattern: /^(?<nick>.*) left!$/s, fields: ["nick"], requirement: 'NICK-LEAVE-1', schema: NickLeftSchema },
-    { type: 'raw', direction: 'both', states: ["joining","session"], next: undefined, template: "{body}", pattern: /^(?<body>.*)$/s, fields: ["body"], requirement: 'NICK-RELAY-1', schema: NickRawSchema },
-  ],
-} as const;

@@ -99,23 +99,3 @@ export type TildeRefused = z.infer<typeof TildeRefusedSchema>;
 export type TildeNotice = z.infer<typeof TildeNoticeSchema>;
 /** The `relay` message of the tilde dialect. */
 export type TildeRelay = z.infer<typeof TildeRelaySchema>;
-
-/** The tilde dialect as data: defaults, limits and the message table in parsing priority. */
-export const TILDE_DIALECT = {
-  name: "tilde",
-  title: "tilde dialect (seed 002)",
-  section: "5",
-  encoding: "utf-8",
-  defaults: {"host":"127.0.0.1","port":9999},
-  variants: [],
-  limits: {"recvBytes":2048,"messageMaxBytes":2048,"nicknameMaxBytes":32,"contentMaxBytes":2015},
-  messages: [
-    { type: 'username', direction: 'toServer', states: ["handshake"], next: 'session', template: "{user}", pattern: /^(?<user>.*)$/s, fields: ["user"], requirement: 'TILDE-USER-1', schema: TildeUsernameSchema },
-    { type: 'content', direction: 'toServer', states: ["session"], next: undefined, template: "{content}", pattern: /^(?<content>.*)$/s, fields: ["content"], requirement: 'TILDE-MSG-1', schema: TildeContentSchema },
-    { type: 'added', direction: 'toClient', states: ["session"], next: undefined, template: "SERVER~{user} added to the chat", pattern: /^SERVER~(?<user>.*) added to the chat$/s, fields: ["user"], requirement: 'TILDE-JOIN-1', schema: TildeAddedSchema },
-    { type: 'left', direction: 'toClient', states: ["session"], next: undefined, template: "SERVER~{user} left the chat", pattern: /^SERVER~(?<user>.*) left the chat$/s, fields: ["user"], requirement: 'TILDE-LEAVE-2', schema: TildeLeftSchema },
-    { type: 'refused', direction: 'toClient', states: ["session"], next: undefined, template: "SERVER~Refused: {reason}", pattern: /^SERVER~Refused: (?<reason>.*)$/s, fields: ["reason"], requirement: 'TILDE-USER-3', schema: TildeRefusedSchema },
-    { type: 'notice', direction: 'toClient', states: ["session"], next: undefined, template: "SERVER~{text}", pattern: /^SERVER~(?<text>.*)$/s, fields: ["text"], requirement: 'TILDE-RELAY-1', schema: TildeNoticeSchema },
-    { type: 'relay', direction: 'toClient', states: ["session"], next: undefined, template: "{user}~{text}", pattern: /^(?<user>.*?)~(?<text>.*)$/s, fields: ["user","text"], requirement: 'TILDE-RELAY-1', schema: TildeRelaySchema },
-  ],
-} as const;
