@@ -9,7 +9,7 @@
 import { escapeBytes } from '../../src/codec/index.js';
 import { firstInvalidUtf8 } from '../../src/codec/text.js';
 import { TILDE_CONTENT_MAX_BYTES } from '../../src/limits.js';
-import { processRunQueueWaitMs } from '../../src/processes/index.js';
+import { threadRunQueueWaitMs } from '../../src/processes/index.js';
 import type { Connection } from '../harness/connection.js';
 import { FloodWatch, paceFlood } from '../harness/flood.js';
 import { matchRelays } from '../harness/relays.js';
@@ -243,7 +243,7 @@ export async function flood(
   try {
     const write = new Uint8Array(FLOOD_WRITE_BYTES).fill(FLOOD_BYTE);
     const watches = watchers.map((w) => new FloodWatch(w.conn, { needle, byte: FLOOD_BYTE }));
-    const waitedBefore = processRunQueueWaitMs(process.pid) ?? 0;
+    const waitedBefore = threadRunQueueWaitMs(process.pid) ?? 0;
     const end = await paceFlood(flooder.conn, watches, {
       write: () => write,
       counted: (message) => message.length,
@@ -265,7 +265,7 @@ export async function flood(
       case 'time': {
         // Out of time: either the server took the flood slowly (throttling its input is fine, and
         // ends the flood as before) or this process was starved of CPU and sent too little.
-        const waited = (processRunQueueWaitMs(process.pid) ?? 0) - waitedBefore;
+        const waited = (threadRunQueueWaitMs(process.pid) ?? 0) - waitedBefore;
         return waited >= FLOOD_MAX_MS * FLOOD_STARVED_SHARE
           ? { kind: 'timed-out', bytes: end.written, waitedMs: waited }
           : { kind: 'bound', bytes: end.written };

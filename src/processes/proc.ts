@@ -270,9 +270,22 @@ export function processCpuTimeMs(pid: number): number | undefined {
  * idle one, where CPU time alone cannot.
  */
 export function processRunQueueWaitMs(pid: number): number | undefined {
+  return runQueueWaitMs(pid, undefined);
+}
+
+/**
+ * {@link processRunQueueWaitMs} of one thread: the process's main thread by default (its event loop
+ * in Node). A judge asks this of itself: the other threads (GC helpers, the libuv pool) wait for a
+ * CPU too when the machine is busy, and summed they can exceed the wall time of the judgement.
+ */
+export function threadRunQueueWaitMs(pid: number, tid = pid): number | undefined {
+  return runQueueWaitMs(pid, tid);
+}
+
+function runQueueWaitMs(pid: number, onlyTid: number | undefined): number | undefined {
   let tids: string[];
   try {
-    tids = readdirSync(`/proc/${pid}/task`);
+    tids = onlyTid === undefined ? readdirSync(`/proc/${pid}/task`) : [String(onlyTid)];
   } catch {
     return undefined;
   }

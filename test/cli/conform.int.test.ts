@@ -319,8 +319,10 @@ describe.concurrent('chatkit conform (subprocess)', { timeout: 90_000 }, () => {
     expect(code, stderr).toBe(3);
     const errors = stderr.split('\n').filter((l) => l.startsWith('chatkit conform'));
     expect(errors).toHaveLength(1);
+    // The evidence comes first, or (this file's server answered after the probe's first wait, on a
+    // loaded machine) after the account of both attempts.
     expect(errors[0]).toMatch(
-      /error PROBE_NO_DIALECT: .*speaks neither dialect: received "HELLO" \[connection ended: EOF\]/,
+      /error PROBE_NO_DIALECT: .*speaks neither dialect: (.* \()?received "HELLO" \[connection ended: EOF\]/,
     );
   });
 
