@@ -263,6 +263,22 @@ export function processCpuTimeMs(pid: number): number | undefined {
 }
 
 /**
+ * The machine's CPU pressure so far (`some total` of `/proc/pressure/cpu`, PSI): the time during
+ * which at least one runnable task waited for a CPU, in ms; undefined where the kernel has no PSI.
+ * The difference over a wait says how overloaded the machine was meanwhile, for every process on it:
+ * what a judge waiting on another program (a server it did not start) can know of that program's
+ * share of the CPUs.
+ */
+export function cpuPressureStallMs(): number | undefined {
+  try {
+    const some = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'latin1'));
+    return some === null ? undefined : Number(some[1]) / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Time a process's threads spent runnable but waiting for a CPU (the second field of each
  * `/proc/<pid>/task/<tid>/schedstat`), in ms; undefined if it is gone or the kernel keeps no
  * schedstats. A program that sleeps in a read accumulates almost none; one that wants the CPU on a

@@ -5,15 +5,16 @@
  *
  * @module
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { spawnOnFreePort, spawnTarget, type TargetHandle } from './spawn.js';
 
 /** The Python interpreter used for legacy targets; `CHATKIT_PYTHON` overrides it. */
 export const PYTHON_COMMAND = process.env.CHATKIT_PYTHON ?? 'python3';
 /** Deadline for asking {@link PYTHON_COMMAND} where its real executable is. */
-export const PYTHON_RESOLVE_TIMEOUT_MS = 10_000;
+export const PYTHON_RESOLVE_TIMEOUT_MS = 30_000;
 
 let resolvedPython: string | undefined;
+let resolving: Promise<string> | undefined;
 
 /**
  * The real interpreter behind {@link PYTHON_COMMAND} (`sys.executable`), resolved once. A wrapper such as a
@@ -25,6 +26,27 @@ export function pythonExecutable(): string {
       encoding: 'utf8',
       timeout: PYTHON_RESOLVE_TIMEOUT_MS,
     }).trim() || PYTHON_COMMAND;
+  return resolvedPython;
+}
+
+/**
+ * {@link pythonExecutable} without blocking the event loop (Python can take seconds to start on a
+ * loaded machine; a caller that serves sockets meanwhile must keep answering). Used to launch.
+ */
+export async function resolvePythonExecutable(): Promise<string> {
+  if (resolvedPython !== undefined) return resolvedPython;
+  // One question for every concurrent caller (a pyenv shim takes seconds to answer on a loaded machine).
+  resolving ??= new Promise<string>((resolve, reject) => {
+    execFile(
+      PYTHON_COMMAND,
+      ['-c', 'import sys; print(sys.executable)'],
+      { encoding: 'utf8', timeout: PYTHON_RESOLVE_TIMEOUT_MS },
+      (error, stdout) => (error ? reject(error) : resolve(stdout.trim() || PYTHON_COMMAND)),
+    );
+  }).finally(() => {
+    resolving = undefined;
+  });
+  resolvedPython = await resolving;
   return resolvedPython;
 }
 
@@ -40,21 +62,25 @@ export interface SpawnPythonServerOptions {
  * Runs `python3 <script> 127.0.0.1 <port>` on a fresh port and waits for its listener (retried once on a
  * new port, see {@link spawnOnFreePort}).
  */
-export function spawnPythonServer(scriptPath: string, opts: SpawnPythonServerOptions = {}): Promise<TargetHandle> {
+export async function spawnPythonServer(
+  scriptPath: string,
+  opts: SpawnPythonServerOptions = {},
+): Promise<TargetHandle> {
+  const python = await resolvePythonExecutable();
   return spawnOnFreePort({
-    command: (port) => [pythonExecutable(), scriptPath, '127.0.0.1', String(port), ...(opts.args ?? [])],
+    command: (port) => [python, scriptPath, '127.0.0.1', String(port), ...(opts.args ?? [])],
     ...(opts.env === undefined ? {} : { env: opts.env }),
     ...(opts.listenTimeoutMs === undefined ? {} : { listenTimeoutMs: opts.listenTimeoutMs }),
   });
 }
 
 /** Runs `python3 <script> <host> <port>` (a client of a peer the test plays); no listener to wait for. */
-export function spawnPythonClient(
+export async function spawnPythonClient(
   scriptPath: string,
   opts: { host?: string; port: number; env?: Readonly<Record<string, string>> },
 ): Promise<TargetHandle> {
   return spawnTarget({
-    command: [pythonExecutable(), scriptPath, opts.host ?? '127.0.0.1', String(opts.port)],
+    command: [await resolvePythonExecutable(), scriptPath, opts.host ?? '127.0.0.1', String(opts.port)],
     ...(opts.env === undefined ? {} : { env: opts.env }),
   });
 }

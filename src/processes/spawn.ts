@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { ChatkitError } from '../errors.js';
 import { freePortIn, type PortRange } from './ports.js';
@@ -207,15 +207,34 @@ function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
 }
 
 let containWorks: boolean | undefined;
+const containWanted = () => process.env.CHATKIT_CONTAIN !== '0' && process.platform === 'linux';
 
-/** Whether shell command lines can be run in a PID namespace of their own here (checked once). */
+/**
+ * Whether shell command lines can be run in a PID namespace of their own here (checked once).
+ * Blocks the thread while the check runs; {@link spawnTarget} uses {@link checkContainment} instead.
+ */
 export function containmentAvailable(): boolean {
-  if (process.env.CHATKIT_CONTAIN === '0' || process.platform !== 'linux') return false;
+  if (!containWanted()) return false;
   containWorks ??=
     spawnSync(CONTAIN_COMMAND[0]!, [...CONTAIN_COMMAND.slice(1), 'true'], {
       stdio: 'ignore',
       timeout: CONTAIN_PROBE_TIMEOUT_MS,
     }).status === 0;
+  return containWorks;
+}
+
+/**
+ * {@link containmentAvailable} without blocking the event loop: on a loaded machine the check's
+ * process can take seconds to start, and a caller that also serves sockets (a test's in-process
+ * server) must not stop answering meanwhile (a 6 s stall failed the probe of such a server).
+ */
+export async function checkContainment(): Promise<boolean> {
+  if (!containWanted()) return false;
+  containWorks ??= await new Promise<boolean>((resolve) => {
+    execFile(CONTAIN_COMMAND[0]!, [...CONTAIN_COMMAND.slice(1), 'true'], { timeout: CONTAIN_PROBE_TIMEOUT_MS }, (error) =>
+      resolve(error === null),
+    );
+  });
   return containWorks;
 }
 
@@ -278,7 +297,7 @@ export async function pollUntil(
  * rejects with `TARGET_EXITED` or `TARGET_NEVER_LISTENED`, carrying the captured output.
  */
 export async function spawnTarget(opts: SpawnTargetOptions): Promise<TargetHandle> {
-  const contained = typeof opts.command === 'string' && containmentAvailable();
+  const contained = typeof opts.command === 'string' && (await checkContainment());
   const [file, ...args] =
     typeof opts.command === 'string'
       ? contained

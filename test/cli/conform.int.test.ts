@@ -386,7 +386,8 @@ describe.concurrent('chatkit conform (subprocess)', { timeout: 90_000 }, () => {
       env: { NO_COLOR: '1' },
     });
     onTestFinished(() => conform.stop());
-    await conform.waitForOutput('stdout', (out) => /\[ *1\/\d+\]/.test(out), { timeoutMs: 15_000 });
+    // The first verdict needs a Python start and one case: 15 s was short at a load of 16 on 2 cores.
+    await conform.waitForOutput('stdout', (out) => /\[ *1\/\d+\]/.test(out), { timeoutMs: 40_000 });
     process.kill(conform.pid, 'SIGINT');
     const exit = await Promise.race([
       conform.exited,
