@@ -94,6 +94,8 @@ export interface Cell {
   rssPeak: number;
   serverCpu: number;
   generatorCpu: number;
+  /** Threads `chatkit bench` read the members with (`--workers`); 1 for the C generator. */
+  generatorThreads: number;
   background: number;
   membersLost: number;
   /** Server CPU time per delivery in the measured window, ns: the stable figure on a shared machine. */
@@ -145,6 +147,7 @@ export function cell(
     rssPeak: m((r) => r.server?.rssPeakBytes),
     serverCpu: m((r) => r.server?.cpuPercent),
     generatorCpu: m((r) => r.generator.cpuPercent),
+    generatorThreads: m((r) => r.generator.workers ?? 1),
     background: median(runs.map((r) => r.background)),
     membersLost: m((r) => r.membersLost),
     cpuNs: m((r) =>
@@ -198,7 +201,7 @@ function configTable(results: MatrixResults, members: number, mode: Mode): strin
     }
     const failed = c.failed > 0 ? ` (${c.failed} of ${c.runs} runs failed)` : '';
     rows.push(
-      `| ${s.label}${failed} | ${fmtNs(c.cpuNs)} | ${Math.round(c.joined)}/${members} | ${formatMs(c.joinMs)} | ${formatCount(c.perSecond)} | ${formatMs(c.p50)} | ${formatMs(c.p90)} | ${formatMs(c.p99)} | ${formatMs(c.max)} | ${Math.round(c.lost)}${c.lost > 0 ? ` of ${formatCount(c.expected)}` : ''} | ${formatBytes(c.rssAfterJoin)} / ${formatBytes(c.rssPeak)} | ${fmtPercent(c.serverCpu)} | ${fmtPercent(c.generatorCpu)}${c.generatorCpu > GENERATOR_BOTTLENECK_PERCENT ? ' ⚠ the generator was the bottleneck: the figure is a lower bound' : ''} | ${fmtPercent(c.background)} | ${GENERATOR_LABEL[generator]} |`,
+      `| ${s.label}${failed} | ${fmtNs(c.cpuNs)} | ${Math.round(c.joined)}/${members} | ${formatMs(c.joinMs)} | ${formatCount(c.perSecond)} | ${formatMs(c.p50)} | ${formatMs(c.p90)} | ${formatMs(c.p99)} | ${formatMs(c.max)} | ${Math.round(c.lost)}${c.lost > 0 ? ` of ${formatCount(c.expected)}` : ''} | ${formatBytes(c.rssAfterJoin)} / ${formatBytes(c.rssPeak)} | ${fmtPercent(c.serverCpu)} | ${fmtPercent(c.generatorCpu)}${c.generatorCpu / c.generatorThreads > GENERATOR_BOTTLENECK_PERCENT ? ' ⚠ the generator was the bottleneck: the figure is a lower bound' : ''} | ${fmtPercent(c.background)} | ${GENERATOR_LABEL[generator]}${c.generatorThreads > 1 ? `, ${c.generatorThreads} threads` : ''} |`,
     );
   }
   return rows.join('\n');

@@ -12,8 +12,8 @@ import {
   DEFAULT_JOIN_CONCURRENCY,
   DEFAULT_JOIN_TIMEOUT_MS,
   DEFAULT_MESSAGE_BYTES,
-  runBench,
 } from '../../src/bench/loadgen.js';
+import { defaultWorkers, MEMBERS_PER_WORKER, runBenchThreads } from '../../src/bench/bench-threads.js';
 import { formatBenchSummary, formatProgress } from '../../src/bench/render.js';
 import type { BenchResult } from '../../src/bench/result.js';
 import { ChatkitCommand } from '../base.js';
@@ -57,6 +57,10 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
       description: 'spawn the reference server and measure it, 1000 clients, 100 senders at 5 msg/s for 10 s',
       command:
         '<%= config.bin %> bench --dialect tilde --spawn "chatkit serve --dialect tilde --port {port}" --clients 1000 --senders 100 --rate 5 --duration 10',
+    },
+    {
+      description: '10,000 members read by 2 threads, against a server already running',
+      command: '<%= config.bin %> bench --target 127.0.0.1:55555 --dialect nick --clients 10000 --workers 2',
     },
     {
       description: 'ncat in chat mode, JSON for machines',
@@ -109,6 +113,10 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
     ),
     timeout: seconds(`hard bound on the whole run [default: ${DEFAULT_DEADLINE_MS / 1000}]`),
     pid: intFlag("the server's pid, for its RSS and CPU (summed over its process group if it leads one)", 1),
+    workers: intFlag(
+      `threads the members are spread over [default: one per core, at most one per ${MEMBERS_PER_WORKER} clients]`,
+      1,
+    ),
     spawn: Flags.string({
       description:
         'start the server with this shell command ({port} is replaced), wait until it listens, measure it, stop it',
@@ -167,14 +175,15 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
     const live = !this.jsonEnabled() && process.stderr.isTTY === true;
     let result: BenchResult;
     try {
-      result = await runBench({
+      const clients = flags.clients ?? 100;
+      result = await runBenchThreads({
         host,
         port,
         ...(nodes === undefined ? {} : { nodes }),
         dialect: flags.dialect,
         ...(flags.prompt === undefined ? {} : { prompt: flags.prompt }),
-        clients: flags.clients ?? 100,
-        senders: Math.min(flags.senders ?? 10, flags.clients ?? 100),
+        clients,
+        senders: Math.min(flags.senders ?? 10, clients),
         ...(flags.duration === undefined
           ? { messagesPerSender: flags.messages ?? 100 }
           : { durationMs: Math.round(flags.duration * 1000) }),
@@ -193,7 +202,7 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
         ...(live
           ? { onProgress: (p: BenchProgress) => process.stderr.write(`${CLEAR_LINE}${formatProgress(p)}`) }
           : {}),
-      });
+      }, flags.workers ?? defaultWorkers(clients));
     } catch (error) {
       if (error instanceof BenchError) {
         this.fail(error.code, error.message, error.code === 'BENCH_BAD_OPTION' ? EXIT_USAGE : EXIT_NO_RUN);

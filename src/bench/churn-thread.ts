@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Worker } from 'node:worker_threads';
+import { startThread } from './thread-entry.js';
 import type { ChurnOptions, ChurnProgress, ChurnReport } from './churn.js';
 import type { PeerTarget } from './hostile.js';
 
@@ -34,24 +34,9 @@ export interface ChurnThread {
   terminate(): Promise<void>;
 }
 
-/**
- * The worker for `churn-worker` next to this file. Compiled (`dist/`), it is plain JavaScript; run
- * from the TypeScript sources (the soak script under tsx, the tests under vitest), a worker on Node
- * 20 does not inherit the parent's loader, so it loads the entry through tsx's `tsImport` (tsx is a
- * dev dependency, as running from sources is).
- */
-function churnWorker(data: ChurnThreadData): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSources ? './churn-worker.ts' : './churn-worker.js', import.meta.url);
-  if (!fromSources) return new Worker(entry, { workerData: data });
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)}))`;
-  return new Worker(code, { eval: true, workerData: data });
-}
-
 /** Starts a churn thread and waits (at most `waitMs`) until it is ready to start its schedule. */
 export function startChurnThread(data: ChurnThreadData, waitMs: number): Promise<ChurnThread> {
-  const worker = churnWorker(data);
+  const worker = startThread('churn-worker', data);
   let progress: ChurnProgress = { planned: 0, attempted: 0, joined: 0, missed: 0 };
   let report: ((r: ChurnReport) => void) | undefined;
   let failed: ((e: Error) => void) | undefined;

@@ -28,7 +28,7 @@ import { type NodeAddress, roundRobin } from '../nodes.js';
 import { ensureOpenFileLimit, isGroupLeader, ProcessSampler, type ProcSample } from '../processes/index.js';
 import { BENCH_RESULT_SCHEMA, type BenchResult, type LatencyFigures } from './result.js';
 import { StreamScanner } from './scanner.js';
-import { Histogram } from './stats.js';
+import { Histogram, type HistogramSnapshot } from './stats.js';
 import {
   MAX_SENDERS,
   MAX_SEQUENCE,
@@ -71,7 +71,9 @@ export const RECEIVE_BUFFER_BYTES = 256 * 1024;
 /** Messages a full-speed sender writes in one turn before the others get theirs. */
 const BURST = 8;
 /** Descriptors the process needs besides the clients (stdio, the event loop, a spawned target's pipes). */
-const SPARE_DESCRIPTORS = 64;
+export const SPARE_DESCRIPTORS = 64;
+/** The phases of a run, in order. */
+export const BENCH_PHASES = ['join', 'settle', 'send', 'drain', 'done'] as const;
 
 /** What to run. */
 export interface BenchOptions {
@@ -117,11 +119,52 @@ export interface BenchOptions {
   spawned?: string;
   /** Called on every tick with the state of the run. */
   onProgress?: (progress: BenchProgress) => void;
+  /**
+   * Set when this run is one thread's share of a larger run (`--workers`, see ./bench-threads.ts):
+   * its members are `clients`, its senders are `senders`, and it starts sending when every share
+   * has joined.
+   */
+  shard?: ShardLink;
+}
+
+/** What ties one thread's share of a run to the others (./bench-threads.ts builds it). */
+export interface ShardLink {
+  /** This share's number (part of its members' names, so that names are unique across shares). */
+  readonly index: number;
+  /** The whole run's token salt and name tag: every share accepts every share's tokens. */
+  readonly salt: number;
+  readonly runTag: string;
+  /** The whole run's epoch, as `performance.timeOrigin + performance.now()` of the thread that set it. */
+  readonly epochMs: number;
+  /** The whole run's index of this share's first sender. */
+  readonly senderBase: number;
+  /** Messages sent so far by each sender of the whole run (shared memory: written by its own share only). */
+  readonly sent: Int32Array;
+  /** Reports this share joined (and settled); resolves when every share has, to start sending. */
+  ready(joined: number): Promise<void>;
+  /** Reports this share's senders done; resolves once every share's are. */
+  sendersDone(): Promise<void>;
+  /** The share's raw figures, for the merge; called once, just before the share's result is returned. */
+  report(raw: ShardRaw): void;
+}
+
+/** A share's figures that its result only holds summarized (merged across shares by ./bench-threads.ts). */
+export interface ShardRaw {
+  readonly joinLatency: HistogramSnapshot;
+  readonly latency: HistogramSnapshot;
+  /** On the shared epoch, in ms. */
+  readonly joinStartMs: number;
+  readonly joinEndMs: number;
+  readonly sendStartedMs: number;
+  readonly sendEndedMs: number;
+  readonly lastDeliveryMs: number;
+  /** The end of the measured window (the last delivery when the drain idled at its end). */
+  readonly windowEndMs: number;
 }
 
 /** A snapshot for live display. */
 export interface BenchProgress {
-  phase: 'join' | 'settle' | 'send' | 'drain' | 'done';
+  phase: (typeof BENCH_PHASES)[number];
   elapsedMs: number;
   clients: number;
   joined: number;
@@ -172,7 +215,21 @@ interface Sender {
 const microsSince = (epoch: number) => Math.round((performance.now() - epoch) * 1000);
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-function latency(h: Histogram): LatencyFigures {
+/**
+ * A run's identity: the token salt and the members' name tag, random per run so that tokens and
+ * names of another run on the same server are not counted as ours.
+ */
+export function runIdentity(): { salt: number; runTag: string } {
+  return {
+    salt: Math.floor(Math.random() * 0x1000),
+    runTag: Math.floor(Math.random() * 36 ** 3)
+      .toString(36)
+      .padStart(3, '0'),
+  };
+}
+
+/** A histogram of microseconds as the result's figures in ms. */
+export function latency(h: Histogram): LatencyFigures {
   const toMs = (us: number) => round3(us / 1000);
   return {
     samples: h.count,
@@ -217,12 +274,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const warnings: string[] = [];
   const fileLimit = ensureOpenFileLimit(o.clients + SPARE_DESCRIPTORS);
   if (fileLimit.warning) warnings.push(fileLimit.warning);
-  // Random per run: tokens and names of another run on the same server are not counted as ours.
-  const salt = Math.floor(Math.random() * 0x1000);
-  const runTag = Math.floor(Math.random() * 36 ** 3)
-    .toString(36)
-    .padStart(3, '0');
-  const nameOf = (i: number) => `b${runTag}${i.toString(36)}`;
+  const shard = o.shard;
+  const { salt, runTag } = shard ?? runIdentity();
+  const namePrefix = shard === undefined ? `b${runTag}` : `b${runTag}${shard.index.toString(36)}x`;
+  const nameOf = (i: number) => `${namePrefix}${i.toString(36)}`;
   // The layout must fit the longest name before anything connects (throws a RangeError otherwise).
   try {
     tokenOffsets({ prefix: spec.prefix(nameOf(o.clients - 1)), suffix: spec.suffix, size: o.size });
@@ -230,7 +285,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     throw new BenchError('BENCH_BAD_OPTION', (error as Error).message);
   }
 
-  const epoch = performance.now();
+  // A share measures on the whole run's clock: a token stamped in one thread is read in another.
+  const epoch = shard === undefined ? performance.now() : shard.epochMs - performance.timeOrigin;
   const elapsed = () => performance.now() - epoch;
   const group = o.pid === undefined ? false : (o.pidGroup ?? isGroupLeader(o.pid));
   let rssPeak: number | undefined;
@@ -253,10 +309,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   let membersLost = 0;
   let lastByteAtUs = 0;
 
-  // Delivery accounting, sized once the members are known.
+  // Delivery accounting, sized once the members are known. Senders are numbered over the whole
+  // run (a share's from `senderBase`); `sentBySender` is shared memory when the run has shares.
   let senderCount = 0;
+  const senderBase = shard?.senderBase ?? 0;
+  let allSenders = 0;
   let lastSeq = new Int32Array(0);
-  let sentBySender = new Int32Array(0);
+  let sentBySender: Int32Array<ArrayBufferLike> = new Int32Array(0);
   let sent = 0;
   let expected = 0;
   let seen = 0;
@@ -290,12 +349,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const receiveBuffer = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES);
   const lazyJoinReads = (o.joinReads ?? 'lazy') === 'lazy';
   const onToken = (member: number, sender: number, seq: number, timeUs: number) => {
-    if (sender >= senderCount || seq >= sentBySender[sender]!) return; // not (yet) ours: damaged
-    const k = member * senderCount + sender;
+    if (sender >= allSenders || seq >= Atomics.load(sentBySender, sender)) return; // not (yet) ours: damaged
+    const k = member * allSenders + sender;
     if (seq <= lastSeq[k]!) return; // the message's second token copy
     lastSeq[k] = seq;
     seen++;
-    if (o.nodes !== undefined && nodeOf.get(members[member]!) !== nodeOf.get(members[sender]!)) crossNode++;
+    if (o.nodes !== undefined && nodeOf.get(members[member]!) !== nodeOf.get(members[sender - senderBase]!)) crossNode++;
     latencyHist.record(nowUs - timeUs);
     lastDeliveryUs = nowUs;
     if (seen === expected && phase === 'drain') finish('complete');
@@ -512,7 +571,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       return true;
     });
     rssAfterJoin = sample()?.rssBytes;
-    if (endedBy === undefined && members.length === 0) endedBy = 'no-members';
+    // Every share starts sending at once (a share without members still takes part, with none).
+    // Its accounting is ready first: the other shares' first relays may come before its own 'go'.
+    if (shard !== undefined) {
+      countDeliveries();
+      await shard.ready(members.length);
+    }
+    if (endedBy === undefined && members.length === 0 && shard === undefined) endedBy = 'no-members';
     if (endedBy === undefined) await measure();
   } finally {
     clearInterval(ticker);
@@ -523,10 +588,17 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   }
 
   // ---- sending and draining ---------------------------------------------------------------------
-  async function measure(): Promise<void> {
+  /** Sizes the delivery accounting, once the members are known. */
+  function countDeliveries(): void {
+    if (lastSeq.length > 0) return;
     senderCount = Math.min(o.senders, members.length);
-    lastSeq = new Int32Array(members.length * senderCount).fill(-1);
-    sentBySender = new Int32Array(senderCount);
+    sentBySender = shard?.sent ?? new Int32Array(senderCount);
+    allSenders = sentBySender.length;
+    lastSeq = new Int32Array(members.length * allSenders).fill(-1);
+  }
+
+  async function measure(): Promise<void> {
+    countDeliveries();
     const recipients = spec.echoesToSender ? members.length : members.length - 1;
     const senders: Sender[] = members.slice(0, senderCount).map((client, index) => {
       const layout = { prefix: spec.prefix(client.name), suffix: spec.suffix, size: o.size };
@@ -556,11 +628,17 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     };
     const writeOne = (s: Sender): boolean => {
       const timeUs = microsSince(epoch);
-      const bytes = stampMessage(s.template, s.offsets, { sender: s.index, seq: s.next, timeUs }, salt);
+      const bytes = stampMessage(
+        s.template,
+        s.offsets,
+        { sender: senderBase + s.index, seq: s.next, timeUs },
+        salt,
+      );
       s.next++;
-      sentBySender[s.index] = s.next;
+      // Before the write: a share that reads the relay first must find it counted.
+      Atomics.store(sentBySender, senderBase + s.index, s.next);
       sent++;
-      expected += recipients;
+      if (shard === undefined) expected += recipients;
       return s.client.socket.write(bytes);
     };
 
@@ -615,6 +693,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     await waitUntil(() => active.size === 0);
     if (pacer) clearInterval(pacer);
     sendEndedAt = elapsed();
+    if (shard !== undefined) {
+      // Every share's messages come to this share's members: known once every share has sent.
+      await shard.sendersDone();
+      let total = 0;
+      for (let i = 0; i < allSenders; i++) total += Atomics.load(sentBySender, i);
+      expected = total * members.length - (spec.echoesToSender ? 0 : sent);
+    }
     phase = 'drain';
     drainStartedAt = sendEndedAt;
     lastProgressAt = drainStartedAt;
@@ -661,6 +746,16 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       `the generator was the bottleneck (${Math.round((genCpuMs / windowMs) * 100)} % of its core): the figure is a lower bound`,
     );
   }
+  shard?.report({
+    joinLatency: joinLatency.snapshot(),
+    latency: latencyHist.snapshot(),
+    joinStartMs: joinStart,
+    joinEndMs: joinEnd || elapsed(),
+    sendStartedMs: sendStartedAt,
+    sendEndedMs: sendEndedAt,
+    lastDeliveryMs: lastDeliveryUs / 1000,
+    windowEndMs: endAt,
+  });
   return {
     schema: BENCH_RESULT_SCHEMA,
     target: {

@@ -79,7 +79,7 @@ export function formatBenchSummary(
     );
   }
   lines.push(
-    `generator   CPU ${formatMs(r.generator.joinCpuMs)} while joining, ${r.generator.cpuPercent} % of a core while measured, RSS ${formatBytes(r.generator.rssBytes)}`,
+    `generator   CPU ${formatMs(r.generator.joinCpuMs)} while joining, ${r.generator.cpuPercent} % of a core while measured${(r.generator.workers ?? 1) > 1 ? ` (${r.generator.workers} threads)` : ''}, RSS ${formatBytes(r.generator.rssBytes)}`,
   );
   lines.push(`ended       ${r.endedBy} after ${formatMs(r.durationMs)}`);
   for (const w of r.warnings) lines.push(paint('yellow', `warning     ${w}`));

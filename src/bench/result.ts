@@ -108,6 +108,8 @@ export const benchResultSchema = z.strictObject({
   generator: z.strictObject({
     /** Which generator measured the run: `chatkit bench`, or the yardstick `bench/c/loadgen.c`. */
     program: z.string().optional(),
+    /** Worker threads the members were spread over (`--workers`); absent for one thread. */
+    workers: z.number().int().positive().optional(),
     /** CPU time spent while the clients joined, ms. */
     joinCpuMs: ms,
     /** CPU time spent during the measured window, ms. */

@@ -35,6 +35,15 @@ export function bucketRange(bucket: number): { low: number; high: number } {
   return { low, high: low + 2 ** shift - 1 };
 }
 
+/** A {@link Histogram}'s samples as plain data. */
+export interface HistogramSnapshot {
+  readonly counts: Float64Array;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+}
+
 /**
  * A histogram of non-negative integers (chatkit records microseconds). Percentiles are
  * nearest-rank: the `p`-th percentile is the smallest recorded value such that at least `p` % of
@@ -88,6 +97,22 @@ export class Histogram {
       if (seen >= rank) return Math.min(this.#max, Math.max(this.min, bucketRange(bucket).high));
     }
     return this.#max;
+  }
+
+  /** The samples as plain data (to cross a thread: a class instance does not survive structured clone). */
+  snapshot(): HistogramSnapshot {
+    return { counts: this.#counts.slice(), count: this.#count, sum: this.#sum, min: this.#min, max: this.#max };
+  }
+
+  /** A histogram holding a {@link snapshot}'s samples. */
+  static fromSnapshot(s: HistogramSnapshot): Histogram {
+    const h = new Histogram();
+    h.#counts.set(s.counts);
+    h.#count = s.count;
+    h.#sum = s.sum;
+    h.#min = s.min;
+    h.#max = s.max;
+    return h;
   }
 
   /** Adds another histogram's samples to this one. */

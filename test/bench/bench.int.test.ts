@@ -64,6 +64,51 @@ describe('chatkit bench (subprocess)', () => {
     expect(result.server?.rssPeakBytes).toBeGreaterThan(0);
   });
 
+  it('--workers 2: the members of one run read by two threads, every message counted once', async () => {
+    const result = await bench([
+      '--dialect',
+      'nick',
+      '--spawn',
+      `exec ${process.execPath} ${CHATKIT} serve --port {port} > /dev/null`,
+      '--clients',
+      '40',
+      '--senders',
+      '6',
+      '--messages',
+      '20',
+      '--workers',
+      '2',
+      '--timeout',
+      '50',
+    ]);
+    // Each thread's members get both threads' messages: 6 senders x 20 messages to all 40 members.
+    expectComplete(result, 40, 6 * 20);
+    expect(result.generator.workers).toBe(2);
+    expect(result.deliveries.damagedTokens).toBe(0);
+    expect(result.server?.cpuMs).not.toBeNull();
+  });
+
+  it('--workers 3 with shares of unequal size (31 clients, 5 senders), tilde', async () => {
+    const result = await bench([
+      '--dialect',
+      'tilde',
+      '--spawn',
+      `exec ${process.execPath} ${CHATKIT} serve --dialect tilde --port {port} > /dev/null`,
+      '--clients',
+      '31',
+      '--senders',
+      '5',
+      '--messages',
+      '15',
+      '--workers',
+      '3',
+      '--timeout',
+      '50',
+    ]);
+    expectComplete(result, 31, 5 * 15);
+    expect(result.generator.workers).toBe(3);
+  });
+
   it("measures the seeds' tilde server it spawns", async () => {
     const script = join(PYTHON_TARGETS_DIR, 'tilde_server.py');
     const result = await bench([
