@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parseTokenAt, TOKEN_BYTES, TOKEN_MARK, type TokenSlot } from './token.js';
+import { parseTokenAt, TOKEN_BYTES, TOKEN_MARK, tokenIdAt, type TokenSlot } from './token.js';
 
 /** Receives every whole token found, in stream order. */
 export type TokenHandler = (sender: number, seq: number, timeUs: number) => void;
@@ -26,6 +26,8 @@ export class StreamScanner {
   damaged = 0;
   /** Tokens found. */
   found = 0;
+  /** Sender and sequence of the last whole token ({@link tokenIdAt}), -1 before the first. */
+  #lastId = -1;
 
   /** A scanner that calls `onToken` for each token of the run whose salt is `salt`. */
   constructor(onToken: TokenHandler, salt = 0) {
@@ -83,8 +85,13 @@ export class StreamScanner {
   }
 
   #tryAt(bytes: Uint8Array, at: number): boolean {
+    // A message carries its token twice: the copy of the token just found is passed over on its
+    // sender and sequence digits alone (half the tokens, without the parse, check and handler).
+    const id = tokenIdAt(bytes, at);
+    if (id !== -1 && id === this.#lastId) return true;
     const slot = this.#slot;
     if (parseTokenAt(bytes, at, slot, this.#salt)) {
+      this.#lastId = id;
       this.found++;
       this.#onToken(slot.sender, slot.seq, slot.timeUs);
       return true;

@@ -103,6 +103,21 @@ export interface TokenSlot {
 }
 
 /**
+ * The sender and sequence digits of the token at `at` as one number (sender × 2^24 + seq), or -1
+ * when a digit is out of range. Not checked: equal ids say two tokens name the same message, not
+ * that either is whole.
+ */
+export function tokenIdAt(bytes: Uint8Array, at: number): number {
+  let id = 0;
+  for (let i = 1; i < 8; i++) {
+    const d = bytes[at + i]! - DIGIT_BASE;
+    if (d >>> 0 > 63) return -1;
+    id = id * 64 + d;
+  }
+  return id;
+}
+
+/**
  * Parses the 16 bytes at `at` (which the caller checked are there and start with `#`) into `out`.
  * Returns false, leaving `out` unspecified, when a byte is outside the alphabet or the check fails.
  */
