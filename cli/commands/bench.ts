@@ -13,7 +13,12 @@ import {
   DEFAULT_JOIN_TIMEOUT_MS,
   DEFAULT_MESSAGE_BYTES,
 } from '../../src/bench/loadgen.js';
-import { defaultWorkers, MEMBERS_PER_WORKER, runBenchThreads } from '../../src/bench/bench-threads.js';
+import {
+  defaultWorkers,
+  MEMBERS_PER_WORKER,
+  ONE_THREAD_DELIVERIES_PER_SECOND,
+  runBenchThreads,
+} from '../../src/bench/bench-threads.js';
 import { formatBenchSummary, formatProgress } from '../../src/bench/render.js';
 import type { BenchResult } from '../../src/bench/result.js';
 import { ChatkitCommand } from '../base.js';
@@ -114,7 +119,7 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
     timeout: seconds(`hard bound on the whole run [default: ${DEFAULT_DEADLINE_MS / 1000}]`),
     pid: intFlag("the server's pid, for its RSS and CPU (summed over its process group if it leads one)", 1),
     workers: intFlag(
-      `threads the members are spread over [default: one per core, at most one per ${MEMBERS_PER_WORKER} clients]`,
+      `threads the members are spread over [default: one per core, at most one per ${MEMBERS_PER_WORKER} clients; one for a paced run below ${ONE_THREAD_DELIVERIES_PER_SECOND / 1e6} M deliveries/s]`,
       1,
     ),
     spawn: Flags.string({
@@ -202,7 +207,7 @@ Exit codes: 0 the run took place (read "lost" in the report), 1 it could not (no
         ...(live
           ? { onProgress: (p: BenchProgress) => process.stderr.write(`${CLEAR_LINE}${formatProgress(p)}`) }
           : {}),
-      }, flags.workers ?? defaultWorkers(clients));
+      }, flags.workers ?? defaultWorkers({ clients, senders: Math.min(flags.senders ?? 10, clients), rate: flags.rate ?? 0 }));
     } catch (error) {
       if (error instanceof BenchError) {
         this.fail(error.code, error.message, error.code === 'BENCH_BAD_OPTION' ? EXIT_USAGE : EXIT_NO_RUN);

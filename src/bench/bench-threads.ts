@@ -33,14 +33,23 @@ export const MEMBERS_PER_WORKER = 500;
 /** Beyond the run's own deadline, how long this thread waits for the shares' results before it ends them. */
 const SHARE_RESULT_GRACE_MS = 30_000;
 
+/** Planned deliveries per second that one thread reads with room to spare (paced runs below it get one). */
+export const ONE_THREAD_DELIVERIES_PER_SECOND = 2_000_000;
+
 /**
- * The default number of workers for a run of `clients` members: one per core, and none beyond one
- * per {@link MEMBERS_PER_WORKER} members. On 2 cores, against a relay on the same machine, 2 threads
- * measured 1.1-1.2x the deliveries/s of one at 1000 members, although they share the cores with the
- * server: reading, not the server, was the limit.
+ * The default number of workers: one per core, but none beyond one per {@link MEMBERS_PER_WORKER}
+ * members, and one for a paced run that plans fewer than {@link ONE_THREAD_DELIVERIES_PER_SECOND}
+ * deliveries/s. On 2 cores, against a relay on the same machine, 2 threads measured 1.1-1.2x the
+ * deliveries/s of one at 1000 members at full speed; on a paced run, where one thread keeps up,
+ * the second only took CPU from the server (the reference's p99 at 1000 members went from within
+ * 1.5x the C relay's to 1.9x).
  */
-export function defaultWorkers(clients: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.min(cores, Math.floor(clients / MEMBERS_PER_WORKER)));
+export function defaultWorkers(
+  run: { clients: number; senders: number; rate: number },
+  cores = availableParallelism(),
+): number {
+  if (run.rate > 0 && run.clients * run.senders * run.rate < ONE_THREAD_DELIVERIES_PER_SECOND) return 1;
+  return Math.max(1, Math.min(cores, Math.floor(run.clients / MEMBERS_PER_WORKER)));
 }
 
 /** What a share's thread gets as `workerData`. */
@@ -119,6 +128,8 @@ export async function runBenchThreads(o: BenchOptions, workers: number): Promise
   const ready = new Set<number>();
   const sendersDone = new Set<number>();
   const results: { result: BenchResult; raw: ShardRaw }[] = [];
+  let allSent = false;
+  const finished = new Set<number>();
   const ticker = setInterval(() => {
     const s = sample();
     const known = progress.filter((p): p is BenchProgress => p !== undefined);
@@ -161,8 +172,8 @@ export async function runBenchThreads(o: BenchOptions, workers: number): Promise
           genAtGo = process.cpuUsage();
           for (const t of threads) t.postMessage({ type: 'go' } satisfies ShareOrder);
         }
-        if (sendersDone.size === n) {
-          sendersDone.add(-1);
+        if (sendersDone.size === n && !allSent) {
+          allSent = true;
           for (const t of threads) t.postMessage({ type: 'all-sent' } satisfies ShareOrder);
         }
         if (results.length === n) {
@@ -176,6 +187,7 @@ export async function runBenchThreads(o: BenchOptions, workers: number): Promise
           else if (m.type === 'senders-done') sendersDone.add(i);
           else if (m.type === 'progress') progress[i] = m.progress;
           else if (m.type === 'result') {
+            finished.add(i);
             results.push({ result: m.result, raw: m.raw });
             ready.add(i);
             sendersDone.add(i);
@@ -190,6 +202,11 @@ export async function runBenchThreads(o: BenchOptions, workers: number): Promise
           advance();
         });
         thread.on('error', fail);
+        thread.on('exit', () => {
+          if (!finished.has(i)) {
+            fail(new Error(`bench thread ${i} ended before its result`));
+          }
+        });
       });
     });
   } finally {
