@@ -125,15 +125,32 @@ describe('StreamScanner', () => {
 });
 
 describe('StreamScanner and a message’s two token copies', () => {
-  it('reports a token repeated byte for byte (the second copy) like any other, whole or split', () => {
+  it('reports a message once although its token comes twice (the second copy is passed over), whole or split', () => {
     const token = formatToken({ sender: 3, seq: 9, timeUs: 12345 });
     const bytes = latin1(`x: ${token}--------${token}${formatToken({ sender: 4, seq: 1, timeUs: 7 })}`);
     const whole = scan([bytes]);
     expect(whole.tokens).toEqual([
       { sender: 3, seq: 9, timeUs: 12345 },
-      { sender: 3, seq: 9, timeUs: 12345 },
       { sender: 4, seq: 1, timeUs: 7 },
     ]);
+    expect(whole.damaged).toBe(0);
     expect(scan(Array.from(bytes, (b) => Uint8Array.of(b)))).toEqual(whole);
+  });
+
+  it('still reports a message whose first copy is damaged, from its second', () => {
+    const token = formatToken({ sender: 3, seq: 9, timeUs: 12345 });
+    const damaged = `${token.slice(0, 8)}??${token.slice(10)}`;
+    const found = scan([latin1(`x: ${damaged}--------${token}`)]);
+    expect(found.tokens).toEqual([{ sender: 3, seq: 9, timeUs: 12345 }]);
+    expect(found.damaged).toBe(1);
+  });
+
+  it('reports the next message of the same sender (another sequence number)', () => {
+    const first = formatToken({ sender: 3, seq: 9, timeUs: 1 });
+    const next = formatToken({ sender: 3, seq: 10, timeUs: 2 });
+    expect(scan([latin1(`${first}-${first}-${next}-${next}`)]).tokens).toEqual([
+      { sender: 3, seq: 9, timeUs: 1 },
+      { sender: 3, seq: 10, timeUs: 2 },
+    ]);
   });
 });
