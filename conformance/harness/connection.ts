@@ -194,7 +194,10 @@ export function recordSocket(socket: Socket, label: string): Connection {
   const stream = (): Uint8Array => streamBuffer.subarray(0, streamLength);
   const append = (chunk: Uint8Array) => {
     if (streamLength + chunk.length > streamBuffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(streamLength + chunk.length, 2 * streamBuffer.length, 4096));
+      // Doubling, but never past the recording cap: a flooded connection would otherwise hold twice it.
+      const grown = Buffer.allocUnsafe(
+        Math.max(streamLength + chunk.length, Math.min(2 * streamBuffer.length, recordingCaps.perConnection), 4096),
+      );
       streamBuffer.copy(grown, 0, 0, streamLength);
       streamBuffer = grown;
     }

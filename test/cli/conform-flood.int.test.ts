@@ -9,7 +9,13 @@ import { pythonExecutable } from '../../src/processes/index.js';
 import { startChatkit } from '../support/cli.js';
 import { tempDir } from '../support/temp-dir.js';
 
-const PEAK_RSS_LIMIT_KB = 300 * 1024;
+/**
+ * The judge's recording caps (8 MB per connection, 128 MB per run) bound what it holds; the peak
+ * also holds the read buffers awaiting GC. Measured on a 2-core machine: 249-318 MB with the caps
+ * (CI and local runs, Dec 2026; 300 MB failed a CI), 859 MB with the caps raised to 1 GB per
+ * connection, on the same flood. The bound tells the two apart with room for the machine's noise.
+ */
+const PEAK_RSS_LIMIT_KB = 400 * 1024;
 const RUN_MS = 240_000;
 const dir = tempDir('flood');
 
@@ -42,7 +48,7 @@ function peakRssKb(pid: number): number {
 }
 
 describe('chatkit conform against a flooding target', () => {
-  it('gets verdicts that say "the target flooded", with peak RSS under 300 MB', async () => {
+  it('gets verdicts that say "the target flooded", with peak RSS under 400 MB', async () => {
     const script = join(dir, 'flooder.py');
     writeFileSync(script, FLOODER);
     const conform = await startChatkit([
