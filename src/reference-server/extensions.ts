@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { appendFile, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 // The codec's own modules, not its index: the index re-exports the zod schemas (src/codec/check.ts).
 import {
   commandText,
@@ -79,9 +79,14 @@ export class BanList {
     if (this.#names.has(nick)) return;
     this.#names.add(nick);
     if (this.#file !== undefined) {
-      appendFile(this.#file, `${nick}\n`, 'latin1', (error) => {
-        if (error) this.#onError(error);
-      });
+      // Written before the kick is announced (a ban is a rare admin act, the line a few bytes): a
+      // restart at any later moment keeps it (ADMIN-BAN-2). The asynchronous append waited for the
+      // thread pool, which a loaded machine delays past the next restart.
+      try {
+        appendFileSync(this.#file, `${nick}\n`, 'latin1');
+      } catch (error) {
+        this.#onError(error as Error);
+      }
     }
   }
 }

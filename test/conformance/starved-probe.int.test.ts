@@ -8,11 +8,15 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PROBE_ANSWER_WAIT_MS, probeServer } from '../../conformance/probe.js';
+import { PROBE_ANSWER_WAIT_MS, PROBE_PROMPT_WAIT_MS, probeServer } from '../../conformance/probe.js';
 import { cpuPressureStallMs, freePort, pythonExecutable, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
 
-/** Scales the probe's waits: the answer wait becomes 1 s, under the starved answer (about 3 s here). */
-const SCALE = 1_000 / PROBE_ANSWER_WAIT_MS;
+/**
+ * Scales the probe's waits: the answer wait becomes 2 s, under the starved answer (about 4.5 s on a
+ * quiet machine), and the stretch's cap 10 s over it (a 1 s wait, capped at 5 s, was short of the
+ * answer under CI's load).
+ */
+const SCALE = 2_000 / PROBE_ANSWER_WAIT_MS;
 const TEST_TIMEOUT_MS = 60_000;
 const starvable =
   existsSync('/usr/bin/taskset') && existsSync('/proc/self/autogroup') && cpuPressureStallMs() !== undefined;
@@ -54,7 +58,7 @@ describe.skipIf(!starvable)('a tilde server starved of CPU while the probe waits
         await probe.release();
         expect(probe.detected.dialect).toBe('tilde');
         // The unstretched waits (prompt, then answer) alone would have ended in PROBE_NO_DIALECT.
-        expect(took).toBeGreaterThan((1_000 + PROBE_ANSWER_WAIT_MS) * SCALE);
+        expect(took).toBeGreaterThan((PROBE_PROMPT_WAIT_MS + PROBE_ANSWER_WAIT_MS) * SCALE);
       } finally {
         await server?.stop();
         await hog?.stop();
