@@ -25,6 +25,7 @@ export {
   messagesFor,
   messageTable,
 } from './dialect.js';
+export type { CheckResult, FieldCheck, FieldIssue, MessageCheck, MessageIssue } from './check.js';
 export { type EncodeOptions, encode } from './encode.js';
 export { EscapeSyntaxError, escapeBytes, unescapeBytes } from './escape.js';
 export * from './generated/index.js';
