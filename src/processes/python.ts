@@ -13,6 +13,9 @@ export const PYTHON_COMMAND = process.env.CHATKIT_PYTHON ?? 'python3';
 /** Deadline for asking {@link PYTHON_COMMAND} where its real executable is. */
 export const PYTHON_RESOLVE_TIMEOUT_MS = 30_000;
 
+/** The arguments that make Python print its real executable (`sys.executable`). */
+const WHERE_IS_PYTHON = ['-c', 'import sys; print(sys.executable)'];
+
 let resolvedPython: string | undefined;
 let resolving: Promise<string> | undefined;
 
@@ -22,7 +25,7 @@ let resolving: Promise<string> | undefined;
  */
 export function pythonExecutable(): string {
   resolvedPython ??=
-    execFileSync(PYTHON_COMMAND, ['-c', 'import sys; print(sys.executable)'], {
+    execFileSync(PYTHON_COMMAND, WHERE_IS_PYTHON, {
       encoding: 'utf8',
       timeout: PYTHON_RESOLVE_TIMEOUT_MS,
     }).trim() || PYTHON_COMMAND;
@@ -39,7 +42,7 @@ export async function resolvePythonExecutable(): Promise<string> {
   resolving ??= new Promise<string>((resolve, reject) => {
     execFile(
       PYTHON_COMMAND,
-      ['-c', 'import sys; print(sys.executable)'],
+      WHERE_IS_PYTHON,
       { encoding: 'utf8', timeout: PYTHON_RESOLVE_TIMEOUT_MS },
       (error, stdout) => (error ? reject(error) : resolve(stdout.trim() || PYTHON_COMMAND)),
     );

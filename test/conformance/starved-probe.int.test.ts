@@ -6,10 +6,10 @@
  * group at nice 10, beside one busy loop at nice 0 on the same CPU, and spends CPU time before it
  * answers.
  */
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PROBE_ANSWER_WAIT_MS, PROBE_PROMPT_WAIT_MS, probeServer } from '../../conformance/probe.js';
-import { cpuPressureStallMs, freePort, pythonExecutable, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
+import { cpuPressureStallMs, freePort, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
+import { CAN_STARVE, startCpuHog, starvedCommand } from '../support/stall.js';
 
 /**
  * Scales the probe's waits: the answer wait becomes 2 s, under the starved answer (about 4.5 s on a
@@ -18,8 +18,7 @@ import { cpuPressureStallMs, freePort, pythonExecutable, spawnTarget, type Targe
  */
 const SCALE = 2_000 / PROBE_ANSWER_WAIT_MS;
 const TEST_TIMEOUT_MS = 60_000;
-const starvable =
-  existsSync('/usr/bin/taskset') && existsSync('/proc/self/autogroup') && cpuPressureStallMs() !== undefined;
+const starvable = CAN_STARVE && cpuPressureStallMs() !== undefined;
 
 /** Accepts, reads a username, burns 0.3 s of CPU, then announces it as tilde does; stays connected. */
 const tildeAfterWork = (port: number) => `
@@ -38,17 +37,13 @@ describe.skipIf(!starvable)('a tilde server starved of CPU while the probe waits
   it(
     'is detected as tilde although its announcement came after the unstretched wait',
     async () => {
-      const python = pythonExecutable();
       const port = await freePort();
       let hog: TargetHandle | undefined;
       let server: TargetHandle | undefined;
       try {
-        hog = await spawnTarget({
-          command: ['taskset', '-c', '0', python, '-c', 'print("busy", flush=True)\nwhile True: pass'],
-        });
-        await hog.waitForOutput('stdout', 'busy', { timeoutMs: TEST_TIMEOUT_MS / 4 });
+        hog = await startCpuHog(TEST_TIMEOUT_MS / 4);
         server = await spawnTarget({
-          command: `echo 10 > /proc/self/autogroup && exec taskset -c 0 '${python}' -c '${tildeAfterWork(port)}'`,
+          command: starvedCommand(10, `-c '${tildeAfterWork(port)}'`),
           port,
           listenTimeoutMs: TEST_TIMEOUT_MS / 4,
         });

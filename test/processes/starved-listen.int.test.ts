@@ -5,15 +5,9 @@
  * real, as in test/conformance/starved-client.int.test.ts: the server runs on CPU 0 with its
  * session's scheduling group at nice 10, beside one busy loop at nice 0 on the same CPU.
  */
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  freePort,
-  processRunQueueWaitMs,
-  pythonExecutable,
-  spawnTarget,
-  type TargetHandle,
-} from '../../src/processes/index.js';
+import { freePort, processRunQueueWaitMs, spawnTarget, type TargetHandle } from '../../src/processes/index.js';
+import { CAN_STARVE, startCpuHog, starvedCommand } from '../support/stall.js';
 
 /**
  * Listen deadline of the test: over the CPU time a Python start needs (about 150 ms here), under
@@ -23,28 +17,21 @@ import {
  */
 const LISTEN_TIMEOUT_MS = 800;
 const TEST_TIMEOUT_MS = 60_000;
-const starvable =
-  existsSync('/usr/bin/taskset') &&
-  existsSync('/proc/self/autogroup') &&
-  processRunQueueWaitMs(process.pid) !== undefined;
+const starvable = CAN_STARVE && processRunQueueWaitMs(process.pid) !== undefined;
 
 describe.skipIf(!starvable)('a server starved of CPU while it starts', () => {
   it(
     'listens within its deadline plus the time it waited for a CPU',
     async () => {
-      const python = pythonExecutable();
       const port = await freePort();
       const listener = `import socket, time; s = socket.socket(); s.bind(("127.0.0.1", ${port})); s.listen(); time.sleep(60)`;
       let hog: TargetHandle | undefined;
       let server: TargetHandle | undefined;
       try {
-        hog = await spawnTarget({
-          command: ['taskset', '-c', '0', python, '-c', 'print("busy", flush=True)\nwhile True: pass'],
-        });
-        await hog.waitForOutput('stdout', 'busy', { timeoutMs: TEST_TIMEOUT_MS / 4 });
+        hog = await startCpuHog(TEST_TIMEOUT_MS / 4);
         const started = performance.now();
         server = await spawnTarget({
-          command: `echo 10 > /proc/self/autogroup && exec taskset -c 0 '${python}' -c '${listener}'`,
+          command: starvedCommand(10, `-c '${listener}'`),
           port,
           listenTimeoutMs: LISTEN_TIMEOUT_MS,
         });
